@@ -1,0 +1,26 @@
+/**
+ * Stable codes of `error` messages. Clients may branch on them; their meaning never changes.
+ * New codes may be added.
+ */
+export const ErrorCode = {
+	/** The frame is not valid JSON text. */
+	InvalidJson: "invalid-json",
+	/** The frame is binary; the protocol is JSON text. */
+	BinaryFrame: "binary-frame",
+	/** The frame is larger than `maxFrameBytes` (UTF-8). */
+	FrameTooLarge: "frame-too-large",
+	/** The JSON is not an object with a string `type`. */
+	InvalidMessage: "invalid-message",
+	/** `type` names no message this server accepts. */
+	UnknownType: "unknown-type",
+	/** A field is missing or has the wrong type or shape; `path` names it. */
+	InvalidField: "invalid-field",
+	/** The message carries more component keys than `maxKeysPerMessage`. */
+	TooManyKeys: "too-many-keys",
+	/** A component key or field name is longer than `maxKeyLength`. */
+	KeyTooLong: "key-too-long",
+	/** A field value nests deeper than `maxValueDepth`. */
+	TooDeep: "too-deep",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,0 +1,41 @@
+import type { CloseCode } from "../protocol/close-codes.ts";
+import type { Patches, ServerMessage } from "../protocol/messages.ts";
+import type { SessionId } from "./state.ts";
+
+/**
+ * What the shell must do, in order. Effects after a `persist` in the same result depend on it:
+ * a shell that promises durable acks performs them only once that write has committed.
+ */
+export type Outbound = SendOutbound | BroadcastOutbound | PersistOutbound | CloseOutbound;
+
+export interface SendOutbound {
+	readonly kind: "send";
+	readonly sessionId: SessionId;
+	readonly message: ServerMessage;
+}
+
+/** One message for every session in the room but `except`: serialize it once, not per recipient. */
+export interface BroadcastOutbound {
+	readonly kind: "broadcast";
+	readonly except: SessionId | null;
+	readonly message: ServerMessage;
+}
+
+/**
+ * A document change to store. Replaying every persist in timestamp order through
+ * `applyDocumentPatches` rebuilds the document.
+ */
+export interface PersistOutbound {
+	readonly kind: "persist";
+	readonly timestamp: number;
+	readonly documentPatches: Patches;
+	/** The session whose message made the change, to tell it if the write fails. */
+	readonly sessionId: SessionId;
+}
+
+export interface CloseOutbound {
+	readonly kind: "close";
+	readonly sessionId: SessionId;
+	readonly code: CloseCode;
+	readonly reason: string;
+}
