@@ -21,6 +21,8 @@ export class RoomHarness {
 	state: RoomState;
 	readonly persisted: PersistOutbound[] = [];
 	readonly closed: CloseOutbound[] = [];
+	/** Sessions that receive broadcasts, as the reducer's `subscribe` effects say. */
+	readonly live = new Set<SessionId>();
 	private readonly inboxes = new Map<SessionId, ServerMessage[]>();
 
 	constructor(options?: RoomStateOptions) {
@@ -39,9 +41,18 @@ export class RoomHarness {
 		return this.input({ kind: "connect", sessionId, clientId });
 	}
 
+	/** Connects and sends the `reconnect` every ecs-sync client sends first, which makes it live. */
+	join(sessionId: SessionId, clientId: string, lastTimestamp = 0): readonly Outbound[] {
+		return [
+			...this.connect(sessionId, clientId),
+			...this.send(sessionId, { type: "reconnect", lastTimestamp }),
+		];
+	}
+
 	disconnect(sessionId: SessionId): readonly Outbound[] {
 		const outbound = this.input({ kind: "disconnect", sessionId });
 		this.inboxes.delete(sessionId);
+		this.live.delete(sessionId);
 		return outbound;
 	}
 
@@ -70,9 +81,12 @@ export class RoomHarness {
 				this.inboxes.get(effect.sessionId)?.push(wire(effect.message));
 				break;
 			case "broadcast":
-				for (const sessionId of this.state.sessions.keys()) {
+				for (const sessionId of this.live) {
 					if (sessionId !== effect.except) this.inboxes.get(sessionId)?.push(wire(effect.message));
 				}
+				break;
+			case "subscribe":
+				this.live.add(effect.sessionId);
 				break;
 			case "persist":
 				this.persisted.push(effect);

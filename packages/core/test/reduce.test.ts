@@ -11,11 +11,11 @@ import {
 } from "@roomsync/core";
 import { RoomHarness } from "../../../tests/support/room-harness.ts";
 
-/** A room with sessions s1 (client a) and s2 (client b), inboxes emptied. */
+/** A room with live sessions s1 (client a) and s2 (client b), inboxes emptied. */
 function twoClients(): RoomHarness {
 	const room = new RoomHarness();
-	room.connect("s1", "a");
-	room.connect("s2", "b");
+	room.join("s1", "a");
+	room.join("s2", "b");
 	room.take("s1");
 	room.take("s2");
 	return room;
@@ -28,7 +28,7 @@ function live(room: RoomHarness) {
 describe("patch", () => {
 	test("acks the sender and broadcasts the same patches with its clientId to everyone else", () => {
 		const room = twoClients();
-		room.connect("s3", "c");
+		room.join("s3", "c");
 		room.take("s1");
 		room.take("s2");
 		room.take("s3");
@@ -52,7 +52,7 @@ describe("patch", () => {
 
 	test("emits the broadcast as one effect, not one per recipient", () => {
 		const room = new RoomHarness();
-		for (let i = 0; i < 10; i++) room.connect(`s${i}`, `c${i}`);
+		for (let i = 0; i < 10; i++) room.join(`s${i}`, `c${i}`);
 		const outbound = room.send("s0", {
 			type: "patch",
 			messageId: 1,
@@ -174,8 +174,9 @@ describe("ephemeral state", () => {
 			ephemeralPatches: { "a/cursor": { x: 1 }, "a/sel": { ids: [1] } },
 		});
 		room.send("s2", { type: "patch", messageId: 1, ephemeralPatches: { "b/cursor": { x: 2 } } });
-		room.connect("s3", "c");
+		room.join("s3", "c");
 		expect(room.take("s3")).toEqual([
+			{ type: "clientCount", count: 3 },
 			{
 				type: "patch",
 				ephemeralPatches: {
@@ -186,7 +187,7 @@ describe("ephemeral state", () => {
 				clientId: "",
 				timestamp: 0,
 			},
-			{ type: "clientCount", count: 3 },
+			{ type: "synced" },
 		]);
 		room.take("s2");
 		room.disconnect("s1");
@@ -199,8 +200,8 @@ describe("ephemeral state", () => {
 			},
 			{ type: "clientCount", count: 2 },
 		]);
-		room.connect("s4", "d");
-		expect(room.take("s4")[0]).toEqual({
+		room.join("s4", "d");
+		expect(room.take("s4")[1]).toEqual({
 			type: "patch",
 			ephemeralPatches: { "b/cursor": { _exists: true, x: 2 } },
 			clientId: "",
@@ -220,15 +221,18 @@ describe("ephemeral state", () => {
 			messageId: 2,
 			ephemeralPatches: { p: { y: 2 }, q: { _exists: false } },
 		});
-		room.connect("s3", "c");
-		expect(room.take("s3")[0]).toMatchObject({
+		room.join("s3", "c");
+		expect(room.take("s3")[1]).toEqual({
+			type: "patch",
 			ephemeralPatches: { p: { _exists: true, x: 1, y: 2 } },
+			clientId: "",
+			timestamp: 0,
 		});
 	});
 
 	test("stays while another session of the same client is connected", () => {
 		const room = twoClients();
-		room.connect("s1b", "a");
+		room.join("s1b", "a");
 		room.send("s1", { type: "patch", messageId: 1, ephemeralPatches: { "a/cursor": { x: 1 } } });
 		room.take("s2");
 		room.disconnect("s1");
@@ -254,6 +258,53 @@ describe("ephemeral state", () => {
 			state: {},
 			timestamps: {},
 		});
+	});
+});
+
+describe("joining", () => {
+	test("a session gets no broadcast patches until its reconnect is answered, then is subscribed once", () => {
+		const room = twoClients();
+		room.connect("s3", "c");
+		room.send("s1", {
+			type: "patch",
+			messageId: 1,
+			documentPatches: { k: { x: 1 } },
+			ephemeralPatches: { e: { y: 1 } },
+		});
+		expect(room.take("s3")).toEqual([{ type: "clientCount", count: 3 }]);
+		const outbound = room.send("s3", { type: "reconnect", lastTimestamp: 0 });
+		expect(outbound.filter((effect) => effect.kind === "subscribe")).toEqual([
+			{ kind: "subscribe", sessionId: "s3" },
+		]);
+		expect(room.take("s3")).toEqual([
+			{
+				type: "patch",
+				documentPatches: { k: { _exists: true, x: 1 } },
+				ephemeralPatches: { e: { _exists: true, y: 1 } },
+				clientId: "",
+				timestamp: 1,
+			},
+			{ type: "synced" },
+		]);
+		const again = room.send("s3", { type: "reconnect", lastTimestamp: 1 });
+		expect(again.some((effect) => effect.kind === "subscribe")).toBe(false);
+		room.take("s3");
+		room.send("s1", { type: "patch", messageId: 2, documentPatches: { k: { x: 2 } } });
+		expect(room.take("s3")).toEqual([
+			{ type: "patch", documentPatches: { k: { x: 2 } }, clientId: "a", timestamp: 2 },
+		]);
+	});
+
+	test("patches from a session that has not reconnected yet are applied, acked and relayed", () => {
+		const room = twoClients();
+		room.connect("s3", "c");
+		room.take("s3");
+		room.take("s1");
+		room.send("s3", { type: "patch", messageId: 1, documentPatches: { k: { x: 1 } } });
+		expect(room.take("s3")).toEqual([{ type: "ack", messageId: 1, timestamp: 1 }]);
+		expect(room.take("s1")).toEqual([
+			{ type: "patch", documentPatches: { k: { x: 1 } }, clientId: "c", timestamp: 1 },
+		]);
 	});
 });
 
@@ -537,11 +588,13 @@ describe("bad input", () => {
 		).toBe('{"_exists":true,"__proto__":{"polluted":1},"constructor":2}');
 		room.connect("s3", "c");
 		room.send("s3", { type: "reconnect", lastTimestamp: 0 });
-		const [ephemeral, , answer] = room.take("s3");
-		expect(
-			Object.keys((ephemeral as { ephemeralPatches: object }).ephemeralPatches).sort(),
-		).toEqual(["__proto__", "constructor", "prototype"]);
-		expect(Object.keys((answer as { documentPatches: object }).documentPatches).sort()).toEqual([
+		const answer = room.take("s3")[1] as { ephemeralPatches: object; documentPatches: object };
+		expect(Object.keys(answer.ephemeralPatches).sort()).toEqual([
+			"__proto__",
+			"constructor",
+			"prototype",
+		]);
+		expect(Object.keys(answer.documentPatches).sort()).toEqual([
 			"__proto__",
 			"constructor",
 			"hasOwnProperty",

@@ -1,6 +1,6 @@
 import type { JsonValue } from "../protocol/json.ts";
 import type { ComponentData, ComponentKey, Patches } from "../protocol/messages.ts";
-import { type Component, createComponent, emptyRecord } from "./component.ts";
+import { type Component, createComponent, emptyRecord, hasKeys } from "./component.ts";
 
 /** What the room knows about one component key, alive or deleted. */
 export interface KeyRecord {
@@ -61,12 +61,6 @@ export function documentDiffSince(document: DocumentState, since: number): Patch
 	return diff;
 }
 
-/** Appends a record whose times are already set; used when loading a snapshot in time order. */
-export function insertRecord(document: DocumentState, record: KeyRecord): void {
-	document.records.set(record.key, record);
-	linkAsNewest(document, record);
-}
-
 function changesSince(record: KeyRecord, since: number): ComponentData {
 	const component = record.component;
 	if (component === null) return { _exists: false };
@@ -86,6 +80,8 @@ function applyToRecord(
 	timestamp: number,
 ): void {
 	let record = document.records.get(key);
+	// Merging no fields into a live component writes nothing, so nothing moves in the index.
+	if (record?.component && patch._exists === undefined && !hasKeys(patch)) return;
 	if (record === undefined) {
 		record = {
 			key,
@@ -132,7 +128,8 @@ function unlink(document: DocumentState, record: KeyRecord): void {
 	record.newer = null;
 }
 
-function linkAsNewest(document: DocumentState, record: KeyRecord): void {
+/** Puts a record at the newest end of the change index; its `changedAt` must be the latest. */
+export function linkAsNewest(document: DocumentState, record: KeyRecord): void {
 	record.older = document.newest;
 	if (document.newest !== null) document.newest.newer = record;
 	document.newest = record;

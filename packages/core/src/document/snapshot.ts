@@ -1,6 +1,6 @@
 import type { ComponentData, ComponentKey } from "../protocol/messages.ts";
 import { type Component, createComponent, emptyRecord } from "./component.ts";
-import { createDocument, type DocumentState, insertRecord, type KeyRecord } from "./document.ts";
+import { createDocument, type DocumentState, type KeyRecord, linkAsNewest } from "./document.ts";
 
 /** The serializable state of a room's document, as the ecs-sync design doc defines it. */
 export interface RoomSnapshot {
@@ -57,56 +57,57 @@ export function importSnapshot(value: unknown): SnapshotResult {
 	if (timestamps !== undefined && !isRecord(timestamps)) {
 		return invalid("must be an object", "timestamps");
 	}
-	const allTimes = timestamps ?? {};
+	const allTimes = timestamps ?? emptyRecord<unknown>();
 	const unknownTime = Math.max(1, timestamp);
-	const records: KeyRecord[] = [];
-
-	for (const key of Object.keys(state)) {
-		const data = state[key];
-		const path = `state[${JSON.stringify(key)}]`;
-		if (!isRecord(data)) return invalid("component data must be an object", path);
-		if (data._exists !== undefined && typeof data._exists !== "boolean") {
-			return invalid("_exists must be a boolean", `${path}._exists`);
-		}
-		if (data._exists === false) continue;
-		const times = readTimes(allTimes, key);
-		if (typeof times === "string") return invalid("must be an object of timestamps", times);
-		const component = createComponent(data as ComponentData);
-		const fieldTimes = emptyRecord<number>();
-		let oldest = Number.POSITIVE_INFINITY;
-		for (const field of Object.keys(component)) {
-			if (field === "_exists") continue;
-			const time = own(times, field) ?? unknownTime;
-			if (!isTime(time)) {
-				return invalid("must be a non-negative integer", timePath(key, field));
-			}
-			fieldTimes[field] = time;
-			oldest = Math.min(oldest, time);
-		}
-		const existsAt =
-			own(times, "_exists") ?? (oldest === Number.POSITIVE_INFINITY ? unknownTime : oldest);
-		if (!isTime(existsAt))
-			return invalid("must be a non-negative integer", timePath(key, "_exists"));
-		records.push(newRecord(key, component, existsAt, fieldTimes));
-	}
-
-	for (const key of Object.keys(allTimes)) {
-		const data = own(state, key);
-		if (isRecord(data) && data._exists !== false) continue;
-		const times = readTimes(allTimes, key);
-		if (typeof times === "string") return invalid("must be an object of timestamps", times);
-		const deletedAt = own(times, "_exists") ?? latestTime(times) ?? unknownTime;
-		if (!isTime(deletedAt))
-			return invalid("must be a non-negative integer", timePath(key, "_exists"));
-		records.push(newRecord(key, null, deletedAt, emptyRecord()));
-	}
-
-	// The change index must run oldest to newest; sort is stable, so ties keep snapshot order.
-	records.sort((a, b) => a.changedAt - b.changedAt);
 	const document = createDocument();
-	for (const record of records) insertRecord(document, record);
+	// Keys keep the order the snapshot lists them in; `timestamps` lists deleted keys too.
+	for (const key of new Set([...Object.keys(allTimes), ...Object.keys(state)])) {
+		const record = readRecord(key, own(state, key), own(allTimes, key), unknownTime);
+		if ("path" in record) return { ok: false, error: record };
+		document.records.set(key, record);
+	}
+	// The change index runs oldest to newest; sort is stable, so ties keep snapshot order.
+	const byChange = [...document.records.values()].sort((a, b) => a.changedAt - b.changedAt);
+	for (const record of byChange) linkAsNewest(document, record);
 	document.timestamp = Math.max(timestamp, document.newest?.changedAt ?? 0);
 	return { ok: true, document };
+}
+
+function readRecord(
+	key: ComponentKey,
+	data: unknown,
+	times: unknown,
+	unknownTime: number,
+): KeyRecord | SnapshotError {
+	const path = `state[${JSON.stringify(key)}]`;
+	if (data !== undefined && !isRecord(data)) return error("component data must be an object", path);
+	if (times !== undefined && !isRecord(times)) {
+		return error("must be an object of timestamps", `timestamps[${JSON.stringify(key)}]`);
+	}
+	const exists = data?._exists;
+	if (exists !== undefined && typeof exists !== "boolean") {
+		return error("_exists must be a boolean", `${path}._exists`);
+	}
+	const ownTimes = times ?? emptyRecord<unknown>();
+	if (data === undefined || exists === false) {
+		const deletedAt = own(ownTimes, "_exists") ?? latestTime(ownTimes) ?? unknownTime;
+		if (!isTime(deletedAt))
+			return error("must be a non-negative integer", timePath(key, "_exists"));
+		return newRecord(key, null, deletedAt, emptyRecord());
+	}
+	const component = createComponent(data as ComponentData);
+	const fieldTimes = emptyRecord<number>();
+	let oldest: number | undefined;
+	for (const field of Object.keys(component)) {
+		if (field === "_exists") continue;
+		const time = own(ownTimes, field) ?? unknownTime;
+		if (!isTime(time)) return error("must be a non-negative integer", timePath(key, field));
+		fieldTimes[field] = time;
+		oldest = Math.min(oldest ?? time, time);
+	}
+	const existsAt = own(ownTimes, "_exists") ?? oldest ?? unknownTime;
+	if (!isTime(existsAt)) return error("must be a non-negative integer", timePath(key, "_exists"));
+	return newRecord(key, component, existsAt, fieldTimes);
 }
 
 function newRecord(
@@ -118,16 +119,6 @@ function newRecord(
 	let changedAt = existsAt;
 	for (const field of Object.keys(times)) changedAt = Math.max(changedAt, times[field] as number);
 	return { key, component, existsAt, times, changedAt, older: null, newer: null };
-}
-
-/** The key's timestamps, or the path of the value that is not a timestamp map. */
-function readTimes(
-	allTimes: Readonly<Record<string, unknown>>,
-	key: ComponentKey,
-): Readonly<Record<string, unknown>> | string {
-	const times = own(allTimes, key);
-	if (times === undefined) return emptyRecord();
-	return isRecord(times) ? times : `timestamps[${JSON.stringify(key)}]`;
 }
 
 function latestTime(times: Readonly<Record<string, unknown>>): number | undefined {
@@ -156,5 +147,9 @@ function isTime(value: unknown): value is number {
 }
 
 function invalid(message: string, path: string): SnapshotResult {
-	return { ok: false, error: { code: "invalid-snapshot", message, path } };
+	return { ok: false, error: error(message, path) };
+}
+
+function error(message: string, path: string): SnapshotError {
+	return { code: "invalid-snapshot", message, path };
 }

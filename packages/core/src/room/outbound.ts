@@ -6,7 +6,12 @@ import type { SessionId } from "./state.ts";
  * What the shell must do, in order. Effects after a `persist` in the same result depend on it:
  * a shell that promises durable acks performs them only once that write has committed.
  */
-export type Outbound = SendOutbound | BroadcastOutbound | PersistOutbound | CloseOutbound;
+export type Outbound =
+	| SendOutbound
+	| BroadcastOutbound
+	| SubscribeOutbound
+	| PersistOutbound
+	| CloseOutbound;
 
 export interface SendOutbound {
 	readonly kind: "send";
@@ -14,11 +19,17 @@ export interface SendOutbound {
 	readonly message: ServerMessage;
 }
 
-/** One message for every session in the room but `except`: serialize it once, not per recipient. */
+/** One message for every live session but `except`: serialize it once, not per recipient. */
 export interface BroadcastOutbound {
 	readonly kind: "broadcast";
 	readonly except: SessionId | null;
 	readonly message: ServerMessage;
+}
+
+/** The session is now live: from here on it receives broadcasts. */
+export interface SubscribeOutbound {
+	readonly kind: "subscribe";
+	readonly sessionId: SessionId;
 }
 
 /**

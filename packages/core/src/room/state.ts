@@ -12,6 +12,12 @@ export interface Session {
 	readonly sessionId: SessionId;
 	readonly clientId: ClientId;
 	readonly client: ClientState;
+	/**
+	 * False until the session's `reconnect` is answered. Until then it receives no broadcast
+	 * patches: the answer covers everything up to its timestamp, so the first patch a session
+	 * sees is the catch-up, and a client's last seen timestamp never runs ahead of what it holds.
+	 */
+	live: boolean;
 }
 
 /** What the room holds per clientId: its open sessions and its ephemeral state. */

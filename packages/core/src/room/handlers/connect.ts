@@ -1,11 +1,12 @@
-import { hasKeys } from "../../document/component.ts";
-import { ephemeralOfOthers } from "../ephemeral.ts";
 import type { ConnectInput } from "../input.ts";
 import type { Outbound } from "../outbound.ts";
-import { patchMessage } from "../patch-message.ts";
 import type { RoomState } from "../state.ts";
+import { clientCount } from "./client-count.ts";
 
-/** Joins a session: the newcomer sees the others' ephemeral state, everyone the new count. */
+/**
+ * Joins a session, not yet live: the room's state reaches it in the answer to its `reconnect`,
+ * which every ecs-sync client sends first.
+ */
 export function handleConnect(state: RoomState, input: ConnectInput, out: Outbound[]): void {
 	const { sessionId, clientId } = input;
 	if (state.sessions.has(sessionId)) return;
@@ -15,20 +16,6 @@ export function handleConnect(state: RoomState, input: ConnectInput, out: Outbou
 		state.clients.set(clientId, client);
 	}
 	client.sessions += 1;
-	state.sessions.set(sessionId, { sessionId, clientId, client });
-
-	const others = ephemeralOfOthers(state, clientId);
-	if (hasKeys(others)) {
-		const message = patchMessage("", state.document.timestamp, undefined, others);
-		out.push({ kind: "send", sessionId, message });
-	}
-	out.push(clientCount(state));
-}
-
-export function clientCount(state: RoomState): Outbound {
-	return {
-		kind: "broadcast",
-		except: null,
-		message: { type: "clientCount", count: state.sessions.size },
-	};
+	state.sessions.set(sessionId, { sessionId, clientId, client, live: false });
+	clientCount(state, out);
 }

@@ -3,7 +3,7 @@ import type { DisconnectInput } from "../input.ts";
 import type { Outbound } from "../outbound.ts";
 import { patchMessage } from "../patch-message.ts";
 import type { RoomState } from "../state.ts";
-import { clientCount } from "./connect.ts";
+import { clientCount } from "./client-count.ts";
 
 /**
  * Removes a session. When it was its client's last one, the client's ephemeral state goes
@@ -16,7 +16,7 @@ export function handleDisconnect(state: RoomState, input: DisconnectInput, out: 
 	const client = session.client;
 	client.sessions -= 1;
 	if (client.sessions > 0) {
-		out.push(clientCount(state));
+		clientCount(state, out);
 		return;
 	}
 	state.clients.delete(session.clientId);
@@ -26,5 +26,5 @@ export function handleDisconnect(state: RoomState, input: DisconnectInput, out: 
 		const message = patchMessage(session.clientId, state.document.timestamp, undefined, removal);
 		out.push({ kind: "broadcast", except: null, message });
 	}
-	out.push(clientCount(state));
+	clientCount(state, out);
 }

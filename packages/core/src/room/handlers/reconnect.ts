@@ -49,4 +49,8 @@ export function handleReconnect(
 		out.push({ kind: "send", sessionId, message: { type: "resync", since: timestamp } });
 	}
 	out.push({ kind: "send", sessionId, message: { type: "synced" } });
+	if (!session.live) {
+		session.live = true;
+		out.push({ kind: "subscribe", sessionId });
+	}
 }
