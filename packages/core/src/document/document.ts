@@ -1,6 +1,6 @@
 import type { JsonValue } from "../protocol/json.ts";
 import type { ComponentData, ComponentKey, Patches } from "../protocol/messages.ts";
-import { type Component, createComponent, emptyRecord, hasKeys } from "./component.ts";
+import { type Component, createComponent, emptyRecord } from "./component.ts";
 
 /** What the room knows about one component key, alive or deleted. */
 export interface KeyRecord {
@@ -80,8 +80,6 @@ function applyToRecord(
 	timestamp: number,
 ): void {
 	let record = document.records.get(key);
-	// Merging no fields into a live component writes nothing, so nothing moves in the index.
-	if (record?.component && patch._exists === undefined && !hasKeys(patch)) return;
 	if (record === undefined) {
 		record = {
 			key,
@@ -93,8 +91,6 @@ function applyToRecord(
 			newer: null,
 		};
 		document.records.set(key, record);
-	} else {
-		unlink(document, record);
 	}
 	const current = record.component;
 	if (patch._exists === false) {
@@ -111,19 +107,23 @@ function applyToRecord(
 		record.existsAt = timestamp;
 		record.times = times;
 	} else {
-		for (const field of Object.keys(patch)) {
+		const fields = Object.keys(patch);
+		// Merging no fields writes nothing, so nothing moves in the index.
+		if (fields.length === 0) return;
+		for (const field of fields) {
 			current[field] = patch[field] as JsonValue;
 			record.times[field] = timestamp;
 		}
 	}
 	record.changedAt = timestamp;
+	unlink(document, record);
 	linkAsNewest(document, record);
 }
 
 function unlink(document: DocumentState, record: KeyRecord): void {
 	if (record.older !== null) record.older.newer = record.newer;
 	if (record.newer !== null) record.newer.older = record.older;
-	else document.newest = record.older;
+	else if (document.newest === record) document.newest = record.older;
 	record.older = null;
 	record.newer = null;
 }

@@ -30,7 +30,10 @@ export type Patches = Readonly<Record<ComponentKey, ComponentData>>;
 
 // Client -> server
 
-/** Local changes. Acked once applied; broadcast to everyone else in the room. */
+/**
+ * Local changes. Acked once applied; broadcast to everyone else in the room. A patch without
+ * any key is ignored (no ack); an empty patch map means the same as an absent one.
+ */
 export interface PatchMessage {
 	readonly type: "patch";
 	readonly messageId: MessageId;

@@ -80,13 +80,14 @@ function validatePatchMessage(record: JsonRecord, limits: Limits): ParseResult {
 			"messageId",
 		);
 	}
-	const error = validateAllPatches(record, limits);
+	const patches: PatchMaps = {};
+	const error = readPatchMaps(record, limits, patches);
 	if (error !== undefined) return { ok: false, error: { ...error, messageId } };
 	const message: PatchMessage = {
 		type: "patch",
 		messageId,
-		documentPatches: record.documentPatches as Patches | undefined,
-		ephemeralPatches: record.ephemeralPatches as Patches | undefined,
+		documentPatches: patches.documentPatches,
+		ephemeralPatches: patches.ephemeralPatches,
 	};
 	return { ok: true, message };
 }
@@ -103,33 +104,46 @@ function validateReconnectMessage(record: JsonRecord, limits: Limits): ParseResu
 	if (protocolVersion !== undefined && !Number.isSafeInteger(protocolVersion)) {
 		return fail(ErrorCode.InvalidField, '"protocolVersion" must be an integer', "protocolVersion");
 	}
-	const error = validateAllPatches(record, limits);
+	const patches: PatchMaps = {};
+	const error = readPatchMaps(record, limits, patches);
 	if (error !== undefined) return { ok: false, error };
 	const message: ReconnectMessage = {
 		type: "reconnect",
 		lastTimestamp,
 		protocolVersion: protocolVersion as number | undefined,
-		documentPatches: record.documentPatches as Patches | undefined,
-		ephemeralPatches: record.ephemeralPatches as Patches | undefined,
+		documentPatches: patches.documentPatches,
+		ephemeralPatches: patches.ephemeralPatches,
 	};
 	return { ok: true, message };
 }
 
+/** The patch maps of a valid message. An empty map is left out, so handlers never see one. */
+interface PatchMaps {
+	documentPatches?: Patches;
+	ephemeralPatches?: Patches;
+}
+
 /** Both patch maps share one key budget, so `maxKeysPerMessage` bounds the whole message. */
-function validateAllPatches(record: JsonRecord, limits: Limits): FrameError | undefined {
+function readPatchMaps(
+	record: JsonRecord,
+	limits: Limits,
+	into: PatchMaps,
+): FrameError | undefined {
 	const budget = { keys: limits.maxKeysPerMessage };
 	return (
-		validatePatches(record.documentPatches, "documentPatches", limits, budget) ??
-		validatePatches(record.ephemeralPatches, "ephemeralPatches", limits, budget)
+		readPatches(record, "documentPatches", limits, budget, into) ??
+		readPatches(record, "ephemeralPatches", limits, budget, into)
 	);
 }
 
-function validatePatches(
-	value: unknown,
-	name: string,
+function readPatches(
+	record: JsonRecord,
+	name: keyof PatchMaps,
 	limits: Limits,
 	budget: { keys: number },
+	into: PatchMaps,
 ): FrameError | undefined {
+	const value = record[name];
 	if (value === undefined) return undefined;
 	if (!isRecord(value)) {
 		return error(ErrorCode.InvalidField, `"${name}" must be an object of component patches`, name);
@@ -144,37 +158,45 @@ function validatePatches(
 		);
 	}
 	for (const key of keys) {
-		const path = `${name}[${quote(key)}]`;
 		if (key.length > limits.maxKeyLength) {
 			return error(
 				ErrorCode.KeyTooLong,
 				`component keys are limited to ${limits.maxKeyLength} characters`,
-				path,
+				pathOf(name, key),
 			);
 		}
-		const problem = validateComponent(value[key], path, limits);
+		const problem = validateComponent(value[key], name, key, limits);
 		if (problem !== undefined) return problem;
 	}
+	if (keys.length > 0) into[name] = value as Patches;
 	return undefined;
 }
 
-function validateComponent(value: unknown, path: string, limits: Limits): FrameError | undefined {
+function validateComponent(
+	value: unknown,
+	name: string,
+	key: string,
+	limits: Limits,
+): FrameError | undefined {
 	if (!isRecord(value)) {
-		return error(ErrorCode.InvalidField, "component data must be an object", path);
+		return error(ErrorCode.InvalidField, "component data must be an object", pathOf(name, key));
 	}
 	for (const field of Object.keys(value)) {
-		const fieldPath = `${path}[${quote(field)}]`;
 		if (field.length > limits.maxKeyLength) {
 			return error(
 				ErrorCode.KeyTooLong,
 				`field names are limited to ${limits.maxKeyLength} characters`,
-				fieldPath,
+				pathOf(name, key, field),
 			);
 		}
 		const fieldValue = value[field];
 		if (field === "_exists") {
 			if (typeof fieldValue !== "boolean") {
-				return error(ErrorCode.InvalidField, '"_exists" must be true or false', fieldPath);
+				return error(
+					ErrorCode.InvalidField,
+					'"_exists" must be true or false',
+					pathOf(name, key, field),
+				);
 			}
 			continue;
 		}
@@ -183,14 +205,14 @@ function validateComponent(value: unknown, path: string, limits: Limits): FrameE
 			return error(
 				ErrorCode.TooDeep,
 				`field values may nest at most ${limits.maxValueDepth} levels`,
-				fieldPath,
+				pathOf(name, key, field),
 			);
 		}
 		if (problem === "not-json") {
 			return error(
 				ErrorCode.InvalidField,
 				"field values must be JSON (finite numbers, strings, booleans, null, arrays, objects)",
-				fieldPath,
+				pathOf(name, key, field),
 			);
 		}
 	}
@@ -203,37 +225,43 @@ function validateComponent(value: unknown, path: string, limits: Limits): FrameE
  * already-parsed input can also carry values JSON cannot represent.
  */
 function checkJsonValue(root: unknown, maxDepth: number): "ok" | "too-deep" | "not-json" {
+	// Most field values are scalars: decide those without allocating the walk's stacks.
+	if (typeof root !== "object" || root === null) return checkScalar(root);
 	const pending: unknown[] = [root];
 	const depths: number[] = [0];
 	for (;;) {
 		const value = pending.pop();
 		const depth = depths.pop();
 		if (depth === undefined) return "ok";
-		switch (typeof value) {
-			case "string":
-			case "boolean":
-				continue;
-			case "number":
-				if (!Number.isFinite(value)) return "not-json";
-				continue;
-			case "object": {
-				if (value === null) continue;
-				if (depth >= maxDepth) return "too-deep";
-				const children = Array.isArray(value)
-					? value
-					: isPlainObject(value)
-						? Object.values(value)
-						: undefined;
-				if (children === undefined) return "not-json";
-				for (const child of children) {
-					pending.push(child);
-					depths.push(depth + 1);
-				}
-				continue;
-			}
-			default:
-				return "not-json";
+		if (typeof value !== "object" || value === null) {
+			if (checkScalar(value) === "not-json") return "not-json";
+			continue;
 		}
+		if (depth >= maxDepth) return "too-deep";
+		const children = Array.isArray(value)
+			? value
+			: isPlainObject(value)
+				? Object.values(value)
+				: undefined;
+		if (children === undefined) return "not-json";
+		for (const child of children) {
+			pending.push(child);
+			depths.push(depth + 1);
+		}
+	}
+}
+
+function checkScalar(value: unknown): "ok" | "not-json" {
+	switch (typeof value) {
+		case "string":
+		case "boolean":
+			return "ok";
+		case "number":
+			return Number.isFinite(value) ? "ok" : "not-json";
+		case "object":
+			return value === null ? "ok" : "not-json";
+		default:
+			return "not-json";
 	}
 }
 
@@ -284,6 +312,12 @@ function isHighSurrogate(unit: number): boolean {
 
 function isLowSurrogate(unit: number): boolean {
 	return unit >= 0xdc00 && unit <= 0xdfff;
+}
+
+/** Where a problem is, e.g. `documentPatches["e/pos"]["x"]`. Built only once there is one. */
+function pathOf(name: string, key: string, field?: string): string {
+	const path = `${name}[${quote(key)}]`;
+	return field === undefined ? path : `${path}[${quote(field)}]`;
 }
 
 /** Quotes a client-chosen name for a message, cut short so an error never echoes a huge key. */

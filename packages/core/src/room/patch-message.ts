@@ -1,19 +1,17 @@
-import { hasKeys } from "../document/component.ts";
 import type { Patches, ServerPatchMessage } from "../protocol/messages.ts";
 
-/** A server `patch` message that leaves out empty patch maps. */
+/** A server `patch` message. Patch maps are absent or non-empty; absent ones are left out. */
 export function patchMessage(
 	clientId: string,
 	timestamp: number,
 	documentPatches: Patches | undefined,
 	ephemeralPatches: Patches | undefined,
 ): ServerPatchMessage {
-	const hasDocument = hasKeys(documentPatches);
-	const hasEphemeral = hasKeys(ephemeralPatches);
-	if (hasDocument && hasEphemeral) {
+	if (documentPatches !== undefined && ephemeralPatches !== undefined) {
 		return { type: "patch", documentPatches, ephemeralPatches, clientId, timestamp };
 	}
-	if (hasDocument) return { type: "patch", documentPatches, clientId, timestamp };
-	if (hasEphemeral) return { type: "patch", ephemeralPatches, clientId, timestamp };
+	if (documentPatches !== undefined) return { type: "patch", documentPatches, clientId, timestamp };
+	if (ephemeralPatches !== undefined)
+		return { type: "patch", ephemeralPatches, clientId, timestamp };
 	return { type: "patch", clientId, timestamp };
 }

@@ -1,4 +1,4 @@
-import { applyPatches, hasKeys } from "../../document/component.ts";
+import { applyPatches } from "../../document/component.ts";
 import { applyDocumentPatches } from "../../document/document.ts";
 import type { Patches } from "../../protocol/messages.ts";
 import type { Outbound } from "../outbound.ts";
@@ -6,7 +6,7 @@ import { patchMessage } from "../patch-message.ts";
 import type { RoomState, Session } from "../state.ts";
 
 /**
- * Applies a session's patches, hands the document part to storage and relays both to the rest
+ * Applies a session's patches (absent, never empty, as the parser delivers them), hands the document part to storage and relays both to the rest
  * of the room, as one message with the sender's clientId. Returns the room timestamp after
  * them: advanced by one if the document changed, unchanged for ephemeral-only patches.
  */
@@ -18,13 +18,12 @@ export function applySessionPatches(
 	out: Outbound[],
 ): number {
 	let timestamp = state.document.timestamp;
-	const hasDocument = hasKeys(documentPatches);
-	if (!hasDocument && !hasKeys(ephemeralPatches)) return timestamp;
-	if (hasDocument) {
+	if (documentPatches === undefined && ephemeralPatches === undefined) return timestamp;
+	if (documentPatches !== undefined) {
 		timestamp = applyDocumentPatches(state.document, documentPatches);
 		out.push({ kind: "persist", timestamp, documentPatches, sessionId: session.sessionId });
 	}
-	if (hasKeys(ephemeralPatches)) applyPatches(session.client.ephemeral, ephemeralPatches);
+	if (ephemeralPatches !== undefined) applyPatches(session.client.ephemeral, ephemeralPatches);
 	if (state.sessions.size > 1) {
 		const message = patchMessage(session.clientId, timestamp, documentPatches, ephemeralPatches);
 		out.push({ kind: "broadcast", except: session.sessionId, message });

@@ -1,4 +1,3 @@
-import { hasKeys } from "../../document/component.ts";
 import type { PatchMessage } from "../../protocol/messages.ts";
 import type { Outbound } from "../outbound.ts";
 import type { RoomState, Session } from "../state.ts";
@@ -12,7 +11,7 @@ export function handlePatch(
 	out: Outbound[],
 ): void {
 	const { documentPatches, ephemeralPatches, messageId } = message;
-	if (!hasKeys(documentPatches) && !hasKeys(ephemeralPatches)) return;
+	if (documentPatches === undefined && ephemeralPatches === undefined) return;
 	const timestamp = applySessionPatches(state, session, documentPatches, ephemeralPatches, out);
 	out.push({
 		kind: "send",

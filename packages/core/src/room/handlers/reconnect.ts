@@ -1,6 +1,7 @@
+import { hasKeys } from "../../document/component.ts";
 import { documentDiffSince } from "../../document/document.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
-import { PROTOCOL_VERSION, type ReconnectMessage } from "../../protocol/messages.ts";
+import { type Patches, PROTOCOL_VERSION, type ReconnectMessage } from "../../protocol/messages.ts";
 import { ephemeralOfOthers } from "../ephemeral.ts";
 import type { Outbound } from "../outbound.ts";
 import { patchMessage } from "../patch-message.ts";
@@ -44,7 +45,8 @@ export function handleReconnect(
 	);
 	const diff = documentDiffSince(state.document, aheadOfRoom ? 0 : message.lastTimestamp);
 	const ephemeral = ephemeralOfOthers(state, session.clientId);
-	out.push({ kind: "send", sessionId, message: patchMessage("", timestamp, diff, ephemeral) });
+	const answer = patchMessage("", timestamp, nonEmpty(diff), nonEmpty(ephemeral));
+	out.push({ kind: "send", sessionId, message: answer });
 	if (aheadOfRoom) {
 		out.push({ kind: "send", sessionId, message: { type: "resync", since: timestamp } });
 	}
@@ -53,4 +55,8 @@ export function handleReconnect(
 		session.live = true;
 		out.push({ kind: "subscribe", sessionId });
 	}
+}
+
+function nonEmpty(patches: Patches): Patches | undefined {
+	return hasKeys(patches) ? patches : undefined;
 }
