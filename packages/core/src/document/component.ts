@@ -54,8 +54,7 @@ export function applyPatches(replica: Map<ComponentKey, Component>, patches: Pat
 }
 
 /** Whether an object has an own key; O(1), unlike counting them. */
-export function hasKeys<T extends object>(patches: T | undefined): patches is T {
-	if (patches === undefined) return false;
-	for (const key in patches) if (Object.hasOwn(patches, key)) return true;
+export function hasKeys(value: object): boolean {
+	for (const key in value) if (Object.hasOwn(value, key)) return true;
 	return false;
 }

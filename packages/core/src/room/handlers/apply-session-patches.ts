@@ -6,9 +6,10 @@ import { patchMessage } from "../patch-message.ts";
 import type { RoomState, Session } from "../state.ts";
 
 /**
- * Applies a session's patches (absent, never empty, as the parser delivers them), hands the document part to storage and relays both to the rest
- * of the room, as one message with the sender's clientId. Returns the room timestamp after
- * them: advanced by one if the document changed, unchanged for ephemeral-only patches.
+ * Applies a session's patches (each map absent or non-empty, as the parser delivers them),
+ * hands the document part to storage and relays both to the rest of the room as one message
+ * with the sender's clientId. Returns the room timestamp after them: advanced by one if the
+ * document changed, unchanged for ephemeral-only patches.
  */
 export function applySessionPatches(
 	state: RoomState,
