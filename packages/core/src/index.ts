@@ -1,6 +1,6 @@
 export type { Component } from "./document/component.ts";
 export { applyComponentPatch, applyPatches, emptyRecord } from "./document/component.ts";
-export type { DocumentState, KeyRecord } from "./document/document.ts";
+export type { DocumentChange, DocumentState, KeyRecord } from "./document/document.ts";
 export { applyDocumentPatches, createDocument, documentDiffSince } from "./document/document.ts";
 export type { RoomSnapshot, SnapshotError, SnapshotResult } from "./document/snapshot.ts";
 export { exportSnapshot, importSnapshot } from "./document/snapshot.ts";

@@ -152,14 +152,43 @@ describe("patch", () => {
 		room.send("s2", { type: "patch", messageId: 1, documentPatches: { k: { _exists: false } } });
 		room.send("s2", { type: "patch", messageId: 2, ephemeralPatches: { c: { x: 1 } } });
 		room.send("s1", { type: "patch", messageId: 2, documentPatches: { k: { z: 1 } } });
-		expect(room.persisted.map(({ timestamp, sessionId }) => [timestamp, sessionId])).toEqual([
-			[1, "s1"],
-			[2, "s2"],
-			[3, "s1"],
+		room.send("s2", { type: "patch", messageId: 3, documentPatches: { j: { y: 2 } } });
+		// A merge that creates its component is stored as the replace it amounted to.
+		expect(room.persisted).toEqual([
+			{
+				kind: "persist",
+				timestamp: 1,
+				documentPatches: { k: { _exists: true, x: 1 }, j: { _exists: true, y: 1 } },
+				sessionId: "s1",
+				messageId: 1,
+			},
+			{
+				kind: "persist",
+				timestamp: 2,
+				documentPatches: { k: { _exists: false } },
+				sessionId: "s2",
+				messageId: 1,
+			},
+			{
+				kind: "persist",
+				timestamp: 3,
+				documentPatches: { k: { _exists: true, z: 1 } },
+				sessionId: "s1",
+				messageId: 2,
+			},
+			{
+				kind: "persist",
+				timestamp: 4,
+				documentPatches: { j: { y: 2 } },
+				sessionId: "s2",
+				messageId: 3,
+			},
 		]);
 		const replayed = createDocument();
 		for (const persist of room.persisted) {
-			expect(applyDocumentPatches(replayed, persist.documentPatches)).toBe(persist.timestamp);
+			expect(applyDocumentPatches(replayed, persist.documentPatches).timestamp).toBe(
+				persist.timestamp,
+			);
 		}
 		expect(exportSnapshot(replayed)).toEqual(exportSnapshot(room.state.document));
 	});

@@ -55,7 +55,7 @@ describe("snapshots", () => {
 			state: { a: { _exists: true, x: 1 } },
 			timestamps: { a: { _exists: 7, x: 7 } },
 		});
-		expect(applyDocumentPatches(document, { a: { x: 2 } })).toBe(42);
+		expect(applyDocumentPatches(document, { a: { x: 2 } }).timestamp).toBe(42);
 		expect(documentDiffSince(document, 41)).toEqual({ a: { x: 2 } });
 		expect(documentDiffSince(document, 6)).toEqual({ a: { _exists: true, x: 2 } });
 	});

@@ -34,16 +34,30 @@ export function createDocument(): DocumentState {
 }
 
 /**
- * Applies one message's document patches in place, as the next timestamp, and returns that
- * timestamp. Costs O(size of the patches).
+ * One message's change to the document, as storage records it. Its patches are the message's,
+ * except that a merge which created its component is written as the `_exists: true` replace it
+ * amounted to: every entry then applies to a store without reading what was there before.
  */
-export function applyDocumentPatches(document: DocumentState, patches: Patches): number {
+export interface DocumentChange {
+	readonly timestamp: number;
+	readonly documentPatches: Patches;
+}
+
+/**
+ * Applies one message's document patches in place, as the next timestamp. Replaying the
+ * returned changes in order rebuilds the document. Costs O(size of the patches).
+ */
+export function applyDocumentPatches(document: DocumentState, patches: Patches): DocumentChange {
 	const timestamp = document.timestamp + 1;
 	document.timestamp = timestamp;
+	let stored: Record<string, ComponentData> | undefined;
 	for (const key of Object.keys(patches)) {
-		applyToRecord(document, key, patches[key] as ComponentData, timestamp);
+		const patch = patches[key] as ComponentData;
+		if (!applyToRecord(document, key, patch, timestamp)) continue;
+		stored ??= Object.assign(emptyRecord<ComponentData>(), patches);
+		stored[key] = createComponent(patch);
 	}
-	return timestamp;
+	return { timestamp, documentPatches: stored ?? patches };
 }
 
 /**
@@ -72,13 +86,16 @@ function changesSince(record: KeyRecord, since: number): ComponentData {
 	return changes;
 }
 
-/** The three cases of `applyComponentPatch`, done in place and stamped with `timestamp`. */
+/**
+ * The three cases of `applyComponentPatch`, done in place and stamped with `timestamp`.
+ * Returns whether a patch without `_exists` created the component.
+ */
 function applyToRecord(
 	document: DocumentState,
 	key: ComponentKey,
 	patch: ComponentData,
 	timestamp: number,
-): void {
+): boolean {
 	let record = document.records.get(key);
 	if (record === undefined) {
 		record = {
@@ -93,11 +110,13 @@ function applyToRecord(
 		document.records.set(key, record);
 	}
 	const current = record.component;
+	let createdByMerge = false;
 	if (patch._exists === false) {
 		record.component = null;
 		record.existsAt = timestamp;
 		record.times = emptyRecord();
 	} else if (patch._exists === true || current === null) {
+		createdByMerge = patch._exists === undefined;
 		const component = createComponent(patch);
 		const times = emptyRecord<number>();
 		for (const field of Object.keys(component)) {
@@ -109,7 +128,7 @@ function applyToRecord(
 	} else {
 		const fields = Object.keys(patch);
 		// Merging no fields writes nothing, so nothing moves in the index.
-		if (fields.length === 0) return;
+		if (fields.length === 0) return false;
 		for (const field of fields) {
 			current[field] = patch[field] as JsonValue;
 			record.times[field] = timestamp;
@@ -118,6 +137,7 @@ function applyToRecord(
 	record.changedAt = timestamp;
 	unlink(document, record);
 	linkAsNewest(document, record);
+	return createdByMerge;
 }
 
 function unlink(document: DocumentState, record: KeyRecord): void {

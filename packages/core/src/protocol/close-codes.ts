@@ -1,10 +1,24 @@
 /**
- * WebSocket close codes the protocol uses. 4000-4999 is the range RFC 6455 leaves to
- * applications.
+ * WebSocket close codes roomsync uses. 4000-4999 is the range RFC 6455 leaves to
+ * applications. After any of them but `VersionMismatch` and `Rejected`, a client reconnects
+ * and catches up through `reconnect`.
  */
 export const CloseCode = {
+	/** The room or the server is shutting down. */
+	GoingAway: 1001,
+	/** The client sent too much before it had joined. */
+	PolicyViolation: 1008,
+	/** The room could not be loaded from storage. */
+	RoomUnavailable: 1011,
 	/** The client asked for a protocol version this server does not speak. */
 	VersionMismatch: 4001,
+	/** The embedder's `onBeforeConnect` hook turned the connection down. */
+	Rejected: 4003,
+	/**
+	 * A storage write failed: the room went back to what storage holds, and the session must
+	 * reconnect to re-send its unacknowledged patches.
+	 */
+	StorageFailed: 4500,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

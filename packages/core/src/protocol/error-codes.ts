@@ -21,6 +21,8 @@ export const ErrorCode = {
 	KeyTooLong: "key-too-long",
 	/** A field value nests deeper than `maxValueDepth`. */
 	TooDeep: "too-deep",
+	/** Storage could not write the patch: it was not applied, and the session is closed so that it re-sends. */
+	StorageFailed: "storage-failed",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

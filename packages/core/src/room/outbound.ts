@@ -1,5 +1,6 @@
+import type { DocumentChange } from "../document/document.ts";
 import type { CloseCode } from "../protocol/close-codes.ts";
-import type { Patches, ServerMessage } from "../protocol/messages.ts";
+import type { MessageId, ServerMessage } from "../protocol/messages.ts";
 import type { SessionId } from "./state.ts";
 
 /**
@@ -33,15 +34,14 @@ export interface SubscribeOutbound {
 }
 
 /**
- * A document change to store. Replaying every persist in timestamp order through
- * `applyDocumentPatches` rebuilds the document.
+ * A document change to store (see `DocumentChange`). Replaying every persist in timestamp
+ * order through `applyDocumentPatches` rebuilds the document.
  */
-export interface PersistOutbound {
+export interface PersistOutbound extends DocumentChange {
 	readonly kind: "persist";
-	readonly timestamp: number;
-	readonly documentPatches: Patches;
-	/** The session whose message made the change, to tell it if the write fails. */
+	/** The session whose message made the change, and the patch's id, to tell it if the write fails. */
 	readonly sessionId: SessionId;
+	readonly messageId: MessageId | undefined;
 }
 
 export interface CloseOutbound {

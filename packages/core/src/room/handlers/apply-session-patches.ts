@@ -1,6 +1,6 @@
 import { applyPatches } from "../../document/component.ts";
 import { applyDocumentPatches } from "../../document/document.ts";
-import type { Patches } from "../../protocol/messages.ts";
+import type { MessageId, Patches } from "../../protocol/messages.ts";
 import type { Outbound } from "../outbound.ts";
 import { patchMessage } from "../patch-message.ts";
 import type { RoomState, Session } from "../state.ts";
@@ -16,13 +16,15 @@ export function applySessionPatches(
 	session: Session,
 	documentPatches: Patches | undefined,
 	ephemeralPatches: Patches | undefined,
+	messageId: MessageId | undefined,
 	out: Outbound[],
 ): number {
 	let timestamp = state.document.timestamp;
 	if (documentPatches === undefined && ephemeralPatches === undefined) return timestamp;
 	if (documentPatches !== undefined) {
-		timestamp = applyDocumentPatches(state.document, documentPatches);
-		out.push({ kind: "persist", timestamp, documentPatches, sessionId: session.sessionId });
+		const change = applyDocumentPatches(state.document, documentPatches);
+		timestamp = change.timestamp;
+		out.push({ kind: "persist", ...change, sessionId: session.sessionId, messageId });
 	}
 	if (ephemeralPatches !== undefined) applyPatches(session.client.ephemeral, ephemeralPatches);
 	if (state.sessions.size > 1) {

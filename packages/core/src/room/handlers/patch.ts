@@ -12,7 +12,14 @@ export function handlePatch(
 ): void {
 	const { documentPatches, ephemeralPatches, messageId } = message;
 	if (documentPatches === undefined && ephemeralPatches === undefined) return;
-	const timestamp = applySessionPatches(state, session, documentPatches, ephemeralPatches, out);
+	const timestamp = applySessionPatches(
+		state,
+		session,
+		documentPatches,
+		ephemeralPatches,
+		messageId,
+		out,
+	);
 	out.push({
 		kind: "send",
 		sessionId: session.sessionId,

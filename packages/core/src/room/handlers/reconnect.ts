@@ -41,6 +41,7 @@ export function handleReconnect(
 		session,
 		message.documentPatches,
 		message.ephemeralPatches,
+		undefined,
 		out,
 	);
 	const diff = documentDiffSince(state.document, aheadOfRoom ? 0 : message.lastTimestamp);
