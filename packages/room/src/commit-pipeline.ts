@@ -1,0 +1,88 @@
+import type { Outbound, PersistOutbound } from "@roomsync/core";
+import type { IncrementalStorage } from "./storage.ts";
+import type { Timers } from "./timers.ts";
+
+/**
+ * Acked means durable: effects are performed in the order the reducer produced them, and none
+ * goes out while a document change before it is uncommitted. The persists gathered during one
+ * event-loop turn are written by one `commit` (group commit), so a busy room pays for one
+ * transaction per turn, not per message. One commit is in flight at a time; what arrives
+ * meanwhile waits for the next.
+ */
+export class CommitPipeline {
+	/** Effects waiting for a commit, in order; the in-flight batch stays here until it lands. */
+	private readonly held: Outbound[] = [];
+	private committing: Promise<void> | null = null;
+	private scheduled = false;
+	private readonly storage: IncrementalStorage;
+	private readonly timers: Timers;
+	private readonly perform: (effect: Outbound) => void;
+	private readonly onFailure: (error: unknown, dropped: Outbound[]) => void;
+
+	/**
+	 * `perform` carries out an effect and must not push new effects synchronously;
+	 * `onFailure` gets every held effect when a commit fails, and the pipeline is empty after.
+	 */
+	constructor(
+		storage: IncrementalStorage,
+		timers: Timers,
+		perform: (effect: Outbound) => void,
+		onFailure: (error: unknown, dropped: Outbound[]) => void,
+	) {
+		this.storage = storage;
+		this.timers = timers;
+		this.perform = perform;
+		this.onFailure = onFailure;
+	}
+
+	push(effects: readonly Outbound[]): void {
+		for (const effect of effects) {
+			if (this.held.length === 0 && effect.kind !== "persist") {
+				this.perform(effect);
+				continue;
+			}
+			this.held.push(effect);
+			if (effect.kind === "persist") this.schedule();
+		}
+	}
+
+	/** Resolves once nothing is held any more (everything committed and performed, or dropped). */
+	async drain(): Promise<void> {
+		while (this.held.length > 0) {
+			if (this.committing === null) this.committing = this.commitHeld();
+			await this.committing;
+		}
+	}
+
+	private schedule(): void {
+		if (this.scheduled || this.committing !== null) return;
+		this.scheduled = true;
+		this.timers.defer(() => {
+			this.scheduled = false;
+			if (this.committing === null && this.held.length > 0) this.committing = this.commitHeld();
+		});
+	}
+
+	private async commitHeld(): Promise<void> {
+		const batchEnd = this.held.length;
+		const changes = this.held
+			.slice(0, batchEnd)
+			.filter((effect): effect is PersistOutbound => effect.kind === "persist");
+		try {
+			await this.storage.commit(changes);
+		} catch (error) {
+			this.committing = null;
+			this.onFailure(error, this.held.splice(0));
+			return;
+		}
+		this.committing = null;
+		for (const effect of this.held.splice(0, batchEnd)) {
+			if (effect.kind !== "persist") this.perform(effect);
+		}
+		// What came in while the batch was being written goes out up to the next change.
+		while (this.held.length > 0 && this.held[0]?.kind !== "persist") {
+			this.perform(this.held.shift() as Outbound);
+		}
+		if (this.held.length > 0) this.schedule();
+	}
+}

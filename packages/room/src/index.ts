@@ -1,0 +1,25 @@
+export type {
+	ConnectDecision,
+	ConnectRequest,
+	RoomHooks,
+	SessionInfo,
+	SessionMetadata,
+} from "./hooks.ts";
+export { consoleLogger, type Logger } from "./logger.ts";
+export {
+	DEFAULT_SAVE_THROTTLE_MS,
+	MAX_FRAMES_BEFORE_JOIN,
+	Room,
+	type RoomOptions,
+	type RoomStatus,
+	type SocketConnection,
+} from "./room.ts";
+export { DEFAULT_IDLE_TIMEOUT_MS, RoomManager, type RoomManagerOptions } from "./room-manager.ts";
+export {
+	type IncrementalStorage,
+	isIncremental,
+	type RoomStorage,
+	type SyncStorage,
+} from "./storage.ts";
+export { hostTimers, type Timers } from "./timers.ts";
+export type { WebSocketEvents, WebSocketLike } from "./websocket-like.ts";

@@ -1,0 +1,467 @@
+import {
+	CloseCode,
+	createDocument,
+	createRoomState,
+	type DocumentState,
+	ErrorCode,
+	type ErrorMessage,
+	exportSnapshot,
+	type Frame,
+	type Input,
+	importSnapshot,
+	type Limits,
+	type Outbound,
+	type RoomSnapshot,
+	type RoomState,
+	reduce,
+	type SessionId,
+} from "@roomsync/core";
+import { CommitPipeline } from "./commit-pipeline.ts";
+import type { ConnectDecision, RoomHooks, SessionInfo, SessionMetadata } from "./hooks.ts";
+import { consoleLogger, type Logger } from "./logger.ts";
+import { SnapshotSaver } from "./snapshot-saver.ts";
+import { isIncremental, type RoomStorage } from "./storage.ts";
+import { hostTimers, type Timers } from "./timers.ts";
+import type { WebSocketLike } from "./websocket-like.ts";
+
+/** Least time between two snapshot saves with a `SyncStorage` (the design doc's choice). */
+export const DEFAULT_SAVE_THROTTLE_MS = 10_000;
+/** Frames a connection may send before it has joined; more is treated as abuse. */
+export const MAX_FRAMES_BEFORE_JOIN = 1_000;
+
+export interface RoomOptions extends RoomHooks {
+	/** Names the room in hooks and logs; RoomManager sets it. */
+	readonly roomId?: string;
+	/** Start from this state instead of loading from storage. */
+	readonly initialSnapshot?: RoomSnapshot;
+	/** Without storage the room lives in memory only. */
+	readonly storage?: RoomStorage;
+	/** Least time between two saves with a `SyncStorage`; default 10 s. */
+	readonly saveThrottleMs?: number;
+	readonly limits?: Partial<Limits>;
+	readonly logger?: Logger;
+	readonly timers?: Timers;
+}
+
+export interface SocketConnection {
+	readonly sessionId: string;
+	readonly socket: WebSocketLike;
+	readonly clientId: string;
+	/** Passed to `onBeforeConnect` as is: the upgrade request, its headers or query. */
+	readonly request?: unknown;
+}
+
+export type RoomStatus = "new" | "loading" | "open" | "closing" | "closed";
+
+interface Connection {
+	readonly sessionId: SessionId;
+	readonly socket: WebSocketLike;
+	readonly clientId: string;
+	metadata: SessionMetadata | undefined;
+	/** Frames received before the session joined, in order; null once it has joined. */
+	early: Frame[] | null;
+}
+
+/**
+ * One document and the sockets connected to it: the imperative shell around the pure reducer.
+ * It owns what the reducer must not: sockets, timers, storage and the user's hooks.
+ */
+export class Room {
+	readonly roomId: string;
+	private state: RoomState;
+	private currentStatus: RoomStatus = "new";
+	private loading: Promise<void> | undefined;
+	private closing: Promise<void> | undefined;
+	private readonly connections = new Map<SessionId, Connection>();
+	/** Sessions that receive broadcasts, as the reducer's `subscribe` effects say. */
+	private readonly live = new Set<SessionId>();
+	/** Inputs that wait while the document is reloaded after a failed write. */
+	private held: Input[] | null = null;
+	private readonly pipeline: CommitPipeline | undefined;
+	private readonly saver: SnapshotSaver | undefined;
+	private readonly logger: Logger;
+	private readonly options: RoomOptions;
+
+	constructor(options: RoomOptions = {}) {
+		this.options = options;
+		this.roomId = options.roomId ?? "";
+		this.state = createRoomState({ limits: options.limits });
+		this.logger = options.logger ?? consoleLogger;
+		const timers = options.timers ?? hostTimers;
+		const storage = options.storage;
+		if (storage !== undefined && isIncremental(storage)) {
+			this.pipeline = new CommitPipeline(
+				storage,
+				timers,
+				(effect) => this.perform(effect),
+				(error, dropped) => this.commitFailed(error, dropped),
+			);
+		} else if (storage !== undefined) {
+			this.saver = new SnapshotSaver(
+				storage,
+				timers,
+				options.saveThrottleMs ?? DEFAULT_SAVE_THROTTLE_MS,
+				() => exportSnapshot(this.state.document),
+				(error) => this.logger.error("snapshot save failed; retrying", this.fields({ error })),
+			);
+		}
+	}
+
+	get status(): RoomStatus {
+		return this.currentStatus;
+	}
+
+	/**
+	 * Loads the room from `initialSnapshot` or storage; idempotent, and started by the first
+	 * connection if nobody called it. Rejects, and closes the room, if storage cannot be read
+	 * or holds something that is not a snapshot: never an empty room over real data.
+	 */
+	load(): Promise<void> {
+		this.loading ??= this.loadDocument().then(
+			() => {
+				if (this.currentStatus === "loading") this.currentStatus = "open";
+			},
+			(error: unknown) => {
+				this.fail(error);
+				throw error;
+			},
+		);
+		return this.loading;
+	}
+
+	/**
+	 * Hands a socket to the room. It joins once `onBeforeConnect` allows it and the room is
+	 * loaded; frames it sends before are queued and handled in order. Resolves when it has
+	 * joined or been turned down.
+	 */
+	async handleSocketConnect(connection: SocketConnection): Promise<void> {
+		const { sessionId, socket, clientId } = connection;
+		if (this.currentStatus === "closing" || this.currentStatus === "closed") {
+			safeClose(socket, CloseCode.GoingAway, "room closed");
+			return;
+		}
+		if (this.connections.has(sessionId)) {
+			safeClose(socket, CloseCode.PolicyViolation, "duplicate session id");
+			return;
+		}
+		const entry: Connection = { sessionId, socket, clientId, metadata: undefined, early: [] };
+		this.connections.set(sessionId, entry);
+		this.listen(entry);
+		this.countChanged();
+		await this.admit(entry, connection.request);
+	}
+
+	/** A frame from a socket; for sockets whose events the owner forwards. */
+	handleSocketMessage(sessionId: string, data: unknown): void {
+		const connection = this.connections.get(sessionId);
+		if (connection === undefined || this.currentStatus === "closing") return;
+		const frame = toFrame(data);
+		if (connection.early === null) {
+			this.input({ kind: "frame", sessionId, frame });
+		} else if (connection.early.length < MAX_FRAMES_BEFORE_JOIN) {
+			connection.early.push(frame);
+		} else {
+			this.drop(connection, CloseCode.PolicyViolation, "too many frames before joining");
+		}
+	}
+
+	/** The socket closed. Safe to call more than once. */
+	handleSocketClose(sessionId: string): void {
+		const connection = this.connections.get(sessionId);
+		if (connection === undefined) return;
+		this.connections.delete(sessionId);
+		this.live.delete(sessionId);
+		const joined = connection.early === null;
+		if (joined) this.input({ kind: "disconnect", sessionId });
+		this.countChanged();
+		if (joined) {
+			const remaining = this.connections.size;
+			this.notify("onSessionRemoved", () =>
+				this.options.onSessionRemoved?.(this, { sessionId, remaining }),
+			);
+		}
+	}
+
+	handleSocketError(sessionId: string, error: unknown): void {
+		const connection = this.connections.get(sessionId);
+		if (connection === undefined) return;
+		this.logger.warn("socket error", this.fields({ sessionId, error }));
+		this.drop(connection, CloseCode.GoingAway, "socket error");
+	}
+
+	/** A copy of the document that the caller may keep and change. */
+	getSnapshot(): RoomSnapshot {
+		return structuredClone(exportSnapshot(this.state.document));
+	}
+
+	/** Sockets handed to the room, including those still waiting to join. */
+	getSessionCount(): number {
+		return this.connections.size;
+	}
+
+	getSessions(): SessionInfo[] {
+		return [...this.connections.values()].map(({ sessionId, clientId, metadata, early }) => ({
+			sessionId,
+			clientId,
+			metadata,
+			joined: early === null,
+		}));
+	}
+
+	/**
+	 * Stops taking frames, waits for pending writes (so their acks go out), writes the last
+	 * snapshot, then closes every socket with 1001. Rejects if the last write fails.
+	 */
+	close(): Promise<void> {
+		this.closing ??= this.shutdown();
+		return this.closing;
+	}
+
+	private async shutdown(): Promise<void> {
+		const loading = this.loading;
+		this.currentStatus = "closing";
+		try {
+			await loading?.catch(() => undefined);
+			await this.pipeline?.drain();
+			await this.saver?.close();
+		} finally {
+			for (const connection of this.connections.values()) {
+				safeClose(connection.socket, CloseCode.GoingAway, "room closed");
+			}
+			this.connections.clear();
+			this.live.clear();
+			this.currentStatus = "closed";
+		}
+	}
+
+	private async loadDocument(): Promise<void> {
+		this.currentStatus = "loading";
+		const snapshot = this.options.initialSnapshot ?? (await this.readStorage());
+		if (snapshot !== null) this.state = { ...this.state, document: this.importOrThrow(snapshot) };
+	}
+
+	private async readStorage(): Promise<RoomSnapshot | null> {
+		const storage = this.options.storage;
+		if (storage === undefined) return null;
+		try {
+			return await storage.load();
+		} catch (error) {
+			throw new Error(`room ${JSON.stringify(this.roomId)} could not be loaded from storage`, {
+				cause: error,
+			});
+		}
+	}
+
+	private importOrThrow(snapshot: unknown): DocumentState {
+		const result = importSnapshot(snapshot);
+		if (result.ok) return result.document;
+		const { path, message } = result.error;
+		throw new Error(
+			`room ${JSON.stringify(this.roomId)} has an invalid snapshot in storage: ${path || "snapshot"} ${message}`,
+		);
+	}
+
+	/** The room cannot serve: everyone is told, and it is closed. */
+	private fail(error: unknown): void {
+		if (this.currentStatus === "closed") return;
+		this.logger.error("room unavailable", this.fields({ error }));
+		this.currentStatus = "closed";
+		for (const connection of this.connections.values()) {
+			safeClose(connection.socket, CloseCode.RoomUnavailable, "room unavailable");
+		}
+		this.connections.clear();
+		this.live.clear();
+		this.countChanged();
+	}
+
+	private async admit(connection: Connection, request: unknown): Promise<void> {
+		const { sessionId, clientId } = connection;
+		const decision = await this.decide(connection, request);
+		if (this.connections.get(sessionId) !== connection) return;
+		if (!decision.allow) {
+			this.drop(connection, CloseCode.Rejected, decision.reason);
+			return;
+		}
+		connection.metadata = decision.metadata;
+		try {
+			await this.load();
+		} catch {
+			return;
+		}
+		if (this.connections.get(sessionId) !== connection || this.currentStatus !== "open") return;
+		const early = connection.early ?? [];
+		connection.early = null;
+		this.input({ kind: "connect", sessionId, clientId });
+		const info: SessionInfo = { sessionId, clientId, metadata: decision.metadata, joined: true };
+		this.notify("onSessionAdded", () => this.options.onSessionAdded?.(this, info));
+		for (const frame of early) this.input({ kind: "frame", sessionId, frame });
+	}
+
+	private async decide(connection: Connection, request: unknown): Promise<ConnectDecision> {
+		const hook = this.options.onBeforeConnect;
+		if (hook === undefined) return { allow: true };
+		const { sessionId, clientId } = connection;
+		try {
+			const decision = await hook({ roomId: this.roomId, sessionId, clientId, request });
+			if (typeof decision === "object" && decision !== null) return decision;
+			this.logger.error("onBeforeConnect returned no decision", this.fields({ sessionId }));
+		} catch (error) {
+			this.logger.error("onBeforeConnect failed", this.fields({ sessionId, error }));
+		}
+		return { allow: false, reason: "connection check failed" };
+	}
+
+	private input(input: Input): void {
+		if (this.held !== null) this.held.push(input);
+		else this.dispatch(input);
+	}
+
+	private dispatch(input: Input): void {
+		const { state, outbound } = reduce(this.state, input);
+		this.state = state;
+		if (this.pipeline !== undefined) this.pipeline.push(outbound);
+		else for (const effect of outbound) this.perform(effect);
+		if (outbound.some((effect) => effect.kind === "persist")) {
+			this.saver?.markDirty();
+			this.notify("onDataChange", () => this.options.onDataChange?.(this));
+		}
+	}
+
+	/** Carries out one effect. Never re-enters the reducer synchronously (see CommitPipeline). */
+	private perform(effect: Outbound): void {
+		switch (effect.kind) {
+			case "send":
+				this.sendTo(effect.sessionId, JSON.stringify(effect.message));
+				break;
+			case "broadcast": {
+				const text = JSON.stringify(effect.message);
+				for (const sessionId of this.live) {
+					if (sessionId !== effect.except) this.sendTo(sessionId, text);
+				}
+				break;
+			}
+			case "subscribe":
+				if (this.connections.has(effect.sessionId)) this.live.add(effect.sessionId);
+				break;
+			case "close": {
+				const connection = this.connections.get(effect.sessionId);
+				if (connection !== undefined) {
+					safeClose(connection.socket, effect.code, effect.reason);
+					queueMicrotask(() => this.handleSocketClose(effect.sessionId));
+				}
+				break;
+			}
+			case "persist":
+				// The pipeline or the snapshot saver has it already.
+				break;
+		}
+	}
+
+	private sendTo(sessionId: SessionId, text: string): void {
+		const connection = this.connections.get(sessionId);
+		if (connection === undefined) return;
+		try {
+			connection.socket.send(text);
+		} catch (error) {
+			this.logger.warn("send failed; closing the socket", this.fields({ sessionId, error }));
+			queueMicrotask(() => this.drop(connection, CloseCode.GoingAway, "send failed"));
+		}
+	}
+
+	/**
+	 * A commit failed, so the changes it held are not durable. None of them reached anyone (they
+	 * waited for the commit): their senders get `storage-failed` and every session that was
+	 * waiting for something is closed so it reconnects and re-sends; the document goes back to
+	 * what storage holds, and the other sessions carry on.
+	 */
+	private commitFailed(error: unknown, dropped: readonly Outbound[]): void {
+		this.logger.error(
+			"storage write failed; reloading the room from storage",
+			this.fields({ error }),
+		);
+		const affected = new Set<SessionId>();
+		for (const effect of dropped) {
+			if (effect.kind === "persist") {
+				affected.add(effect.sessionId);
+				this.sendTo(effect.sessionId, JSON.stringify(storageFailed(effect.messageId)));
+			} else if (effect.kind === "send" || effect.kind === "subscribe") {
+				affected.add(effect.sessionId);
+			} else if (effect.kind === "close") {
+				this.perform(effect);
+			}
+		}
+		this.held = [];
+		for (const sessionId of affected) {
+			const connection = this.connections.get(sessionId);
+			if (connection !== undefined) {
+				this.drop(connection, CloseCode.StorageFailed, "storage write failed; reconnect");
+			}
+		}
+		this.reloadDocument().catch((reloadError: unknown) => this.fail(reloadError));
+	}
+
+	private async reloadDocument(): Promise<void> {
+		const snapshot = await this.readStorage();
+		const document = snapshot === null ? createDocument() : this.importOrThrow(snapshot);
+		this.state = { ...this.state, document };
+		const waiting = this.held ?? [];
+		this.held = null;
+		for (const input of waiting) this.dispatch(input);
+	}
+
+	private drop(connection: Connection, code: number, reason: string): void {
+		safeClose(connection.socket, code, reason);
+		this.handleSocketClose(connection.sessionId);
+	}
+
+	private listen(connection: Connection): void {
+		const { socket, sessionId } = connection;
+		if (typeof socket.addEventListener !== "function") return;
+		socket.addEventListener("message", (event) => this.handleSocketMessage(sessionId, event.data));
+		socket.addEventListener("close", () => this.handleSocketClose(sessionId));
+		socket.addEventListener("error", (error) => this.handleSocketError(sessionId, error));
+	}
+
+	private countChanged(): void {
+		const count = this.connections.size;
+		this.notify("onConnectionCountChange", () =>
+			this.options.onConnectionCountChange?.(this, count),
+		);
+	}
+
+	/** Runs a user hook; what it throws is logged, never passed on to the room. */
+	private notify(hook: keyof RoomHooks, run: () => void): void {
+		try {
+			run();
+		} catch (error) {
+			this.logger.error(`${hook} threw`, this.fields({ error }));
+		}
+	}
+
+	private fields(extra: Record<string, unknown>): Record<string, unknown> {
+		return { roomId: this.roomId, ...extra };
+	}
+}
+
+function storageFailed(messageId: ErrorMessage["messageId"]): ErrorMessage {
+	const message = "the patch could not be stored and was not applied; reconnect to re-send it";
+	return messageId === undefined
+		? { type: "error", code: ErrorCode.StorageFailed, message }
+		: { type: "error", code: ErrorCode.StorageFailed, message, messageId };
+}
+
+/** Runtimes hand frames over as strings, ArrayBuffers or byte views; anything else is binary junk. */
+function toFrame(data: unknown): Frame {
+	if (typeof data === "string" || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+		return data;
+	}
+	return new ArrayBuffer(0);
+}
+
+function safeClose(socket: WebSocketLike, code: number, reason: string): void {
+	try {
+		socket.close(code, reason);
+	} catch {
+		// Already closed: nothing left to tell it.
+	}
+}

@@ -1,0 +1,17 @@
+/** The clock a Room and a RoomManager use, injectable so tests can drive time by hand. */
+export interface Timers {
+	setTimeout(callback: () => void, ms: number): unknown;
+	clearTimeout(handle: unknown): void;
+	/** Runs `callback` once the current event-loop turn's work is done: the group-commit point. */
+	defer(callback: () => void): void;
+}
+
+export const hostTimers: Timers = {
+	setTimeout: (callback, ms) => setTimeout(callback, ms),
+	clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
+	// Runs after the I/O callbacks of this loop turn, so every frame already read joins the commit.
+	defer: (callback) => {
+		if (typeof setImmediate === "function") setImmediate(callback);
+		else setTimeout(callback, 0);
+	},
+};
