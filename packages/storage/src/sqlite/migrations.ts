@@ -1,0 +1,62 @@
+import type { Database } from "bun:sqlite";
+
+/**
+ * The schema, one step per version. A step is never edited once released; changes come as new
+ * steps. Documents are stored field by field, so a patch writes only the fields it touches and
+ * the per-field timestamps (the reconnect index) survive restarts.
+ */
+const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] = [
+	{
+		version: 1,
+		sql: `
+			CREATE TABLE rooms (
+				room TEXT PRIMARY KEY,
+				timestamp INTEGER NOT NULL
+			) WITHOUT ROWID;
+			CREATE TABLE components (
+				room TEXT NOT NULL,
+				key TEXT NOT NULL,
+				live INTEGER NOT NULL,
+				exists_at INTEGER NOT NULL,
+				PRIMARY KEY (room, key)
+			) WITHOUT ROWID;
+			CREATE TABLE fields (
+				room TEXT NOT NULL,
+				key TEXT NOT NULL,
+				field TEXT NOT NULL,
+				value TEXT NOT NULL,
+				written_at INTEGER NOT NULL,
+				PRIMARY KEY (room, key, field)
+			) WITHOUT ROWID;
+		`,
+	},
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to `SCHEMA_VERSION` in one transaction; refuses a newer database. */
+export function migrate(db: Database): void {
+	db.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		applied_at TEXT NOT NULL
+	)`);
+	db.transaction(() => {
+		const row = db.query("SELECT max(version) AS version FROM schema_migrations").get() as {
+			version: number | null;
+		};
+		const current = row.version ?? 0;
+		if (current > SCHEMA_VERSION) {
+			throw new Error(
+				`database schema version ${current} is newer than this roomsync (${SCHEMA_VERSION}); upgrade roomsync`,
+			);
+		}
+		for (const migration of MIGRATIONS) {
+			if (migration.version <= current) continue;
+			db.run(migration.sql);
+			db.query("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(
+				migration.version,
+				new Date().toISOString(),
+			);
+		}
+	}).immediate();
+}

@@ -1,0 +1,228 @@
+import { Database, type Statement } from "bun:sqlite";
+import {
+	type ComponentData,
+	type DocumentChange,
+	emptyRecord,
+	exportSnapshot,
+	importSnapshot,
+	type JsonValue,
+	type RoomSnapshot,
+} from "@roomsync/core";
+import type { IncrementalStorage, SyncStorage } from "@roomsync/room";
+import { migrate } from "./migrations.ts";
+
+export interface SqliteStorageOptions {
+	/** The database file; created if missing. One file holds any number of rooms. */
+	readonly path: string;
+	/**
+	 * "full" (default) syncs the write-ahead log on every commit: an acked patch survives a
+	 * power loss. "normal" syncs at checkpoints only: it survives a crash of the process but a
+	 * power loss may take the last commits.
+	 */
+	readonly synchronous?: "full" | "normal";
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+/**
+ * Rooms in one SQLite database (`bun:sqlite`, WAL mode). `forRoom(id)` gives the storage of
+ * one room. Writes are incremental: a change writes only the rows of the fields it touches,
+ * all changes of one commit in one transaction. SQL takes room ids and keys as bound
+ * parameters only.
+ */
+export class SqliteStorage {
+	private readonly db: Database;
+	private readonly statements: Statements;
+
+	constructor(options: SqliteStorageOptions) {
+		this.db = new Database(options.path, { create: true, strict: true });
+		this.db.run("PRAGMA journal_mode = WAL");
+		this.db.run(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+		this.db.run("PRAGMA busy_timeout = 5000");
+		migrate(this.db);
+		this.statements = prepare(this.db);
+	}
+
+	forRoom(roomId: string): SqliteRoomStorage {
+		return new SqliteRoomStorage(this.db, this.statements, roomId);
+	}
+
+	/** Ids of every room the database holds. */
+	roomIds(): string[] {
+		return this.statements.roomIds.all().map((row) => row.room);
+	}
+
+	close(): void {
+		this.db.close(false);
+	}
+}
+
+/** One room's rows: an `IncrementalStorage` for the Room, and a `SyncStorage` for imports. */
+export class SqliteRoomStorage implements IncrementalStorage, SyncStorage {
+	private readonly db: Database;
+	private readonly statements: Statements;
+	private readonly roomId: string;
+
+	constructor(db: Database, statements: Statements, roomId: string) {
+		this.db = db;
+		this.statements = statements;
+		this.roomId = roomId;
+	}
+
+	async load(): Promise<RoomSnapshot | null> {
+		const room = this.roomId;
+		const row = this.statements.roomTimestamp.get({ room });
+		if (row === null) return null;
+		const state = emptyRecord<Record<string, JsonValue>>();
+		const timestamps = emptyRecord<Record<string, number>>();
+		for (const { key, live, exists_at } of this.statements.components.iterate({ room })) {
+			const times = emptyRecord<number>();
+			times._exists = exists_at;
+			timestamps[key] = times;
+			if (live === 1) {
+				const component = emptyRecord<JsonValue>();
+				component._exists = true;
+				state[key] = component;
+			}
+		}
+		for (const { key, field, value, written_at } of this.statements.fields.iterate({ room })) {
+			const component = state[key];
+			const times = timestamps[key];
+			if (component === undefined || times === undefined) {
+				throw new Error(
+					`room ${JSON.stringify(room)}: field ${JSON.stringify(field)} of ${JSON.stringify(key)} has no live component`,
+				);
+			}
+			component[field] = JSON.parse(value) as JsonValue;
+			times[field] = written_at;
+		}
+		return { timestamp: row.timestamp, state, timestamps };
+	}
+
+	async commit(changes: readonly DocumentChange[]): Promise<void> {
+		this.write(() => {
+			for (const change of changes) this.applyChange(change);
+		});
+	}
+
+	/** Replaces the room's rows with a snapshot, e.g. to import a FileStorage room. */
+	async save(snapshot: RoomSnapshot): Promise<void> {
+		// Normalized first: older snapshots may lack `_exists` flags or some timestamps.
+		const result = importSnapshot(snapshot);
+		if (!result.ok) throw new Error(`not a snapshot: ${result.error.path} ${result.error.message}`);
+		const { timestamp, state, timestamps } = exportSnapshot(result.document);
+		this.write(() => {
+			const room = this.roomId;
+			this.statements.deleteRoomFields.run({ room });
+			this.statements.deleteRoomComponents.run({ room });
+			for (const [key, times] of Object.entries(timestamps)) {
+				const component = state[key];
+				const existsAt = times._exists as number;
+				if (component === undefined) {
+					this.statements.upsertComponent.run({ room, key, live: 0, existsAt });
+				} else {
+					this.writeComponent(key, component, existsAt, times);
+				}
+			}
+			this.statements.upsertRoom.run({ room, timestamp });
+		});
+	}
+
+	private write(body: () => void): void {
+		this.db.transaction(body).immediate();
+	}
+
+	private applyChange(change: DocumentChange): void {
+		const room = this.roomId;
+		const timestamp = change.timestamp;
+		for (const [key, patch] of Object.entries(change.documentPatches) as [
+			string,
+			ComponentData,
+		][]) {
+			if (patch._exists === false) {
+				this.statements.deleteFields.run({ room, key });
+				this.statements.upsertComponent.run({ room, key, live: 0, existsAt: timestamp });
+			} else if (patch._exists === true) {
+				this.statements.deleteFields.run({ room, key });
+				this.writeComponent(key, patch, timestamp, undefined);
+			} else {
+				// Stored changes only merge into live components (see DocumentChange).
+				for (const [field, value] of Object.entries(patch)) {
+					this.statements.upsertField.run({
+						room,
+						key,
+						field,
+						value: JSON.stringify(value),
+						writtenAt: timestamp,
+					});
+				}
+			}
+		}
+		this.statements.upsertRoom.run({ room, timestamp });
+	}
+
+	private writeComponent(
+		key: string,
+		component: ComponentData,
+		existsAt: number,
+		times: Readonly<Record<string, number>> | undefined,
+	): void {
+		const room = this.roomId;
+		this.statements.upsertComponent.run({ room, key, live: 1, existsAt });
+		for (const [field, value] of Object.entries(component)) {
+			if (field === "_exists") continue;
+			// `times` comes from exportSnapshot: a null-prototype object, so any field name is safe.
+			const writtenAt = times?.[field] ?? existsAt;
+			this.statements.upsertField.run({
+				room,
+				key,
+				field,
+				value: JSON.stringify(value),
+				writtenAt,
+			});
+		}
+	}
+}
+
+function prepare(db: Database) {
+	return {
+		roomTimestamp: db.query("SELECT timestamp FROM rooms WHERE room = $room") as Statement<
+			{ timestamp: number },
+			[{ room: string }]
+		>,
+		roomIds: db.query("SELECT room FROM rooms ORDER BY room") as Statement<{ room: string }, []>,
+		components: db.query(
+			"SELECT key, live, exists_at FROM components WHERE room = $room",
+		) as Statement<{ key: string; live: number; exists_at: number }, [{ room: string }]>,
+		fields: db.query(
+			"SELECT key, field, value, written_at FROM fields WHERE room = $room",
+		) as Statement<
+			{ key: string; field: string; value: string; written_at: number },
+			[{ room: string }]
+		>,
+		upsertRoom: db.query(
+			"INSERT INTO rooms (room, timestamp) VALUES ($room, $timestamp) ON CONFLICT (room) DO UPDATE SET timestamp = excluded.timestamp",
+		) as Statement<unknown, [{ room: string; timestamp: number }]>,
+		upsertComponent: db.query(
+			"INSERT INTO components (room, key, live, exists_at) VALUES ($room, $key, $live, $existsAt) ON CONFLICT (room, key) DO UPDATE SET live = excluded.live, exists_at = excluded.exists_at",
+		) as Statement<unknown, [{ room: string; key: string; live: number; existsAt: number }]>,
+		upsertField: db.query(
+			"INSERT INTO fields (room, key, field, value, written_at) VALUES ($room, $key, $field, $value, $writtenAt) ON CONFLICT (room, key, field) DO UPDATE SET value = excluded.value, written_at = excluded.written_at",
+		) as Statement<
+			unknown,
+			[{ room: string; key: string; field: string; value: string; writtenAt: number }]
+		>,
+		deleteFields: db.query("DELETE FROM fields WHERE room = $room AND key = $key") as Statement<
+			unknown,
+			[{ room: string; key: string }]
+		>,
+		deleteRoomFields: db.query("DELETE FROM fields WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+		deleteRoomComponents: db.query("DELETE FROM components WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+	};
+}

@@ -1,0 +1,171 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+	applyDocumentPatches,
+	createDocument,
+	type DocumentChange,
+	exportSnapshot,
+	type Patches,
+	type RoomSnapshot,
+} from "@roomsync/core";
+import type { IncrementalStorage, SyncStorage } from "@roomsync/room";
+import { FileStorage, MemoryStorage } from "@roomsync/storage";
+import { SqliteStorage } from "@roomsync/storage/sqlite";
+import fc from "fast-check";
+import { patches as randomPatches } from "../../../tests/support/arbitraries.ts";
+
+const dirs: string[] = [];
+function tempDir(): string {
+	const dir = mkdtempSync(join(tmpdir(), "roomsync-storage-"));
+	dirs.push(dir);
+	return dir;
+}
+afterAll(() => {
+	for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+type Store = SyncStorage & Partial<IncrementalStorage>;
+
+interface Adapter {
+	readonly name: string;
+	/** A fresh, empty place to keep a room. */
+	create(roomId: string): { open(): Store; close(): void };
+}
+
+const adapters: Adapter[] = [
+	{
+		name: "MemoryStorage",
+		create: () => {
+			const storage = new MemoryStorage();
+			return { open: () => storage, close: () => undefined };
+		},
+	},
+	{
+		name: "FileStorage",
+		create: (roomId) => {
+			const dir = tempDir();
+			return { open: () => new FileStorage({ dir, roomId }), close: () => undefined };
+		},
+	},
+	{
+		name: "SqliteStorage",
+		create: (roomId) => {
+			const path = join(tempDir(), "rooms.sqlite");
+			let database: SqliteStorage | undefined;
+			return {
+				open: () => {
+					database = new SqliteStorage({ path });
+					return database.forRoom(roomId);
+				},
+				close: () => database?.close(),
+			};
+		},
+	},
+];
+
+/** A document built by real patches, with live keys, a deletion and a re-creation. */
+function history(): { changes: DocumentChange[]; snapshot: RoomSnapshot } {
+	const document = createDocument();
+	const steps: Patches[] = [
+		// Parsed, as a frame would be: in a literal, a "__proto__" key would set the prototype.
+		JSON.parse('{"e1/pos":{"x":1,"y":[1,2]},"e2/pos":{"x":2},"__proto__":{"constructor":1}}'),
+		{ "e1/pos": { y: { nested: true } }, "e2/pos": { _exists: false } },
+		{ "e3/tag": { _exists: true, label: "é€😀" }, "e2/pos": { z: 3 } },
+		{ "e4/gone": { v: 1 } },
+		{ "e4/gone": { _exists: false } },
+	];
+	const changes = steps.map((step) => applyDocumentPatches(document, step));
+	return { changes, snapshot: exportSnapshot(document) };
+}
+
+for (const adapter of adapters) {
+	describe(`${adapter.name} contract`, () => {
+		test("a room never saved loads as null", async () => {
+			expect(await adapter.create("fresh").open().load()).toBeNull();
+		});
+
+		test("save then load round-trips the snapshot, deletions included", async () => {
+			const place = adapter.create("room-1");
+			const { snapshot } = history();
+			await place.open().save(snapshot);
+			expect(await place.open().load()).toEqual(snapshot);
+			expect((await place.open().load())?.timestamps["e4/gone"]).toEqual({ _exists: 5 });
+			place.close();
+		});
+
+		test("a later save replaces the earlier one", async () => {
+			const place = adapter.create("room-1");
+			const store = place.open();
+			await store.save(history().snapshot);
+			const smaller: RoomSnapshot = {
+				timestamp: 9,
+				state: { a: { _exists: true, v: 1 } },
+				timestamps: { a: { _exists: 9, v: 9 } },
+			};
+			await store.save(smaller);
+			expect(await store.load()).toEqual(smaller);
+			place.close();
+		});
+
+		test("reopening after close finds what was written", async () => {
+			const place = adapter.create("room-1");
+			await place.open().save(history().snapshot);
+			place.close();
+			expect(await place.open().load()).toEqual(history().snapshot);
+			place.close();
+		});
+
+		test("Object.prototype member names are plain keys and fields", async () => {
+			const place = adapter.create("__proto__");
+			const { snapshot } = history();
+			await place.open().save(snapshot);
+			const loaded = await place.open().load();
+			expect(Object.getOwnPropertyDescriptor(loaded?.state, "__proto__")?.value).toEqual({
+				_exists: true,
+				constructor: 1,
+			});
+			expect(({} as Record<string, unknown>).constructor).toBe(Object);
+			place.close();
+		});
+	});
+}
+
+for (const adapter of adapters.filter((a) => a.name !== "FileStorage")) {
+	describe(`${adapter.name} incremental contract`, () => {
+		test("commits rebuild the document, batch by batch", async () => {
+			const place = adapter.create("room-1");
+			const store = place.open();
+			const { changes, snapshot } = history();
+			await store.commit?.(changes.slice(0, 2));
+			await store.commit?.(changes.slice(2));
+			expect(await store.load()).toEqual(snapshot);
+			place.close();
+			if (adapter.name === "SqliteStorage") expect(await place.open().load()).toEqual(snapshot);
+			place.close();
+		});
+
+		test("any sequence of committed changes loads as the document that made them", async () => {
+			await fc.assert(
+				fc.asyncProperty(
+					fc.array(randomPatches, { maxLength: 25 }),
+					fc.integer({ min: 1, max: 5 }),
+					async (steps, batch) => {
+						const place = adapter.create("prop");
+						const store = place.open();
+						const document = createDocument();
+						const changes = steps.map((step) => applyDocumentPatches(document, step));
+						for (let i = 0; i < changes.length; i += batch)
+							await store.commit?.(changes.slice(i, i + batch));
+						const loaded = await store.load();
+						if (changes.length === 0) expect(loaded).toBeNull();
+						else expect(loaded).toEqual(exportSnapshot(document));
+						place.close();
+					},
+				),
+				{ numRuns: adapter.name === "SqliteStorage" ? 60 : 200 },
+			);
+		});
+	});
+}

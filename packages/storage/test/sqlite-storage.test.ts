@@ -1,0 +1,101 @@
+import { Database } from "bun:sqlite";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { applyDocumentPatches, createDocument, type Patches } from "@roomsync/core";
+import { SCHEMA_VERSION, SqliteStorage } from "@roomsync/storage/sqlite";
+
+const root = mkdtempSync(join(tmpdir(), "roomsync-sqlite-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let files = 0;
+const freshPath = () => join(root, `db-${files++}.sqlite`);
+
+describe("SqliteStorage", () => {
+	test("one file holds many rooms, kept apart, with ids as plain data", async () => {
+		const path = freshPath();
+		const storage = new SqliteStorage({ path });
+		const ids = ["a", "b", "../../x", "'; DROP TABLE fields; --", "__proto__"];
+		for (const [i, roomId] of ids.entries()) {
+			const document = createDocument();
+			await storage.forRoom(roomId).commit([applyDocumentPatches(document, { k: { v: i } })]);
+		}
+		for (const [i, roomId] of ids.entries()) {
+			expect((await storage.forRoom(roomId).load())?.state).toEqual({ k: { _exists: true, v: i } });
+		}
+		expect(storage.roomIds().sort()).toEqual([...ids].sort());
+		storage.close();
+	});
+
+	test("runs in WAL mode and records its schema version once", () => {
+		const path = freshPath();
+		new SqliteStorage({ path }).close();
+		new SqliteStorage({ path }).close();
+		const db = new Database(path);
+		expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
+		expect(db.query("SELECT version FROM schema_migrations").all()).toEqual([
+			{ version: SCHEMA_VERSION },
+		]);
+		db.close();
+	});
+
+	test("refuses a database written by a newer roomsync", () => {
+		const path = freshPath();
+		new SqliteStorage({ path }).close();
+		const db = new Database(path);
+		db.run("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')");
+		db.close();
+		expect(() => new SqliteStorage({ path })).toThrow("database schema version 99 is newer");
+	});
+
+	test("a change writes only the rows of the fields it touches", async () => {
+		const path = freshPath();
+		const storage = new SqliteStorage({ path });
+		const room = storage.forRoom("big");
+		const document = createDocument();
+		const everything: Record<string, { a: number; b: number; c: number }> = {};
+		for (let i = 0; i < 5_000; i++) everything[`k${i}`] = { a: i, b: i, c: i };
+		await room.commit([applyDocumentPatches(document, everything)]);
+
+		// Count row writes from a second connection's triggers, which the storage's writes fire.
+		const spy = new Database(path);
+		spy.run("CREATE TABLE writes (n INTEGER NOT NULL)");
+		spy.run("INSERT INTO writes VALUES (0)");
+		for (const table of ["fields", "components", "rooms"]) {
+			for (const event of ["INSERT", "UPDATE", "DELETE"]) {
+				spy.run(
+					`CREATE TRIGGER count_${table}_${event} AFTER ${event} ON ${table} BEGIN UPDATE writes SET n = n + 1; END`,
+				);
+			}
+		}
+		const writes = () => (spy.query("SELECT n FROM writes").get() as { n: number }).n;
+		const commit = async (patches: Patches) => {
+			const before = writes();
+			await room.commit([applyDocumentPatches(document, patches)]);
+			return writes() - before;
+		};
+		expect(await commit({ k7: { b: -1 } })).toBe(2); // one field, the room timestamp
+		expect(await commit({ k8: { _exists: false } })).toBe(5); // three fields, the component, the room
+		expect(await commit({ k9: { _exists: true, z: 1 } })).toBe(6); // three old fields out, one in, component, room
+		expect(await commit({ k10: { a: 1, b: 2 }, k11: { c: 3 } })).toBe(4);
+		spy.close();
+		storage.close();
+	});
+
+	test("a failed commit writes nothing of its batch", async () => {
+		const path = freshPath();
+		const storage = new SqliteStorage({ path });
+		const room = storage.forRoom("r");
+		const document = createDocument();
+		await room.commit([applyDocumentPatches(document, { a: { v: 1 } })]);
+		const good = applyDocumentPatches(document, { a: { v: 2 } });
+		// A value JSON cannot encode makes the second change fail half-way through the batch.
+		const cyclic: Record<string, unknown> = {};
+		cyclic.self = cyclic;
+		const bad = { timestamp: 3, documentPatches: { b: { v: cyclic } } } as never;
+		await expect(room.commit([good, bad])).rejects.toThrow();
+		expect((await room.load())?.state).toEqual({ a: { _exists: true, v: 1 } });
+		expect((await room.load())?.timestamp).toBe(1);
+		storage.close();
+	});
+});
