@@ -8,12 +8,19 @@ export const CloseCode = {
 	GoingAway: 1001,
 	/** The client sent too much before it had joined. */
 	PolicyViolation: 1008,
+	/** A frame was larger than the server's maximum (sent by the WebSocket layer itself). */
+	MessageTooBig: 1009,
 	/** The room could not be loaded from storage. */
 	RoomUnavailable: 1011,
 	/** The client asked for a protocol version this server does not speak. */
 	VersionMismatch: 4001,
 	/** The embedder's `onBeforeConnect` hook turned the connection down. */
 	Rejected: 4003,
+	/**
+	 * The client stopped reading and fell too far behind; it catches up through `reconnect`.
+	 * (A client whose buffers are full may see 1006 instead.)
+	 */
+	TooSlow: 4009,
 	/**
 	 * A storage write failed: the room went back to what storage holds, and the session must
 	 * reconnect to re-send its unacknowledged patches.

@@ -21,6 +21,8 @@ export const ErrorCode = {
 	KeyTooLong: "key-too-long",
 	/** A field value nests deeper than `maxValueDepth`. */
 	TooDeep: "too-deep",
+	/** The connection sent frames faster than its rate limit; this frame was not applied. */
+	RateLimited: "rate-limited",
 	/** Storage could not write the patch: it was not applied, and the session is closed so that it re-sends. */
 	StorageFailed: "storage-failed",
 } as const;

@@ -1,0 +1,246 @@
+import { DEFAULT_LIMITS } from "@roomsync/core";
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_SAVE_THROTTLE_MS } from "@roomsync/room";
+import { LOG_LEVELS, type LogLevel } from "./logger.ts";
+
+export type StorageKind = "memory" | "file" | "sqlite";
+
+export interface ServerConfig {
+	readonly port: number;
+	readonly host: string;
+	readonly storage: StorageKind;
+	readonly dataDir: string;
+	readonly sqliteSynchronous: "full" | "normal";
+	readonly logLevel: LogLevel;
+	readonly maxFrameBytes: number;
+	readonly maxKeysPerMessage: number;
+	readonly maxRooms: number;
+	readonly rateLimit: number;
+	readonly rateBurst: number;
+	readonly maxBufferedBytes: number;
+	readonly keepaliveSeconds: number;
+	readonly roomIdleMs: number;
+	readonly saveThrottleMs: number;
+	readonly shutdownTimeoutMs: number;
+}
+
+interface Option<K extends keyof ServerConfig> {
+	readonly key: K;
+	readonly flag: string;
+	readonly env: string;
+	readonly fallback: string;
+	readonly help: string;
+	/** The value, or the reason it is not one. */
+	readonly parse: (text: string) => ServerConfig[K] | { readonly error: string };
+}
+
+function integer(min: number, max: number) {
+	return (text: string): number | { error: string } => {
+		const value = Number(text);
+		return Number.isSafeInteger(value) && value >= min && value <= max && text.trim() !== ""
+			? value
+			: { error: `must be an integer from ${min} to ${max}` };
+	};
+}
+
+function oneOf<T extends string>(...values: readonly T[]) {
+	return (text: string): T | { error: string } =>
+		(values as readonly string[]).includes(text)
+			? (text as T)
+			: { error: `must be one of ${values.join(", ")}` };
+}
+
+const text = (value: string): string | { error: string } =>
+	value.length > 0 ? value : { error: "must not be empty" };
+
+/** Every option: a flag, an environment variable, a default. Flags win over the environment. */
+export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
+	{
+		key: "port",
+		flag: "--port",
+		env: "PORT",
+		fallback: "8087",
+		help: "TCP port (0 picks a free one)",
+		parse: integer(0, 65_535),
+	},
+	{
+		key: "host",
+		flag: "--host",
+		env: "HOST",
+		fallback: "0.0.0.0",
+		help: "address to listen on",
+		parse: text,
+	},
+	{
+		key: "storage",
+		flag: "--storage",
+		env: "STORAGE",
+		fallback: "sqlite",
+		help: "memory | file | sqlite",
+		parse: oneOf("memory", "file", "sqlite"),
+	},
+	{
+		key: "dataDir",
+		flag: "--data-dir",
+		env: "DATA_DIR",
+		fallback: "./data",
+		help: "where file and sqlite storage keep rooms",
+		parse: text,
+	},
+	{
+		key: "sqliteSynchronous",
+		flag: "--sqlite-synchronous",
+		env: "SQLITE_SYNCHRONOUS",
+		fallback: "full",
+		help: "full (acks survive power loss) | normal (survive a crash)",
+		parse: oneOf("full", "normal"),
+	},
+	{
+		key: "logLevel",
+		flag: "--log-level",
+		env: "LOG_LEVEL",
+		fallback: "info",
+		help: LOG_LEVELS.join(" | "),
+		parse: oneOf(...LOG_LEVELS),
+	},
+	{
+		key: "maxFrameBytes",
+		flag: "--max-frame-bytes",
+		env: "MAX_FRAME_BYTES",
+		fallback: String(DEFAULT_LIMITS.maxFrameBytes),
+		help: "largest frame; bigger ones close the connection with 1009",
+		parse: integer(1_024, 2 ** 31),
+	},
+	{
+		key: "maxKeysPerMessage",
+		flag: "--max-keys",
+		env: "MAX_KEYS_PER_MESSAGE",
+		fallback: String(DEFAULT_LIMITS.maxKeysPerMessage),
+		help: "component keys per message",
+		parse: integer(1, 10_000_000),
+	},
+	{
+		key: "maxRooms",
+		flag: "--max-rooms",
+		env: "MAX_ROOMS",
+		fallback: "10000",
+		help: "open rooms per process; more get HTTP 503",
+		parse: integer(1, 10_000_000),
+	},
+	{
+		key: "rateLimit",
+		flag: "--rate-limit",
+		env: "RATE_LIMIT",
+		fallback: "500",
+		help: "frames per second a connection may sustain",
+		parse: integer(1, 100_000_000),
+	},
+	{
+		key: "rateBurst",
+		flag: "--rate-burst",
+		env: "RATE_BURST",
+		fallback: "1000",
+		help: "frames a connection may send at once",
+		parse: integer(1, 100_000_000),
+	},
+	{
+		key: "maxBufferedBytes",
+		flag: "--max-buffered-bytes",
+		env: "MAX_BUFFERED_BYTES",
+		fallback: String(8 * 2 ** 20),
+		help: "unsent bytes a slow reader may have queued before it is closed with 4009",
+		parse: integer(1_024, 2 ** 31),
+	},
+	{
+		key: "keepaliveSeconds",
+		flag: "--keepalive",
+		env: "KEEPALIVE_SECONDS",
+		fallback: "30",
+		help: "idle seconds before a connection is pinged and, without an answer, closed",
+		parse: integer(8, 960),
+	},
+	{
+		key: "roomIdleMs",
+		flag: "--room-idle-ms",
+		env: "ROOM_IDLE_MS",
+		fallback: String(DEFAULT_IDLE_TIMEOUT_MS),
+		help: "an empty room is closed after this long",
+		parse: integer(0, 2 ** 31),
+	},
+	{
+		key: "saveThrottleMs",
+		flag: "--save-throttle-ms",
+		env: "SAVE_THROTTLE_MS",
+		fallback: String(DEFAULT_SAVE_THROTTLE_MS),
+		help: "least time between two snapshot saves (file storage)",
+		parse: integer(0, 2 ** 31),
+	},
+	{
+		key: "shutdownTimeoutMs",
+		flag: "--shutdown-timeout-ms",
+		env: "SHUTDOWN_TIMEOUT_MS",
+		fallback: "10000",
+		help: "how long a shutdown may take to flush rooms",
+		parse: integer(0, 2 ** 31),
+	},
+];
+
+export type ConfigResult =
+	| { readonly kind: "config"; readonly config: ServerConfig }
+	| { readonly kind: "help"; readonly text: string }
+	| { readonly kind: "error"; readonly message: string };
+
+/** Reads `--flag value` / `--flag=value` arguments over environment variables over defaults. */
+export function readConfig(
+	argv: readonly string[],
+	env: Readonly<Record<string, string | undefined>>,
+): ConfigResult {
+	const flags = new Map<string, string>();
+	for (let i = 0; i < argv.length; i++) {
+		const argument = argv[i] as string;
+		if (argument === "--help" || argument === "-h") return { kind: "help", text: helpText() };
+		const [flag, inline] = argument.split(/=(.*)/s, 2) as [string, string | undefined];
+		if (!OPTIONS.some((option) => option.flag === flag)) {
+			return { kind: "error", message: `unknown option ${argument} (see --help)` };
+		}
+		const value = inline ?? argv[++i];
+		if (value === undefined) return { kind: "error", message: `${flag} needs a value` };
+		flags.set(flag, value);
+	}
+	const config: Record<string, unknown> = {};
+	for (const option of OPTIONS) {
+		const fromFlag = flags.get(option.flag);
+		const raw = fromFlag ?? env[option.env] ?? option.fallback;
+		const value = option.parse(raw);
+		if (typeof value === "object" && value !== null && "error" in value) {
+			const source =
+				fromFlag !== undefined
+					? option.flag
+					: env[option.env] !== undefined
+						? option.env
+						: "default";
+			return { kind: "error", message: `${source}=${JSON.stringify(raw)}: ${value.error}` };
+		}
+		config[option.key] = value;
+	}
+	return { kind: "config", config: config as unknown as ServerConfig };
+}
+
+export function helpText(): string {
+	const lines = [
+		"roomsync: ecs-sync rooms over WebSocket",
+		"",
+		"usage: bun run apps/bun-server [options]",
+		"",
+		"option                      env                   default    meaning",
+	];
+	for (const option of OPTIONS) {
+		lines.push(
+			`${option.flag.padEnd(28)}${option.env.padEnd(22)}${option.fallback.padEnd(11)}${option.help}`,
+		);
+	}
+	lines.push(
+		"",
+		"Connect with ws://HOST:PORT/?roomId=ROOM&clientId=CLIENT or ws://HOST:PORT/rooms/ROOM?clientId=CLIENT",
+	);
+	return lines.join("\n");
+}

@@ -1,0 +1,228 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { CloseCode, ErrorCode, type ErrorMessage } from "@roomsync/core";
+import { type Room, RoomManager, type RoomStorage, type WebSocketLike } from "@roomsync/room";
+import { FileStorage, MemoryStorage } from "@roomsync/storage";
+import { SqliteStorage } from "@roomsync/storage/sqlite";
+import type { ServerWebSocket } from "bun";
+import type { ServerConfig } from "./config.ts";
+import { parseConnectUrl } from "./connection-url.ts";
+import type { ServerLogger } from "./logger.ts";
+import { TokenBucket } from "./token-bucket.ts";
+
+/** What each WebSocket carries from the upgrade on. */
+export interface SessionData {
+	readonly roomId: string;
+	readonly clientId: string;
+	readonly sessionId: string;
+	readonly token: string | null;
+	readonly bucket: TokenBucket;
+	room: Room | null;
+}
+
+export interface RunningServer {
+	readonly port: number;
+	readonly url: string;
+	stats(): { rooms: number; connections: number };
+	/** Stops accepting, flushes every room, closes every socket with 1001. */
+	shutdown(): Promise<void>;
+}
+
+/** The storage of every room, per the config; and what must be closed on shutdown. */
+function openStorage(config: ServerConfig): {
+	createStorage: (roomId: string) => RoomStorage;
+	close: () => void;
+} {
+	if (config.storage === "memory") {
+		// Kept per id so a room that idles out and comes back finds its state while the process lives.
+		const stores = new Map<string, MemoryStorage>();
+		return {
+			createStorage: (roomId) => {
+				let storage = stores.get(roomId);
+				if (storage === undefined) {
+					storage = new MemoryStorage();
+					stores.set(roomId, storage);
+				}
+				return storage;
+			},
+			close: () => undefined,
+		};
+	}
+	mkdirSync(config.dataDir, { recursive: true });
+	if (config.storage === "file") {
+		return {
+			createStorage: (roomId) => new FileStorage({ dir: config.dataDir, roomId }),
+			close: () => undefined,
+		};
+	}
+	const database = new SqliteStorage({
+		path: join(config.dataDir, "roomsync.sqlite"),
+		synchronous: config.sqliteSynchronous,
+	});
+	return { createStorage: (roomId) => database.forRoom(roomId), close: () => database.close() };
+}
+
+export function startServer(config: ServerConfig, logger: ServerLogger): RunningServer {
+	const storage = openStorage(config);
+	const rooms = new RoomManager({
+		createStorage: storage.createStorage,
+		idleTimeout: config.roomIdleMs,
+		saveThrottleMs: config.saveThrottleMs,
+		limits: { maxFrameBytes: config.maxFrameBytes, maxKeysPerMessage: config.maxKeysPerMessage },
+		logger,
+	});
+	const startedAt = performance.now();
+	let connections = 0;
+
+	const server = Bun.serve({
+		hostname: config.host,
+		port: config.port,
+		fetch(request, server) {
+			const url = new URL(request.url);
+			if (url.pathname === "/health" && request.method === "GET") {
+				return Response.json({
+					status: "ok",
+					uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
+					rooms: rooms.getRoomIds().length,
+					connections,
+				});
+			}
+			if (url.pathname === "/" && url.search === "" && request.method === "GET") {
+				return new Response(
+					`roomsync: connect a WebSocket to ws://${url.host}/?roomId=ROOM&clientId=CLIENT or ws://${url.host}/rooms/ROOM?clientId=CLIENT\n`,
+				);
+			}
+			const target = parseConnectUrl(url);
+			if (!target.ok) return plain(400, target.reason);
+			if (
+				rooms.getExistingRoom(target.roomId) === undefined &&
+				rooms.getRoomIds().length >= config.maxRooms
+			) {
+				return plain(
+					503,
+					`this server holds its maximum of ${config.maxRooms} rooms; try again later`,
+				);
+			}
+			const data: SessionData = {
+				roomId: target.roomId,
+				clientId: target.clientId,
+				token: target.token,
+				sessionId: crypto.randomUUID(),
+				bucket: new TokenBucket(config.rateLimit, config.rateBurst, performance.now()),
+				room: null,
+			};
+			return server.upgrade(request, { data })
+				? undefined
+				: plain(400, "expected a WebSocket upgrade request");
+		},
+		websocket: {
+			data: {} as SessionData,
+			maxPayloadLength: config.maxFrameBytes,
+			backpressureLimit: config.maxBufferedBytes,
+			closeOnBackpressureLimit: false,
+			idleTimeout: config.keepaliveSeconds,
+			sendPings: true,
+			open(ws) {
+				connections += 1;
+				const { roomId, clientId, sessionId, token } = ws.data;
+				logger.info("connect", { roomId, clientId, sessionId });
+				let room: Room;
+				try {
+					room = rooms.openRoom(roomId);
+				} catch (error) {
+					logger.error("room could not be opened", { roomId, clientId, sessionId, error });
+					ws.close(CloseCode.RoomUnavailable, "room unavailable");
+					return;
+				}
+				ws.data.room = room;
+				void room.handleSocketConnect({
+					sessionId,
+					clientId,
+					socket: bunSocket(ws, logger),
+					request: { token, roomId, clientId },
+				});
+			},
+			message(ws, message) {
+				const { room, sessionId } = ws.data;
+				if (room === null) return;
+				if (!ws.data.bucket.take(performance.now())) {
+					ws.send(JSON.stringify(rateLimited(message)));
+					return;
+				}
+				room.handleSocketMessage(sessionId, message);
+			},
+			close(ws, code, reason) {
+				connections -= 1;
+				const { room, roomId, clientId, sessionId } = ws.data;
+				room?.handleSocketClose(sessionId);
+				logger.info("disconnect", { roomId, clientId, sessionId, code, reason });
+			},
+			drain(ws) {
+				const { roomId, clientId, sessionId } = ws.data;
+				logger.debug("caught up after backpressure", { roomId, clientId, sessionId });
+			},
+		},
+	});
+
+	return {
+		port: server.port ?? config.port,
+		url: `ws://${server.hostname}:${server.port}`,
+		stats: () => ({ rooms: rooms.getRoomIds().length, connections }),
+		async shutdown() {
+			// Stop accepting now; the returned promise settles once every socket is closed,
+			// which closing the rooms does.
+			const stopped = server.stop(false);
+			try {
+				await rooms.closeAll();
+				await stopped;
+			} finally {
+				storage.close();
+			}
+		},
+	};
+}
+
+/**
+ * A Room's view of a Bun socket. Bun refuses to queue more than `backpressureLimit` bytes for a
+ * socket (`send` returns 0): that client has stopped reading, so it is closed with 4009 and
+ * will catch up through `reconnect`; nothing is buffered for it beyond the limit.
+ */
+function bunSocket(ws: ServerWebSocket<SessionData>, logger: ServerLogger): WebSocketLike {
+	return {
+		send(text) {
+			if (ws.send(text) !== 0 || ws.readyState !== WebSocket.OPEN) return;
+			const { roomId, clientId, sessionId, room } = ws.data;
+			logger.warn("client too slow; closing it", { roomId, clientId, sessionId });
+			ws.close(CloseCode.TooSlow, "too slow; reconnect to catch up");
+			// Outside the room's effect loop: the room must not be re-entered while it sends.
+			queueMicrotask(() => room?.handleSocketClose(sessionId));
+		},
+		close(code, reason) {
+			ws.close(code, reason);
+		},
+	};
+}
+
+/** The answer to a frame over the rate limit, naming its messageId when it has one. */
+function rateLimited(frame: string | Buffer): ErrorMessage {
+	const message = "too many frames; this one was not applied, send it again later";
+	let messageId: unknown;
+	try {
+		messageId =
+			typeof frame === "string"
+				? (JSON.parse(frame) as { messageId?: unknown }).messageId
+				: undefined;
+	} catch {
+		messageId = undefined;
+	}
+	return typeof messageId === "string" || typeof messageId === "number"
+		? { type: "error", code: ErrorCode.RateLimited, message, messageId }
+		: { type: "error", code: ErrorCode.RateLimited, message };
+}
+
+function plain(status: number, reason: string): Response {
+	return new Response(`${reason}\n`, {
+		status,
+		headers: { "content-type": "text/plain; charset=utf-8" },
+	});
+}

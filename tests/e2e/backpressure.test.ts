@@ -1,0 +1,58 @@
+import { afterAll, expect, test } from "bun:test";
+import { CloseCode } from "@roomsync/core";
+import { Client } from "./support/client.ts";
+import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
+
+afterAll(removeTempDirs);
+
+test("a client that stops reading is closed with 4009; a fast reader in the same room gets everything", async () => {
+	const server = await ServerProcess.start([
+		"--storage",
+		"memory",
+		"--max-buffered-bytes",
+		String(2 ** 20),
+		"--rate-limit",
+		"100000",
+		"--rate-burst",
+		"100000",
+	]);
+	const url = server.url("/?roomId=flood&clientId=");
+	const writer = await Client.join(`${url}writer`);
+	const fast = await Client.join(`${url}fast`);
+	const slow = await Client.join(`${url}slow`);
+	(slow.socket as WebSocket & { pause(): void }).pause();
+
+	const count = 2_000;
+	const payload = "x".repeat(8 * 1024);
+	const delivered: number[] = [];
+	fast.socket.addEventListener("message", (event) => {
+		const message = JSON.parse(String(event.data));
+		if (message.type === "patch" && message.clientId === "writer")
+			delivered.push(message.timestamp);
+	});
+	for (let i = 0; i < count; i++) {
+		writer.send({
+			type: "patch",
+			messageId: i,
+			documentPatches: { [`k${i % 50}`]: { payload, i } },
+		});
+		// This process reads for the fast client too: let it, as a real fast client would.
+		if (i % 20 === 19) await Bun.sleep(1);
+	}
+	await writer.next((m) => m.type === "ack" && m.messageId === count - 1, 20_000);
+	const slowLog = await server.waitForLog((line) => line.msg === "client too slow; closing it");
+	expect(slowLog.clientId).toBe("slow");
+	const deadline = Date.now() + 10_000;
+	while (delivered.length < count && Date.now() < deadline) await Bun.sleep(10);
+	expect(delivered).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+
+	(slow.socket as WebSocket & { resume(): void }).resume();
+	const { code } = await slow.closed;
+	// The close frame waits behind what was already buffered; a client that drops it sees 1006.
+	expect([CloseCode.TooSlow, 1006]).toContain(code);
+	const health = (await (await server.http("/health")).json()) as { connections: number };
+	expect(health.connections).toBe(2);
+	writer.close();
+	fast.close();
+	await server.stop();
+}, 40_000);

@@ -1,0 +1,109 @@
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { CloseCode, ErrorCode } from "@roomsync/core";
+import { Client } from "./support/client.ts";
+import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
+
+let server: ServerProcess;
+let bystander: Client;
+beforeAll(async () => {
+	server = await ServerProcess.start(["--rate-limit", "20", "--rate-burst", "40"]);
+	bystander = await Client.join(server.url("/?roomId=bad&clientId=bystander"));
+});
+afterAll(async () => {
+	bystander.close();
+	await server.stop();
+	removeTempDirs();
+});
+
+/** After each abuse the room still serves everyone else: the bystander's patch is acked. */
+async function roomStillServes(id: string) {
+	expect(await bystander.patch(id, { [`ok/${id}`]: { v: 1 } })).toMatchObject({
+		type: "ack",
+		messageId: id,
+	});
+}
+
+test("garbage frames get invalid-json, and the room keeps serving", async () => {
+	const client = await Client.join(server.url("/?roomId=bad&clientId=garbage"));
+	for (const frame of ["not json", "{", "", "\u0000\u0001"]) {
+		client.socket.send(frame);
+		expect(await client.next((m) => m.type === "error")).toMatchObject({
+			code: ErrorCode.InvalidJson,
+		});
+	}
+	await roomStillServes("after-garbage");
+	client.close();
+});
+
+test("binary frames get binary-frame", async () => {
+	const client = await Client.join(server.url("/?roomId=bad&clientId=binary"));
+	client.socket.send(new Uint8Array([123, 125]));
+	expect(await client.next((m) => m.type === "error")).toMatchObject({
+		code: ErrorCode.BinaryFrame,
+	});
+	await roomStillServes("after-binary");
+	client.close();
+});
+
+test("a 10 MB frame closes only that connection, with 1009", async () => {
+	const client = await Client.join(server.url("/?roomId=bad&clientId=huge"));
+	client.socket.send(
+		JSON.stringify({
+			type: "patch",
+			messageId: 1,
+			documentPatches: { k: { v: "x".repeat(10 * 2 ** 20) } },
+		}),
+	);
+	expect((await client.closed).code).toBe(CloseCode.MessageTooBig);
+	await roomStillServes("after-huge");
+});
+
+test("deeply nested JSON gets too-deep and is not relayed", async () => {
+	const client = await Client.join(server.url("/?roomId=bad&clientId=deep"));
+	const deep = `{"type":"patch","messageId":7,"documentPatches":{"k":{"v":${"[".repeat(50_000)}${"]".repeat(50_000)}}}}`;
+	client.socket.send(deep);
+	expect(await client.next((m) => m.type === "error")).toMatchObject({
+		code: ErrorCode.TooDeep,
+		messageId: 7,
+	});
+	await roomStillServes("after-deep");
+	expect(
+		bystander.received.some((m) => m.type === "patch" && JSON.stringify(m).includes('"k"')),
+	).toBe(false);
+	client.close();
+});
+
+test("__proto__ keys are stored and relayed as plain data", async () => {
+	const client = await Client.join(server.url("/?roomId=bad&clientId=proto"));
+	client.socket.send(
+		'{"type":"patch","messageId":1,"documentPatches":{"__proto__":{"polluted":true},"e/pos":{"constructor":1}}}',
+	);
+	expect(await client.next((m) => m.type === "ack")).toMatchObject({ messageId: 1 });
+	const relayed = await bystander.next((m) => m.type === "patch" && m.clientId === "proto");
+	expect(Object.keys((relayed as { documentPatches: object }).documentPatches)).toEqual([
+		"__proto__",
+		"e/pos",
+	]);
+	const late = await Client.join(server.url("/?roomId=bad&clientId=late"));
+	expect(JSON.stringify(late.answer)).toContain('"__proto__":{"_exists":true,"polluted":true}');
+	await roomStillServes("after-proto");
+	client.close();
+	late.close();
+});
+
+test("frames over the rate limit get rate-limited with their messageId, never a silent drop", async () => {
+	const client = await Client.join(server.url("/?roomId=bad&clientId=flood"));
+	for (let i = 0; i < 100; i++)
+		client.send({ type: "patch", messageId: i, documentPatches: { [`f/${i}`]: { v: i } } });
+	const answers = [];
+	for (let i = 0; i < 100; i++)
+		answers.push(
+			await client.next((m) => (m.type === "ack" || m.type === "error") && m.messageId === i),
+		);
+	const limited = answers.filter((m) => m.type === "error");
+	expect(limited.length).toBeGreaterThan(0);
+	expect(limited.every((m) => m.type === "error" && m.code === ErrorCode.RateLimited)).toBe(true);
+	// The burst is 40 frames, and the join's reconnect took one of them.
+	expect(answers.length - limited.length).toBeGreaterThanOrEqual(39);
+	client.close();
+});

@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { Client } from "./support/client.ts";
+import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
+
+let server: ServerProcess;
+beforeAll(async () => {
+	server = await ServerProcess.start();
+});
+afterAll(async () => {
+	await server.stop();
+	removeTempDirs();
+});
+
+describe("HTTP", () => {
+	test("GET / names the server and the WebSocket URL shape", async () => {
+		const response = await server.http("/");
+		expect(response.status).toBe(200);
+		const text = await response.text();
+		expect(text).toStartWith("roomsync:");
+		expect(text).toContain("/?roomId=ROOM&clientId=CLIENT");
+		expect(text.trim().split("\n")).toHaveLength(1);
+	});
+
+	test("GET /health reports uptime, rooms and connections", async () => {
+		const client = await Client.join(server.url("/?roomId=health&clientId=c1"));
+		const health = (await (await server.http("/health")).json()) as Record<string, unknown>;
+		expect(health).toMatchObject({ status: "ok", rooms: 1, connections: 1 });
+		expect(typeof health.uptimeSeconds).toBe("number");
+		client.close();
+		await client.closed;
+	});
+
+	test("a bad room id or client id gets HTTP 400 with a one-line reason, before any upgrade", async () => {
+		const cases: [string, string][] = [
+			["/?clientId=c1", "roomId is required"],
+			["/?roomId=r1", "clientId is required"],
+			["/?roomId=..%2F..%2Fetc&clientId=c1", "invalid roomId"],
+			[`/?roomId=${"x".repeat(129)}&clientId=c1`, "invalid roomId"],
+			["/?roomId=r1&clientId=a%00b", "invalid clientId"],
+			// The URL parser resolves "%2E%2E" as ".." before the server sees the path.
+			["/rooms/%2E%2E?clientId=c1", "roomId is required"],
+			["/rooms/a%2Fb?clientId=c1", "invalid roomId"],
+			["/elsewhere?roomId=r1&clientId=c1", "no such path"],
+		];
+		for (const [path, reason] of cases) {
+			const response = await server.http(path, {
+				headers: {
+					upgrade: "websocket",
+					connection: "Upgrade",
+					"sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+					"sec-websocket-version": "13",
+				},
+			});
+			expect(response.status).toBe(400);
+			const text = await response.text();
+			expect(text).toContain(reason);
+			expect(text.trim().split("\n")).toHaveLength(1);
+		}
+	});
+
+	test("both URL shapes of ecs-sync clients reach the same room", async () => {
+		const a = await Client.join(server.url("/?roomId=shapes&clientId=a&token=t"));
+		const b = await Client.join(server.url("/rooms/shapes?clientId=b"));
+		await a.patch(1, { "e/pos": { x: 1 } });
+		expect(await b.next((m) => m.type === "patch")).toMatchObject({
+			clientId: "a",
+			documentPatches: { "e/pos": { x: 1 } },
+		});
+		a.close();
+		b.close();
+	});
+});
+
+describe("command line", () => {
+	const main = join(import.meta.dir, "../../apps/bun-server/src/main.ts");
+
+	test("--help lists every option with its environment variable", async () => {
+		const help = Bun.spawnSync(["bun", main, "--help"]);
+		expect(help.exitCode).toBe(0);
+		const text = help.stdout.toString();
+		for (const name of [
+			"--port",
+			"PORT",
+			"--host",
+			"HOST",
+			"--storage",
+			"STORAGE",
+			"--data-dir",
+			"DATA_DIR",
+			"--log-level",
+		]) {
+			expect(text).toContain(name);
+		}
+	});
+
+	test("a configuration error exits non-zero with a clear message", () => {
+		const bad = Bun.spawnSync(["bun", main, "--storage", "postgres"]);
+		expect(bad.exitCode).toBe(2);
+		expect(bad.stderr.toString()).toContain(
+			'--storage="postgres": must be one of memory, file, sqlite',
+		);
+		const env = Bun.spawnSync(["bun", main], { env: { ...process.env, PORT: "99999" } });
+		expect(env.exitCode).toBe(2);
+		expect(env.stderr.toString()).toContain('PORT="99999"');
+	});
+});
