@@ -105,3 +105,42 @@ describe("command line", () => {
 		expect(env.stderr.toString()).toContain('PORT="99999"');
 	});
 });
+
+describe("process limits and logging", () => {
+	test("a new room beyond --max-rooms gets HTTP 503; existing rooms keep accepting", async () => {
+		const limited = await ServerProcess.start(["--max-rooms", "1", "--storage", "memory"]);
+		const first = await Client.join(limited.url("/?roomId=one&clientId=a"));
+		const refused = await limited.http("/?roomId=two&clientId=b", {
+			headers: {
+				upgrade: "websocket",
+				connection: "Upgrade",
+				"sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+				"sec-websocket-version": "13",
+			},
+		});
+		expect(refused.status).toBe(503);
+		expect(await refused.text()).toContain("maximum of 1 rooms");
+		const second = await Client.join(limited.url("/?roomId=one&clientId=c"));
+		first.close();
+		second.close();
+		await limited.stop();
+	});
+
+	test("connects and disconnects are logged with room, client and session; --log-level filters", async () => {
+		const verbose = await ServerProcess.start(["--storage", "memory"]);
+		const client = await Client.join(verbose.url("/?roomId=logs&clientId=alice"));
+		client.close();
+		const disconnect = await verbose.waitForLog((line) => line.msg === "disconnect");
+		const connect = await verbose.waitForLog((line) => line.msg === "connect");
+		expect(connect).toMatchObject({ level: "info", roomId: "logs", clientId: "alice" });
+		expect(disconnect.sessionId).toBe(connect.sessionId);
+		await verbose.stop();
+
+		const terse = await ServerProcess.start(["--storage", "memory", "--log-level", "warn"]);
+		const other = await Client.join(terse.url("/?roomId=logs&clientId=bob"));
+		other.close();
+		await other.closed;
+		await terse.stop();
+		expect(terse.logs.filter((line) => line.level === "info")).toEqual([]);
+	});
+});

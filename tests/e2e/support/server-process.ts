@@ -13,13 +13,18 @@ export interface LogLine {
 /** The real server as a child process on a free port, with its log lines collected. */
 export class ServerProcess {
 	readonly logs: LogLine[] = [];
-	port = 0;
+	readonly port: number;
 	readonly process: Bun.Subprocess<"ignore", "ignore", "pipe">;
 	readonly dataDir: string;
 
-	private constructor(child: Bun.Subprocess<"ignore", "ignore", "pipe">, dataDir: string) {
+	private constructor(
+		child: Bun.Subprocess<"ignore", "ignore", "pipe">,
+		dataDir: string,
+		port: number,
+	) {
 		this.process = child;
 		this.dataDir = dataDir;
+		this.port = port;
 	}
 
 	/** Starts the server on a free port with `args`; `dataDir` defaults to a new temporary one. */
@@ -27,12 +32,14 @@ export class ServerProcess {
 		args: readonly string[] = [],
 		dataDir = tempDataDir(),
 	): Promise<ServerProcess> {
+		const port = freePort();
 		const child = Bun.spawn(
-			["bun", MAIN, "--port", "0", "--host", "127.0.0.1", "--data-dir", dataDir, ...args],
+			["bun", MAIN, "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, ...args],
 			{ stdout: "ignore", stderr: "pipe", stdin: "ignore" },
 		);
-		const server = new ServerProcess(child, dataDir);
-		await server.readLogs();
+		const server = new ServerProcess(child, dataDir, port);
+		server.collectLogs();
+		await server.waitUntilHealthy();
 		return server;
 	}
 
@@ -62,35 +69,45 @@ export class ServerProcess {
 		}
 	}
 
-	/** Reads stderr line by line in the background; resolves once the server listens. */
-	private readLogs(): Promise<void> {
-		return new Promise((resolve, reject) => {
-			const decoder = new TextDecoder();
-			let pending = "";
-			(async () => {
-				for await (const chunk of this.process.stderr) {
-					pending += decoder.decode(chunk, { stream: true });
-					let newline = pending.indexOf("\n");
-					while (newline >= 0) {
-						const text = pending.slice(0, newline);
-						pending = pending.slice(newline + 1);
-						newline = pending.indexOf("\n");
-						try {
-							const line = JSON.parse(text) as LogLine;
-							this.logs.push(line);
-							if (line.msg === "listening") {
-								this.port = line.port as number;
-								resolve();
-							}
-						} catch {
-							this.logs.push({ level: "raw", msg: text });
-						}
-					}
+	/** Reads stderr line by line in the background. */
+	private async collectLogs(): Promise<void> {
+		const decoder = new TextDecoder();
+		let pending = "";
+		for await (const chunk of this.process.stderr) {
+			pending += decoder.decode(chunk, { stream: true });
+			for (let newline = pending.indexOf("\n"); newline >= 0; newline = pending.indexOf("\n")) {
+				const text = pending.slice(0, newline);
+				pending = pending.slice(newline + 1);
+				try {
+					this.logs.push(JSON.parse(text) as LogLine);
+				} catch {
+					this.logs.push({ level: "raw", msg: text });
 				}
-				reject(new Error(`server exited before listening: ${JSON.stringify(this.logs)}`));
-			})();
-		});
+			}
+		}
 	}
+
+	private async waitUntilHealthy(): Promise<void> {
+		const deadline = Date.now() + 10_000;
+		while (Date.now() < deadline) {
+			if (this.process.exitCode !== null) break;
+			try {
+				if ((await this.http("/health")).ok) return;
+			} catch {
+				// Not listening yet.
+			}
+			await Bun.sleep(20);
+		}
+		throw new Error(`server did not come up: ${JSON.stringify(this.logs)}`);
+	}
+}
+
+/** A port nobody listens on right now: the OS picks it, and it is released at once. */
+function freePort(): number {
+	const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+	const port = probe.port;
+	probe.stop(true);
+	return port;
 }
 
 const created: string[] = [];
