@@ -64,7 +64,16 @@ function openStorage(config: ServerConfig): {
 
 export function startServer(config: ServerConfig, logger: ServerLogger): RunningServer {
 	const storage = openStorage(config);
+	// Each room is a topic: a broadcast is published once and Bun delivers it.
+	const topic = (roomId: string) => `room:${roomId}`;
 	const rooms = new RoomManager({
+		createFanout: (roomId) => ({
+			subscribe: (socket) => (socket as BunSocket).ws.subscribe(topic(roomId)),
+			publish: (text, except) => {
+				if (except === null) server.publish(topic(roomId), text);
+				else (except as BunSocket).ws.publish(topic(roomId), text);
+			},
+		}),
 		createStorage: storage.createStorage,
 		idleTimeout: config.roomIdleMs,
 		saveThrottleMs: config.saveThrottleMs,
@@ -118,8 +127,10 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 		websocket: {
 			data: {} as SessionData,
 			maxPayloadLength: config.maxFrameBytes,
+			// A client that stops reading is dropped once this much waits for it; it catches up
+			// through `reconnect`, and nothing is queued for it beyond the limit.
 			backpressureLimit: config.maxBufferedBytes,
-			closeOnBackpressureLimit: false,
+			closeOnBackpressureLimit: true,
 			idleTimeout: config.keepaliveSeconds,
 			sendPings: true,
 			open(ws) {
@@ -138,7 +149,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 				void room.handleSocketConnect({
 					sessionId,
 					clientId,
-					socket: bunSocket(ws, logger),
+					socket: bunSocket(ws),
 					request: { token, roomId, clientId },
 				});
 			},
@@ -182,24 +193,16 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 	};
 }
 
-/**
- * A Room's view of a Bun socket. Bun refuses to queue more than `backpressureLimit` bytes for a
- * socket (`send` returns 0): that client has stopped reading, so it is closed with 4009 and
- * will catch up through `reconnect`; nothing is buffered for it beyond the limit.
- */
-function bunSocket(ws: ServerWebSocket<SessionData>, logger: ServerLogger): WebSocketLike {
+/** A Room's view of a Bun socket, keeping the socket for the room's fanout. */
+interface BunSocket extends WebSocketLike {
+	readonly ws: ServerWebSocket<SessionData>;
+}
+
+function bunSocket(ws: ServerWebSocket<SessionData>): BunSocket {
 	return {
-		send(text) {
-			if (ws.send(text) !== 0 || ws.readyState !== WebSocket.OPEN) return;
-			const { roomId, clientId, sessionId, room } = ws.data;
-			logger.warn("client too slow; closing it", { roomId, clientId, sessionId });
-			ws.close(CloseCode.TooSlow, "too slow; reconnect to catch up");
-			// Outside the room's effect loop: the room must not be re-entered while it sends.
-			queueMicrotask(() => room?.handleSocketClose(sessionId));
-		},
-		close(code, reason) {
-			ws.close(code, reason);
-		},
+		ws,
+		send: (text) => ws.send(text),
+		close: (code, reason) => ws.close(code, reason),
 	};
 }
 

@@ -1,3 +1,4 @@
+export type { Fanout } from "./fanout.ts";
 export type {
 	ConnectDecision,
 	ConnectRequest,

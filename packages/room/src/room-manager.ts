@@ -1,4 +1,5 @@
 import type { Limits } from "@roomsync/core";
+import type { Fanout } from "./fanout.ts";
 import type { RoomHooks } from "./hooks.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { Room } from "./room.ts";
@@ -17,6 +18,8 @@ export interface RoomManagerOptions extends RoomHooks {
 	readonly limits?: Partial<Limits>;
 	readonly logger?: Logger;
 	readonly timers?: Timers;
+	/** The runtime's pub/sub for a room's broadcasts (see `Fanout`). */
+	readonly createFanout?: (roomId: string) => Fanout;
 }
 
 /**
@@ -59,6 +62,7 @@ export class RoomManager {
 			...this.options,
 			roomId,
 			storage: this.storageFor(roomId),
+			fanout: this.options.createFanout?.(roomId),
 			onConnectionCountChange: (changed, count) => {
 				if (count === 0) this.armIdle(roomId, changed);
 				else this.disarmIdle(roomId);

@@ -17,6 +17,7 @@ import {
 	type SessionId,
 } from "@roomsync/core";
 import { CommitPipeline } from "./commit-pipeline.ts";
+import type { Fanout } from "./fanout.ts";
 import type { ConnectDecision, RoomHooks, SessionInfo, SessionMetadata } from "./hooks.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { SnapshotSaver } from "./snapshot-saver.ts";
@@ -41,6 +42,8 @@ export interface RoomOptions extends RoomHooks {
 	readonly limits?: Partial<Limits>;
 	readonly logger?: Logger;
 	readonly timers?: Timers;
+	/** The runtime's pub/sub for broadcasts; without it the Room sends to each socket. */
+	readonly fanout?: Fanout;
 }
 
 export interface SocketConnection {
@@ -73,7 +76,7 @@ export class Room {
 	private loading: Promise<void> | undefined;
 	private closing: Promise<void> | undefined;
 	private readonly connections = new Map<SessionId, Connection>();
-	/** Sessions that receive broadcasts, as the reducer's `subscribe` effects say. */
+	/** Sessions that receive broadcasts (as the reducer's `subscribe` effects say), without a fanout. */
 	private readonly live = new Set<SessionId>();
 	/** Inputs that wait while the document is reloaded after a failed write. */
 	private held: Input[] | null = null;
@@ -335,14 +338,24 @@ export class Room {
 				break;
 			case "broadcast": {
 				const text = JSON.stringify(effect.message);
-				for (const sessionId of this.live) {
-					if (sessionId !== effect.except) this.sendTo(sessionId, text);
+				const fanout = this.options.fanout;
+				if (fanout !== undefined) {
+					const sender = effect.except === null ? undefined : this.connections.get(effect.except);
+					fanout.publish(text, sender?.socket ?? null);
+				} else {
+					for (const sessionId of this.live) {
+						if (sessionId !== effect.except) this.sendTo(sessionId, text);
+					}
 				}
 				break;
 			}
-			case "subscribe":
-				if (this.connections.has(effect.sessionId)) this.live.add(effect.sessionId);
+			case "subscribe": {
+				const connection = this.connections.get(effect.sessionId);
+				if (connection === undefined) break;
+				if (this.options.fanout !== undefined) this.options.fanout.subscribe(connection.socket);
+				else this.live.add(effect.sessionId);
 				break;
+			}
 			case "close": {
 				const connection = this.connections.get(effect.sessionId);
 				if (connection !== undefined) {

@@ -574,3 +574,34 @@ describe("hooks", () => {
 		expect(lines.filter((line) => line.level === "error")).toHaveLength(3);
 	});
 });
+
+describe("fanout", () => {
+	test("a broadcast is handed to the runtime's pub/sub once, excluding the sender", async () => {
+		const published: { text: string; except: unknown }[] = [];
+		const subscribed: unknown[] = [];
+		const room = newRoom({
+			fanout: {
+				subscribe: (socket) => void subscribed.push(socket),
+				publish: (text, except) => void published.push({ text, except }),
+			},
+		});
+		const alice = await join(room, "s1", "alice");
+		const bob = await join(room, "s2", "bob");
+		expect(subscribed).toEqual([alice, bob]);
+		alice.take();
+		bob.take();
+		published.length = 0;
+		room.handleSocketMessage("s1", patch(1, { k: { v: 1 } }));
+		expect(published).toEqual([
+			{
+				text: '{"type":"patch","documentPatches":{"k":{"v":1}},"clientId":"alice","timestamp":1}',
+				except: alice,
+			},
+		]);
+		expect(alice.take()).toEqual([{ type: "ack", messageId: 1, timestamp: 1 }]);
+		expect(bob.take()).toEqual([]);
+		room.handleSocketClose("s1");
+		expect(JSON.parse(published.at(-1)?.text ?? "{}")).toEqual({ type: "clientCount", count: 1 });
+		expect(published.at(-1)?.except).toBeNull();
+	});
+});

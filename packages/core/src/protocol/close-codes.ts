@@ -17,11 +17,6 @@ export const CloseCode = {
 	/** The embedder's `onBeforeConnect` hook turned the connection down. */
 	Rejected: 4003,
 	/**
-	 * The client stopped reading and fell too far behind; it catches up through `reconnect`.
-	 * (A client whose buffers are full may see 1006 instead.)
-	 */
-	TooSlow: 4009,
-	/**
 	 * A storage write failed: the room went back to what storage holds, and the session must
 	 * reconnect to re-send its unacknowledged patches.
 	 */

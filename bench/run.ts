@@ -1,0 +1,340 @@
+/**
+ * `bun run bench [--quick]`: roomsync against the raw relay, back to back, with the same
+ * generator and the same load points, on 127.0.0.1. Writes bench/results/<date>-<name>.json
+ * and bench/results/latest.svg, and prints a table with the ratios.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import { drawChart } from "./chart.ts";
+import type { FromGenerator, GeneratorConfig, GeneratorResult } from "./generator.ts";
+import { type HistogramData, mergeHistograms, percentile } from "./histogram.ts";
+
+const quick = process.argv.includes("--quick");
+const root = join(import.meta.dir, "..");
+
+export type ServerName = "raw-relay" | "roomsync-memory" | "roomsync-sqlite";
+const SERVERS: readonly ServerName[] = ["raw-relay", "roomsync-memory", "roomsync-sqlite"];
+
+interface LoadPoint {
+	readonly name: string;
+	readonly rooms: number;
+	readonly clientsPerRoom: number;
+	readonly hz: number;
+	readonly cursor: boolean;
+	readonly generators: number;
+	readonly idle?: boolean;
+}
+
+export interface RunResult {
+	readonly point: string;
+	readonly server: ServerName;
+	readonly rooms: number;
+	readonly clientsPerRoom: number;
+	readonly hz: number;
+	readonly offeredPerSecond: number;
+	readonly acksPerSecond: number;
+	readonly deliveredPerSecond: number;
+	readonly ackMs: { p50: number; p99: number; max: number };
+	readonly fanoutMs: { p50: number; p99: number; max: number };
+	readonly errors: number;
+	readonly missing: number;
+	readonly reordered: number;
+	readonly unexpectedCloses: number;
+	readonly serverCpuPercent: number;
+	readonly serverPeakRssMiB: number;
+	readonly generatorCpuPercent: number[];
+	readonly idleKiBPerConnection?: number;
+}
+
+const timing = quick
+	? { warmupMs: 500, durationMs: 2_000 }
+	: { warmupMs: 2_000, durationMs: 5_000 };
+const CLOCK_TICKS = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+function serverCommand(server: ServerName, port: number, dataDir: string): string[] {
+	if (server === "raw-relay") return ["bun", join(root, "bench/raw-relay.ts"), String(port)];
+	return [
+		"bun",
+		join(root, "apps/bun-server/src/main.ts"),
+		"--port",
+		String(port),
+		"--host",
+		"127.0.0.1",
+		"--storage",
+		server === "roomsync-sqlite" ? "sqlite" : "memory",
+		"--data-dir",
+		dataDir,
+		"--log-level",
+		"warn",
+		// Lift the per-connection limits: the benchmark is the abuse they guard against.
+		"--rate-limit",
+		"100000000",
+		"--rate-burst",
+		"100000000",
+		"--max-buffered-bytes",
+		String(2 ** 30),
+	];
+}
+
+function freePort(): number {
+	const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+	const port = probe.port;
+	probe.stop(true);
+	return port;
+}
+
+async function startServer(server: ServerName) {
+	const port = freePort();
+	const dataDir = mkdtempSync(join(tmpdir(), "roomsync-bench-"));
+	const child = Bun.spawn(serverCommand(server, port, dataDir), {
+		stdout: "ignore",
+		stderr: "inherit",
+	});
+	const deadline = Date.now() + 10_000;
+	for (;;) {
+		try {
+			if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break;
+		} catch {
+			if (Date.now() > deadline) throw new Error(`${server} did not start`);
+			await Bun.sleep(20);
+		}
+	}
+	return {
+		url: `ws://127.0.0.1:${port}`,
+		pid: child.pid,
+		async stop() {
+			child.kill("SIGTERM");
+			await child.exited;
+			rmSync(dataDir, { recursive: true, force: true });
+		},
+	};
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+	const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+	const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+	return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** A /proc/<pid>/status memory line (VmRSS, VmHWM) in KiB. */
+function memoryKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
+	const status = readFileSync(`/proc/${pid}/status`, "utf8");
+	return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+}
+
+function spawnGenerator(config: GeneratorConfig) {
+	const inbox: FromGenerator[] = [];
+	let wake: (() => void) | undefined;
+	const child = Bun.spawn(["bun", join(root, "bench/generator.ts")], {
+		stdout: "inherit",
+		stderr: "inherit",
+		ipc(message: FromGenerator) {
+			inbox.push(message);
+			wake?.();
+		},
+	});
+	child.send({ type: "config", config });
+	return {
+		send: (message: object) => child.send(message),
+		async next(): Promise<FromGenerator> {
+			while (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+			const message = inbox.shift() as FromGenerator;
+			if (message.type === "failed") throw new Error(`generator failed: ${message.error}`);
+			return message;
+		},
+		exited: child.exited,
+	};
+}
+
+async function measure(point: LoadPoint, server: ServerName): Promise<RunResult> {
+	const running = await startServer(server);
+	const baselineKiB = memoryKiB(running.pid, "VmRSS");
+	const rooms = Array.from({ length: point.rooms }, (_, i) => `room-${i}`);
+	const generators = Array.from({ length: point.generators }, (_, g) =>
+		spawnGenerator({
+			url: running.url,
+			rooms: rooms.filter((_, i) => i % point.generators === g),
+			clientsPerRoom: point.clientsPerRoom,
+			hz: point.hz,
+			cursor: point.cursor,
+			idle: point.idle === true,
+			...timing,
+		}),
+	);
+	for (const generator of generators) await generator.next();
+
+	let idleKiBPerConnection: number | undefined;
+	let serverCpu = 0;
+	let results: GeneratorResult[] = [];
+	if (point.idle) {
+		await Bun.sleep(1_000);
+		idleKiBPerConnection =
+			(memoryKiB(running.pid, "VmRSS") - baselineKiB) / (point.rooms * point.clientsPerRoom);
+	} else {
+		for (const generator of generators) generator.send({ type: "start" });
+		await Bun.sleep(timing.warmupMs);
+		const cpuBefore = cpuSeconds(running.pid);
+		await Bun.sleep(timing.durationMs);
+		serverCpu = cpuSeconds(running.pid) - cpuBefore;
+		results = await Promise.all(
+			generators.map(async (generator) => {
+				const message = await generator.next();
+				if (message.type !== "result") throw new Error(`unexpected ${message.type}`);
+				return message.result;
+			}),
+		);
+	}
+	const peakKiB = memoryKiB(running.pid, "VmHWM");
+	for (const generator of generators) generator.send({ type: "stop" });
+	await Promise.all(generators.map((generator) => generator.exited));
+	await running.stop();
+
+	const seconds = timing.durationMs / 1000;
+	const sum = (pick: (result: GeneratorResult) => number) =>
+		results.reduce((total, r) => total + pick(r), 0);
+	const latency = (data: HistogramData) => ({
+		p50: percentile(data, 0.5),
+		p99: percentile(data, 0.99),
+		max: data.max,
+	});
+	return {
+		point: point.name,
+		server,
+		rooms: point.rooms,
+		clientsPerRoom: point.clientsPerRoom,
+		hz: point.hz,
+		offeredPerSecond: point.idle ? 0 : point.rooms * point.clientsPerRoom * point.hz,
+		acksPerSecond: sum((r) => r.acks) / seconds,
+		deliveredPerSecond: sum((r) => r.delivered) / seconds,
+		ackMs: latency(mergeHistograms(results.map((r) => r.ackLatency))),
+		fanoutMs: latency(mergeHistograms(results.map((r) => r.fanoutLatency))),
+		errors: sum((r) => r.errors),
+		missing: sum((r) => r.missing),
+		reordered: sum((r) => r.reordered),
+		unexpectedCloses: sum((r) => r.unexpectedCloses),
+		serverCpuPercent: (serverCpu / seconds) * 100,
+		serverPeakRssMiB: peakKiB / 1024,
+		generatorCpuPercent: results.map((r) => (r.cpuSeconds / seconds) * 100),
+		...(idleKiBPerConnection === undefined ? {} : { idleKiBPerConnection }),
+	};
+}
+
+function describe(run: RunResult): string {
+	const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
+	if (run.idleKiBPerConnection !== undefined) {
+		return `${run.point.padEnd(22)} ${run.server.padEnd(16)} ${f(run.idleKiBPerConnection)} KiB per idle connection, peak RSS ${f(run.serverPeakRssMiB)} MiB`;
+	}
+	return [
+		run.point.padEnd(22),
+		run.server.padEnd(16),
+		`acks/s ${f(run.acksPerSecond, 0).padStart(8)}`,
+		`delivered/s ${f(run.deliveredPerSecond, 0).padStart(9)}`,
+		`ack p50/p99 ${f(run.ackMs.p50, 2)}/${f(run.ackMs.p99, 2)} ms`,
+		`fan-out p50/p99/max ${f(run.fanoutMs.p50, 2)}/${f(run.fanoutMs.p99, 2)}/${f(run.fanoutMs.max, 1)} ms`,
+		`server cpu ${f(run.serverCpuPercent, 0)}%`,
+		`gen cpu ${run.generatorCpuPercent.map((p) => f(p, 0)).join("+")}%`,
+		`rss ${f(run.serverPeakRssMiB, 0)} MiB`,
+		run.errors + run.missing + run.reordered + run.unexpectedCloses > 0
+			? `errors ${run.errors} missing ${run.missing} reordered ${run.reordered} closes ${run.unexpectedCloses}`
+			: "",
+	].join("  ");
+}
+
+const fixedPoints: LoadPoint[] = quick
+	? [{ name: "1x50x30Hz", rooms: 1, clientsPerRoom: 50, hz: 30, cursor: true, generators: 1 }]
+	: [
+			{ name: "1x10x30Hz", rooms: 1, clientsPerRoom: 10, hz: 30, cursor: true, generators: 1 },
+			{ name: "1x50x30Hz", rooms: 1, clientsPerRoom: 50, hz: 30, cursor: true, generators: 1 },
+			{ name: "100x4x30Hz", rooms: 100, clientsPerRoom: 4, hz: 30, cursor: true, generators: 2 },
+		];
+const idlePoint: LoadPoint = {
+	name: "1000 idle",
+	rooms: 100,
+	clientsPerRoom: 10,
+	hz: 0,
+	cursor: false,
+	generators: 1,
+	idle: true,
+};
+const saturationRates = quick ? [120, 480] : [30, 60, 120, 240, 480, 960];
+
+const runs: RunResult[] = [];
+function record(run: RunResult): void {
+	runs.push(run);
+	console.log(describe(run));
+}
+
+const startedAt = performance.now();
+console.log(`Bun ${Bun.version}, ${availableParallelism()} cores${quick ? ", quick" : ""}`);
+for (const point of fixedPoints) for (const server of SERVERS) record(await measure(point, server));
+for (const server of SERVERS) record(await measure(idlePoint, server));
+// Saturation: 1 room x 50 clients, raising the rate until p99 fan-out passes 50 ms or
+// delivered messages stop growing.
+for (const server of SERVERS) {
+	let previous = 0;
+	for (const hz of saturationRates) {
+		const run = await measure(
+			{
+				name: `saturation ${hz}Hz`,
+				rooms: 1,
+				clientsPerRoom: 50,
+				hz,
+				cursor: false,
+				generators: 1,
+			},
+			server,
+		);
+		record(run);
+		if (run.fanoutMs.p99 > 50 || run.deliveredPerSecond < previous * 1.05) break;
+		previous = run.deliveredPerSecond;
+	}
+}
+
+const saturated = (server: ServerName) =>
+	Math.max(
+		0,
+		...runs
+			.filter((r) => r.server === server && r.point.startsWith("saturation"))
+			.map((r) => r.deliveredPerSecond),
+	);
+const at = (point: string, server: ServerName) =>
+	runs.find((r) => r.point === point && r.server === server);
+const raw50 = at("1x50x30Hz", "raw-relay");
+const summary = {
+	saturationDeliveredPerSecond: Object.fromEntries(SERVERS.map((s) => [s, saturated(s)])),
+	saturationRatioMemory: saturated("roomsync-memory") / saturated("raw-relay"),
+	saturationRatioSqlite: saturated("roomsync-sqlite") / saturated("raw-relay"),
+	fanoutP99Ratio1x50: Object.fromEntries(
+		(["roomsync-memory", "roomsync-sqlite"] as const).map((s) => [
+			s,
+			(at("1x50x30Hz", s)?.fanoutMs.p99 ?? Number.NaN) / (raw50?.fanoutMs.p99 ?? Number.NaN),
+		]),
+	),
+	idleKiBPerConnection: Object.fromEntries(
+		SERVERS.map((s) => [s, at("1000 idle", s)?.idleKiBPerConnection]),
+	),
+};
+console.log(JSON.stringify(summary, null, 2));
+console.log(`took ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
+
+const date = new Date().toISOString().slice(0, 10);
+const name = quick ? "quick" : "full";
+const report = {
+	date: new Date().toISOString(),
+	bun: Bun.version,
+	cores: availableParallelism(),
+	quick,
+	timing,
+	runs,
+	summary,
+};
+await Bun.write(
+	join(root, `bench/results/${date}-${name}.json`),
+	`${JSON.stringify(report, null, 2)}\n`,
+);
+await Bun.write(
+	join(root, "bench/results/latest.svg"),
+	drawChart(runs.filter((r) => r.point.startsWith("saturation"))),
+);
