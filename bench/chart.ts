@@ -4,6 +4,7 @@ const COLORS: Record<ServerName, string> = {
 	"raw-relay": "#888888",
 	"roomsync-memory": "#1f77b4",
 	"roomsync-sqlite": "#d62728",
+	"roomsync-sqlite-normal": "#ff9896",
 };
 
 interface Panel {
@@ -93,6 +94,7 @@ export function drawChart(runs: readonly RunResult[]): string {
 	});
 	return [
 		`<svg xmlns="http://www.w3.org/2000/svg" width="${width * 2}" height="${height + 24}" font-family="sans-serif" font-size="12">`,
+		"<title>roomsync and the raw Bun relay: delivered broadcasts per second and p99 fan-out latency against offered load</title>",
 		`<rect width="100%" height="100%" fill="white"/>`,
 		...parts,
 		"</svg>",

@@ -1,16 +1,18 @@
 /**
- * One load-generator process, driven by `bench/run.ts` over IPC. It opens its share of rooms
- * (every client of a room lives in one process, so send and receive times share a clock),
- * sends `reconnect`, waits for `start`, then has every client send patches at `hz`, each with
- * its send time and sequence number embedded. It measures only what was sent inside the
- * measurement window, then waits for in-flight messages and reports.
+ * One load-generator process, driven by `bench/run.ts` over IPC. It opens its share of the
+ * clients, sends `reconnect`, waits for `start`, then has every client send patches at `hz`,
+ * each with its send time (wall-clock milliseconds with sub-millisecond precision, comparable
+ * across processes on this machine) and sequence number embedded. It measures what was sent
+ * inside the measurement window, waits for what is still in flight, and reports per-sender
+ * and per-receiver counts so the coordinator can find messages that never arrived.
  */
 import { Histogram, type HistogramData } from "./histogram.ts";
+import { LeanWebSocket } from "./lean-websocket.ts";
 
 export interface GeneratorConfig {
 	readonly url: string;
-	readonly rooms: readonly string[];
-	readonly clientsPerRoom: number;
+	/** This process's clients: room and client ids. A room's clients may span processes. */
+	readonly clients: readonly { readonly room: string; readonly id: string }[];
 	readonly hz: number;
 	readonly cursor: boolean;
 	readonly warmupMs: number;
@@ -26,8 +28,10 @@ export interface GeneratorResult {
 	readonly ackLatency: HistogramData;
 	readonly fanoutLatency: HistogramData;
 	readonly errors: number;
-	/** Deliveries that never arrived: every sent patch should reach every other client of its room. */
-	readonly missing: number;
+	/** Patches each of this process's clients sent, in all. */
+	readonly sentBySender: Record<string, number>;
+	/** Per receiving client, how many patches arrived from each sender. */
+	readonly receivedBy: Record<string, Record<string, number>>;
 	readonly reordered: number;
 	readonly unexpectedCloses: number;
 	/** CPU seconds this process used during the measurement window. */
@@ -47,20 +51,27 @@ const RING = 1 << 16;
 
 class SimClient {
 	readonly id: string;
-	readonly socket: WebSocket;
+	readonly socket: LeanWebSocket;
 	/** Send time of each sequence number, by seq % RING. */
 	readonly sentAt = new Float64Array(RING);
-	/** Highest seq seen from each other client of the room. */
+	/** Highest seq, and count, seen from each other client of the room. */
 	readonly lastSeq = new Map<string, number>();
+	readonly received = new Map<string, number>();
 	seq = 0;
 	sentTotal = 0;
-	deliveredTotal = 0;
 	synced = false;
 	closedUnexpectedly = false;
 
 	constructor(id: string, url: string) {
 		this.id = id;
-		this.socket = new WebSocket(url);
+		this.socket = new LeanWebSocket(
+			new URL(url),
+			(text) => onMessage(this, text),
+			() => this.socket.send('{"type":"reconnect","lastTimestamp":0}'),
+			() => {
+				if (!stopping) this.closedUnexpectedly = true;
+			},
+		);
 	}
 }
 
@@ -71,6 +82,9 @@ const fanoutLatency = new Histogram();
 let windowStart = Number.POSITIVE_INFINITY;
 let windowEnd = Number.POSITIVE_INFINITY;
 let stopping = false;
+let lastArrival = 0;
+/** Wall-clock milliseconds, sub-millisecond precise, shared by every process on this machine. */
+const clock = () => performance.timeOrigin + performance.now();
 const counts = { sent: 0, acks: 0, delivered: 0, errors: 0, reordered: 0 };
 
 function send(message: FromGenerator): void {
@@ -81,15 +95,22 @@ function inWindow(time: number): boolean {
 	return time >= windowStart && time < windowEnd;
 }
 
+/** The number right after `key` in `text`, read without parsing the JSON around it. */
 function numberAfter(text: string, key: string, from = 0): number {
-	const at = text.indexOf(key, from) + key.length;
-	let end = at;
-	while (end < text.length && "0123456789.-e".includes(text[end] as string)) end++;
-	return Number(text.slice(at, end));
+	const start = text.indexOf(key, from) + key.length;
+	let end = start;
+	for (;;) {
+		const c = text.charCodeAt(end);
+		// digits, ".", "-", "e"
+		if ((c >= 48 && c <= 57) || c === 46 || c === 45 || c === 101) end++;
+		else break;
+	}
+	return Number(text.slice(start, end));
 }
 
 function onMessage(client: SimClient, text: string): void {
-	const now = performance.now();
+	const now = clock();
+	lastArrival = now;
 	if (text.startsWith('{"type":"ack"')) {
 		const seq = numberAfter(text, '"messageId":');
 		const sentAt = client.sentAt[seq % RING] as number;
@@ -116,7 +137,7 @@ function onMessage(client: SimClient, text: string): void {
 	const last = client.lastSeq.get(from) ?? 0;
 	if (seq !== last + 1) counts.reordered += seq <= last ? 1 : 0;
 	client.lastSeq.set(from, Math.max(last, seq));
-	client.deliveredTotal += 1;
+	client.received.set(from, (client.received.get(from) ?? 0) + 1);
 	if (inWindow(sentAt)) {
 		counts.delivered += 1;
 		fanoutLatency.record(now - sentAt);
@@ -136,21 +157,12 @@ function patchFrame(client: SimClient, now: number): string {
 }
 
 async function connectAll(): Promise<void> {
-	for (const room of config.rooms) {
-		for (let c = 0; c < config.clientsPerRoom; c++) {
-			const id = `${room}-c${c}`;
-			const client = new SimClient(id, `${config.url}/?roomId=${room}&clientId=${id}`);
-			client.socket.addEventListener("message", (event) => onMessage(client, String(event.data)));
-			client.socket.addEventListener("close", () => {
-				if (!stopping) client.closedUnexpectedly = true;
-			});
-			client.socket.addEventListener("open", () =>
-				client.socket.send('{"type":"reconnect","lastTimestamp":0}'),
-			);
-			clients.push(client);
-		}
+	for (const [index, { room, id }] of config.clients.entries()) {
+		const client = new SimClient(id, `${config.url}/?roomId=${room}&clientId=${id}`);
+		await client.socket.connect();
+		clients.push(client);
 		// Open connections in small groups, so a thousand do not hit the listener at once.
-		await Bun.sleep(1);
+		if (index % 10 === 9) await Bun.sleep(1);
 	}
 	const deadline = performance.now() + 30_000;
 	while (clients.some((client) => !client.synced)) {
@@ -161,13 +173,13 @@ async function connectAll(): Promise<void> {
 
 /** One timer for all clients: each sends what is due by now, staggered across the period. */
 function run(): void {
-	const started = performance.now();
+	const started = clock();
 	windowStart = started + config.warmupMs;
 	windowEnd = windowStart + config.durationMs;
 	const period = 1000 / config.hz;
 	let cpuAtStart: NodeJS.CpuUsage | undefined;
 	const timer = setInterval(() => {
-		const now = performance.now();
+		const now = clock();
 		if (cpuAtStart === undefined && now >= windowStart) cpuAtStart = process.cpuUsage();
 		if (now >= windowEnd) {
 			clearInterval(timer);
@@ -179,7 +191,7 @@ function run(): void {
 			const client = clients[i] as SimClient;
 			const due = Math.floor((now - started) / period + i / clients.length);
 			while (client.sentTotal < due) {
-				const frame = patchFrame(client, performance.now());
+				const frame = patchFrame(client, clock());
 				client.socket.send(frame);
 				client.sentTotal += 1;
 				if (inWindow(client.sentAt[client.seq % RING] as number)) counts.sent += 1;
@@ -188,26 +200,20 @@ function run(): void {
 	}, 1);
 }
 
+/** Waits until nothing has arrived for a while (or 5 s), then reports. */
 async function finish(cpuSeconds: number): Promise<void> {
-	// Every patch goes to every other client of its room; wait for what is still in flight.
-	const expected = () => {
-		let missing = 0;
-		for (let r = 0; r < config.rooms.length; r++) {
-			const members = clients.slice(r * config.clientsPerRoom, (r + 1) * config.clientsPerRoom);
-			const sent = members.reduce((sum, client) => sum + client.sentTotal, 0);
-			for (const member of members) missing += sent - member.sentTotal - member.deliveredTotal;
-		}
-		return missing;
-	};
-	const deadline = performance.now() + 5_000;
-	while (expected() > 0 && performance.now() < deadline) await Bun.sleep(20);
+	const deadline = clock() + 5_000;
+	while (clock() - lastArrival < 300 && clock() < deadline) await Bun.sleep(20);
 	send({
 		type: "result",
 		result: {
 			...counts,
 			ackLatency: ackLatency.data(),
 			fanoutLatency: fanoutLatency.data(),
-			missing: expected(),
+			sentBySender: Object.fromEntries(clients.map((client) => [client.id, client.sentTotal])),
+			receivedBy: Object.fromEntries(
+				clients.map((client) => [client.id, Object.fromEntries(client.received)]),
+			),
 			unexpectedCloses: clients.filter((client) => client.closedUnexpectedly).length,
 			cpuSeconds,
 		},

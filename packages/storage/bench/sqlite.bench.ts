@@ -5,7 +5,7 @@
  * incremental storage means once its commit has landed. Every setup runs in this process, on
  * the same load, so the ratios hold on a noisy machine:
  * - no storage (acks at once) is the baseline;
- * - MemoryStorage goes through the same group-commit pipeline without a disk;
+ * - SQLite in memory (":memory:") goes through the same group-commit pipeline without a disk;
  * - SqliteStorage with synchronous=FULL (the default) and NORMAL, group commit on: the 50
  *   patches of a turn share one transaction;
  * - SqliteStorage, FULL, one patch per turn: what a transaction per patch would cost.
@@ -16,7 +16,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { applyDocumentPatches, createDocument } from "@roomsync/core";
 import { Room, type RoomStorage } from "@roomsync/room";
-import { MemoryStorage } from "@roomsync/storage";
 import { SqliteStorage } from "@roomsync/storage/sqlite";
 
 const SESSIONS = 50;
@@ -99,7 +98,10 @@ async function loadTime(keys: number): Promise<{ millis: number; fileMiB: number
 const format = (n: number, digits = 1) => n.toFixed(digits).padStart(7);
 const rows: [string, number][] = [];
 rows.push(["no storage (acks at once)", await costPerAckedPatch(undefined, SESSIONS)]);
-rows.push(["MemoryStorage, group commit", await costPerAckedPatch(new MemoryStorage(), SESSIONS)]);
+rows.push([
+	"SQLite :memory:, group commit",
+	await costPerAckedPatch(new SqliteStorage({ path: ":memory:" }).forRoom("bench"), SESSIONS),
+]);
 rows.push(["SQLite FULL, group commit", await costPerAckedPatch(sqlite("full"), SESSIONS)]);
 rows.push(["SQLite NORMAL, group commit", await costPerAckedPatch(sqlite("normal"), SESSIONS)]);
 rows.push(["SQLite FULL, one patch per commit", await costPerAckedPatch(sqlite("full"), 1)]);
