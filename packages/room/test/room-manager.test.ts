@@ -47,6 +47,23 @@ async function connect(rooms: RoomManager, roomId: string, sessionId: string) {
 	return { room, socket };
 }
 
+/** Rooms "a" and "b", each with one session that has written k.v = 1 and k.v = 2. */
+async function twoRoomsWithChanges() {
+	const { rooms, stores } = manager();
+	const a = await connect(rooms, "a", "s1");
+	const b = await connect(rooms, "b", "s2");
+	for (const [{ room }, sessionId, v] of [
+		[a, "s1", 1],
+		[b, "s2", 2],
+	] as const) {
+		room.handleSocketMessage(
+			sessionId,
+			JSON.stringify({ type: "patch", messageId: 1, documentPatches: { k: { v } } }),
+		);
+	}
+	return { rooms, stores, a, b };
+}
+
 describe("RoomManager", () => {
 	test("concurrent getRoom calls for a new id load it once and return the same Room", async () => {
 		const { rooms, stores } = manager();
@@ -141,17 +158,7 @@ describe("RoomManager", () => {
 	});
 
 	test("closeRoom and closeAll flush every room and close its sockets", async () => {
-		const { rooms, stores } = manager();
-		const a = await connect(rooms, "a", "s1");
-		const b = await connect(rooms, "b", "s2");
-		a.room.handleSocketMessage(
-			"s1",
-			JSON.stringify({ type: "patch", messageId: 1, documentPatches: { k: { v: 1 } } }),
-		);
-		b.room.handleSocketMessage(
-			"s2",
-			JSON.stringify({ type: "patch", messageId: 1, documentPatches: { k: { v: 2 } } }),
-		);
+		const { rooms, stores, a, b } = await twoRoomsWithChanges();
 		await rooms.closeAll();
 		expect(rooms.getRoomIds()).toEqual([]);
 		expect(stores.byRoom.get("a")?.stored?.state).toEqual({ k: { _exists: true, v: 1 } });
@@ -161,17 +168,7 @@ describe("RoomManager", () => {
 	});
 
 	test("closeAll reports a failed last save after trying every room", async () => {
-		const { rooms, stores } = manager();
-		const a = await connect(rooms, "a", "s1");
-		const b = await connect(rooms, "b", "s2");
-		a.room.handleSocketMessage(
-			"s1",
-			JSON.stringify({ type: "patch", messageId: 1, documentPatches: { k: { v: 1 } } }),
-		);
-		b.room.handleSocketMessage(
-			"s2",
-			JSON.stringify({ type: "patch", messageId: 1, documentPatches: { k: { v: 2 } } }),
-		);
+		const { rooms, stores } = await twoRoomsWithChanges();
 		(stores.byRoom.get("a") as RecordingSnapshotStorage).failSaves = true;
 		await expect(rooms.closeAll()).rejects.toThrow("disk full");
 		expect(stores.byRoom.get("b")?.stored?.state).toEqual({ k: { _exists: true, v: 2 } });
