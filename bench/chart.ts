@@ -11,6 +11,8 @@ interface Panel {
 	readonly title: string;
 	readonly y: (run: RunResult) => number;
 	readonly format: (value: number) => string;
+	/** A dashed horizontal line, e.g. the latency bound of the saturation search. */
+	readonly threshold?: number;
 }
 
 /** Nice round tick values from 0 to at least `max`. */
@@ -31,7 +33,12 @@ const compact = (value: number) =>
 export function drawChart(runs: readonly RunResult[]): string {
 	const panels: Panel[] = [
 		{ title: "delivered broadcasts / s", y: (r) => r.deliveredPerSecond, format: compact },
-		{ title: "fan-out latency p99 (ms)", y: (r) => r.fanoutMs.p99, format: (v) => `${v}` },
+		{
+			title: "fan-out latency p99 (ms)",
+			y: (r) => r.fanoutMs.p99,
+			format: (v) => `${v}`,
+			threshold: 50,
+		},
 	];
 	const width = 460;
 	const height = 320;
@@ -70,6 +77,12 @@ export function drawChart(runs: readonly RunResult[]): string {
 		parts.push(
 			`<text x="${(margin.left + width - margin.right) / 2}" y="${height - 10}" text-anchor="middle">offered patches / s (1 room x 50 clients)</text>`,
 		);
+		if (panel.threshold !== undefined) {
+			const y = yScale(panel.threshold);
+			parts.push(
+				`<line x1="${margin.left}" x2="${width - margin.right}" y1="${y}" y2="${y}" stroke="#444" stroke-dasharray="4 4"/>`,
+			);
+		}
 		for (const server of servers) {
 			const points = runs
 				.filter((r) => r.server === server && Number.isFinite(panel.y(r)))

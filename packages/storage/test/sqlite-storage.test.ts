@@ -82,6 +82,47 @@ describe("SqliteStorage", () => {
 		storage.close();
 	});
 
+	test("the commits of many rooms in one event-loop turn share one transaction", async () => {
+		const path = freshPath();
+		const storage = new SqliteStorage({ path });
+		const commitEach = (rooms: string[]) =>
+			rooms.map((roomId) =>
+				storage
+					.forRoom(roomId)
+					.commit([applyDocumentPatches(createDocument(), { k: { v: roomId } })]),
+			);
+		// Each transaction appends the pages it changed to the write-ahead log: three rooms in
+		// one transaction append each shared page once, three transactions append it three times.
+		const walBytes = () => Bun.file(`${path}-wal`).size;
+		await Promise.all(commitEach(["warm"]));
+		const start = walBytes();
+		await Promise.all(commitEach(["a", "b", "c"]));
+		const together = walBytes() - start;
+		for (const roomId of ["d", "e", "f"]) await Promise.all(commitEach([roomId]));
+		const apart = walBytes() - start - together;
+		expect(together).toBeGreaterThan(0);
+		expect(apart).toBeGreaterThanOrEqual(together * 2.5);
+		storage.close();
+	});
+
+	test("one room's failing commit does not take the others in the same turn with it", async () => {
+		const path = freshPath();
+		const storage = new SqliteStorage({ path });
+		const cyclic: Record<string, unknown> = {};
+		cyclic.self = cyclic;
+		const good = storage
+			.forRoom("good")
+			.commit([applyDocumentPatches(createDocument(), { k: { v: 1 } })]);
+		const bad = storage
+			.forRoom("bad")
+			.commit([{ timestamp: 1, documentPatches: { k: { v: cyclic } } } as never]);
+		await expect(bad).rejects.toThrow();
+		await good;
+		expect((await storage.forRoom("good").load())?.state).toEqual({ k: { _exists: true, v: 1 } });
+		expect(await storage.forRoom("bad").load()).toBeNull();
+		storage.close();
+	});
+
 	test("a failed commit writes nothing of its batch", async () => {
 		const path = freshPath();
 		const storage = new SqliteStorage({ path });

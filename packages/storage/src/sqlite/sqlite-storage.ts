@@ -9,6 +9,7 @@ import {
 	type RoomSnapshot,
 } from "@roomsync/core";
 import type { IncrementalStorage, SyncStorage } from "@roomsync/room";
+import { GroupCommit } from "./group-commit.ts";
 import { migrate } from "./migrations.ts";
 
 export interface SqliteStorageOptions {
@@ -27,12 +28,13 @@ type Statements = ReturnType<typeof prepare>;
 /**
  * Rooms in one SQLite database (`bun:sqlite`, WAL mode). `forRoom(id)` gives the storage of
  * one room. Writes are incremental: a change writes only the rows of the fields it touches,
- * all changes of one commit in one transaction. SQL takes room ids and keys as bound
- * parameters only.
+ * and the writes of all rooms in one event-loop turn share one transaction (`GroupCommit`).
+ * SQL takes room ids and keys as bound parameters only.
  */
 export class SqliteStorage {
 	private readonly db: Database;
 	private readonly statements: Statements;
+	private readonly groupCommit: GroupCommit;
 
 	constructor(options: SqliteStorageOptions) {
 		this.db = new Database(options.path, { create: true, strict: true });
@@ -41,10 +43,11 @@ export class SqliteStorage {
 		this.db.run("PRAGMA busy_timeout = 5000");
 		migrate(this.db);
 		this.statements = prepare(this.db);
+		this.groupCommit = new GroupCommit(this.db);
 	}
 
 	forRoom(roomId: string): SqliteRoomStorage {
-		return new SqliteRoomStorage(this.db, this.statements, roomId);
+		return new SqliteRoomStorage(this.groupCommit, this.statements, roomId);
 	}
 
 	/** Ids of every room the database holds. */
@@ -59,12 +62,12 @@ export class SqliteStorage {
 
 /** One room's rows: an `IncrementalStorage` for the Room, and a `SyncStorage` for imports. */
 export class SqliteRoomStorage implements IncrementalStorage, SyncStorage {
-	private readonly db: Database;
+	private readonly groupCommit: GroupCommit;
 	private readonly statements: Statements;
 	private readonly roomId: string;
 
-	constructor(db: Database, statements: Statements, roomId: string) {
-		this.db = db;
+	constructor(groupCommit: GroupCommit, statements: Statements, roomId: string) {
+		this.groupCommit = groupCommit;
 		this.statements = statements;
 		this.roomId = roomId;
 	}
@@ -99,8 +102,8 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage {
 		return { timestamp: row.timestamp, state, timestamps };
 	}
 
-	async commit(changes: readonly DocumentChange[]): Promise<void> {
-		this.write(() => {
+	commit(changes: readonly DocumentChange[]): Promise<void> {
+		return this.groupCommit.run(() => {
 			for (const change of changes) this.applyChange(change);
 		});
 	}
@@ -111,7 +114,7 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage {
 		const result = importSnapshot(snapshot);
 		if (!result.ok) throw new Error(`not a snapshot: ${result.error.path} ${result.error.message}`);
 		const { timestamp, state, timestamps } = exportSnapshot(result.document);
-		this.write(() => {
+		await this.groupCommit.run(() => {
 			const room = this.roomId;
 			this.statements.deleteRoomFields.run({ room });
 			this.statements.deleteRoomComponents.run({ room });
@@ -126,10 +129,6 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage {
 			}
 			this.statements.upsertRoom.run({ room, timestamp });
 		});
-	}
-
-	private write(body: () => void): void {
-		this.db.transaction(body).immediate();
 	}
 
 	private applyChange(change: DocumentChange): void {
