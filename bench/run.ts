@@ -11,6 +11,15 @@ import type { FromGenerator, GeneratorConfig, GeneratorResult } from "./generato
 import { type HistogramData, mergeHistograms, percentile } from "./histogram.ts";
 
 const quick = process.argv.includes("--quick");
+/** `--only NAME[,NAME]` runs only the load points whose name starts with one of them. */
+const only = flagValue("--only")?.split(",");
+/** `--servers NAME[,NAME]` runs only these servers. */
+const serversFlag = flagValue("--servers")?.split(",");
+
+function flagValue(flag: string): string | undefined {
+	const index = process.argv.indexOf(flag);
+	return index < 0 ? undefined : process.argv[index + 1];
+}
 const root = join(import.meta.dir, "..");
 
 export type ServerName =
@@ -19,9 +28,10 @@ export type ServerName =
 	| "roomsync-sqlite"
 	| "roomsync-sqlite-normal";
 /** roomsync-sqlite syncs every commit (the default); -normal syncs at checkpoints. */
-const SERVERS: readonly ServerName[] = quick
+const ALL_SERVERS: readonly ServerName[] = quick
 	? ["raw-relay", "roomsync-memory", "roomsync-sqlite"]
 	: ["raw-relay", "roomsync-memory", "roomsync-sqlite", "roomsync-sqlite-normal"];
+const SERVERS = ALL_SERVERS.filter((server) => serversFlag?.includes(server) ?? true);
 /** Fan-out p99 above this is past saturation: the rate is not sustained. */
 const SATURATION_P99_MS = 50;
 
@@ -300,11 +310,15 @@ function record(run: RunResult): void {
 
 const startedAt = performance.now();
 console.log(`Bun ${Bun.version}, ${availableParallelism()} cores${quick ? ", quick" : ""}`);
-for (const point of fixedPoints) for (const server of SERVERS) record(await measure(point, server));
-for (const server of SERVERS) record(await measure(idlePoint, server));
+const selected = (name: string) => only?.some((prefix) => name.startsWith(prefix)) ?? true;
+for (const point of fixedPoints.filter((p) => selected(p.name))) {
+	for (const server of SERVERS) record(await measure(point, server));
+}
+if (selected(idlePoint.name))
+	for (const server of SERVERS) record(await measure(idlePoint, server));
 // Saturation: 1 room x 50 clients, raising the rate until p99 fan-out passes 50 ms or
 // delivered messages stop growing.
-for (const server of SERVERS) {
+for (const server of selected("saturation") ? SERVERS : []) {
 	let previous = 0;
 	for (const hz of saturationRates) {
 		const run = await measure(

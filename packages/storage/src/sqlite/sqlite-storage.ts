@@ -105,6 +105,10 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage {
 	commit(changes: readonly DocumentChange[]): Promise<void> {
 		return this.groupCommit.run(() => {
 			for (const change of changes) this.applyChange(change);
+			const last = changes.at(-1);
+			if (last !== undefined) {
+				this.statements.upsertRoom.run({ room: this.roomId, timestamp: last.timestamp });
+			}
 		});
 	}
 
@@ -157,7 +161,6 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage {
 				}
 			}
 		}
-		this.statements.upsertRoom.run({ room, timestamp });
 	}
 
 	private writeComponent(
