@@ -13,6 +13,8 @@ interface Panel {
 	readonly format: (value: number) => string;
 	/** A dashed horizontal line, e.g. the latency bound of the saturation search. */
 	readonly threshold?: number;
+	/** Values above this are drawn at the top edge, labelled with their value. */
+	readonly cap?: number;
 }
 
 /** Nice round tick values from 0 to at least `max`. */
@@ -38,6 +40,7 @@ export function drawChart(runs: readonly RunResult[]): string {
 			y: (r) => r.fanoutMs.p99,
 			format: (v) => `${v}`,
 			threshold: 50,
+			cap: 200,
 		},
 	];
 	const width = 460;
@@ -49,7 +52,8 @@ export function drawChart(runs: readonly RunResult[]): string {
 	const parts: string[] = [];
 	panels.forEach((panel, index) => {
 		const values = runs.map(panel.y).filter(Number.isFinite);
-		const yTicks = ticks(Math.max(1, ...values));
+		const cap = panel.cap ?? Number.POSITIVE_INFINITY;
+		const yTicks = ticks(Math.min(cap, Math.max(1, ...values)));
 		const xScale = (x: number) =>
 			margin.left + (x / (xTicks.at(-1) as number)) * (width - margin.left - margin.right);
 		const yScale = (y: number) =>
@@ -84,10 +88,18 @@ export function drawChart(runs: readonly RunResult[]): string {
 			);
 		}
 		for (const server of servers) {
-			const points = runs
+			const series = runs
 				.filter((r) => r.server === server && Number.isFinite(panel.y(r)))
-				.sort((a, b) => a.offeredPerSecond - b.offeredPerSecond)
-				.map((r) => `${xScale(r.offeredPerSecond).toFixed(1)},${yScale(panel.y(r)).toFixed(1)}`);
+				.sort((a, b) => a.offeredPerSecond - b.offeredPerSecond);
+			const points = series.map(
+				(r) =>
+					`${xScale(r.offeredPerSecond).toFixed(1)},${yScale(Math.min(cap, panel.y(r))).toFixed(1)}`,
+			);
+			for (const run of series.filter((r) => panel.y(r) > cap)) {
+				parts.push(
+					`<text x="${xScale(run.offeredPerSecond) - 6}" y="${yScale(cap) - 6}" text-anchor="end" fill="${COLORS[server]}">${Math.round(panel.y(run))}</text>`,
+				);
+			}
 			parts.push(
 				`<polyline fill="none" stroke="${COLORS[server]}" stroke-width="2" points="${points.join(" ")}"/>`,
 			);

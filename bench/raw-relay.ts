@@ -42,3 +42,5 @@ const server = Bun.serve({
 	},
 });
 console.error(JSON.stringify({ level: "info", msg: "listening", port: server.port }));
+// Exit through the runtime on SIGTERM, so that a `--cpu-prof` profile is written.
+process.on("SIGTERM", () => process.exit(0));

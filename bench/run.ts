@@ -15,6 +15,8 @@ const quick = process.argv.includes("--quick");
 const only = flagValue("--only")?.split(",");
 /** `--servers NAME[,NAME]` runs only these servers. */
 const serversFlag = flagValue("--servers")?.split(",");
+/** `--profile DIR` starts each server under `bun --cpu-prof`, writing profiles to DIR. */
+const profileDir = flagValue("--profile");
 
 function flagValue(flag: string): string | undefined {
 	const index = process.argv.indexOf(flag);
@@ -72,9 +74,13 @@ const timing = quick
 const CLOCK_TICKS = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 
 function serverCommand(server: ServerName, port: number, dataDir: string): string[] {
-	if (server === "raw-relay") return ["bun", join(root, "bench/raw-relay.ts"), String(port)];
+	const bun =
+		profileDir === undefined
+			? ["bun"]
+			: ["bun", "--cpu-prof", "--cpu-prof-dir", join(profileDir, server)];
+	if (server === "raw-relay") return [...bun, join(root, "bench/raw-relay.ts"), String(port)];
 	return [
-		"bun",
+		...bun,
 		join(root, "apps/bun-server/src/main.ts"),
 		"--port",
 		String(port),
@@ -379,22 +385,25 @@ const summary = {
 console.log(JSON.stringify(summary, null, 2));
 console.log(`took ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
 
-const date = new Date().toISOString().slice(0, 10);
-const name = quick ? "quick" : "full";
-const report = {
-	date: new Date().toISOString(),
-	bun: Bun.version,
-	cores: availableParallelism(),
-	quick,
-	timing,
-	runs,
-	summary,
-};
-await Bun.write(
-	join(root, `bench/results/${date}-${name}.json`),
-	`${JSON.stringify(report, null, 2)}\n`,
-);
-await Bun.write(
-	join(root, "bench/results/latest.svg"),
-	drawChart(runs.filter((r) => r.point.startsWith("saturation"))),
-);
+// A subset is for a developer's eyes; only whole runs are recorded.
+if (only === undefined && serversFlag === undefined) {
+	const date = new Date().toISOString().slice(0, 10);
+	const name = quick ? "quick" : "full";
+	const report = {
+		date: new Date().toISOString(),
+		bun: Bun.version,
+		cores: availableParallelism(),
+		quick,
+		timing,
+		runs,
+		summary,
+	};
+	await Bun.write(
+		join(root, `bench/results/${date}-${name}.json`),
+		`${JSON.stringify(report, null, 2)}\n`,
+	);
+	await Bun.write(
+		join(root, "bench/results/latest.svg"),
+		drawChart(runs.filter((r) => r.point.startsWith("saturation"))),
+	);
+}
