@@ -29,10 +29,10 @@ export interface RunningServer {
 }
 
 /** The storage of every room, per the config; and what must be closed on shutdown. */
-function openStorage(config: ServerConfig): {
+async function openStorage(config: ServerConfig): Promise<{
 	createStorage: (roomId: string) => RoomStorage;
-	close: () => void;
-} {
+	close: () => Promise<void> | void;
+}> {
 	if (config.storage === "memory") {
 		// Kept per id so a room that idles out and comes back finds its state while the process lives.
 		const stores = new Map<string, MemoryStorage>();
@@ -55,15 +55,18 @@ function openStorage(config: ServerConfig): {
 			close: () => undefined,
 		};
 	}
-	const database = new SqliteStorage({
+	const database = await SqliteStorage.open({
 		path: join(config.dataDir, "roomsync.sqlite"),
 		synchronous: config.sqliteSynchronous,
 	});
 	return { createStorage: (roomId) => database.forRoom(roomId), close: () => database.close() };
 }
 
-export function startServer(config: ServerConfig, logger: ServerLogger): RunningServer {
-	const storage = openStorage(config);
+export async function startServer(
+	config: ServerConfig,
+	logger: ServerLogger,
+): Promise<RunningServer> {
+	const storage = await openStorage(config);
 	// Each room is a topic: a broadcast is published once and Bun delivers it.
 	const topic = (roomId: string) => `room:${roomId}`;
 	const rooms = new RoomManager({
@@ -187,7 +190,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 				await rooms.closeAll();
 				await stopped;
 			} finally {
-				storage.close();
+				await storage.close();
 			}
 		},
 	};

@@ -1,0 +1,201 @@
+import { Database, type Statement } from "bun:sqlite";
+import {
+	type ComponentData,
+	type DocumentChange,
+	emptyRecord,
+	exportSnapshot,
+	importSnapshot,
+	type JsonValue,
+	type RoomSnapshot,
+} from "@roomsync/core";
+import { migrate } from "./migrations.ts";
+
+export interface DatabaseOptions {
+	/** The database file; created if missing. One file holds any number of rooms. */
+	readonly path: string;
+	/**
+	 * "full" (default) syncs the write-ahead log on every commit: an acked patch survives a
+	 * power loss. "normal" syncs at checkpoints only: it survives a crash of the process but a
+	 * power loss may take the last commits.
+	 */
+	readonly synchronous?: "full" | "normal";
+}
+
+/** Opens (and migrates) a database in WAL mode. */
+export function openDatabase(options: DatabaseOptions): Database {
+	const db = new Database(options.path, { create: true, strict: true });
+	db.run("PRAGMA journal_mode = WAL");
+	db.run(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+	db.run("PRAGMA busy_timeout = 5000");
+	migrate(db);
+	return db;
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+/**
+ * Rooms as rows, field by field (`rooms`, `components`, `fields`): a change writes only the
+ * rows of the fields it touches, and a load reads one room's rows. Synchronous, and without
+ * transactions of its own: the caller (GroupCommit) wraps the writes. Room ids and keys are
+ * bound parameters only.
+ */
+export class RoomRows {
+	private readonly statements: Statements;
+
+	constructor(db: Database) {
+		this.statements = prepare(db);
+	}
+
+	/** Ids of every room the database holds. */
+	roomIds(): string[] {
+		return this.statements.roomIds.all().map((row) => row.room);
+	}
+
+	load(room: string): RoomSnapshot | null {
+		const row = this.statements.roomTimestamp.get({ room });
+		if (row === null) return null;
+		const state = emptyRecord<Record<string, JsonValue>>();
+		const timestamps = emptyRecord<Record<string, number>>();
+		for (const { key, live, exists_at } of this.statements.components.iterate({ room })) {
+			const times = emptyRecord<number>();
+			times._exists = exists_at;
+			timestamps[key] = times;
+			if (live === 1) {
+				const component = emptyRecord<JsonValue>();
+				component._exists = true;
+				state[key] = component;
+			}
+		}
+		for (const { key, field, value, written_at } of this.statements.fields.iterate({ room })) {
+			const component = state[key];
+			const times = timestamps[key];
+			if (component === undefined || times === undefined) {
+				throw new Error(
+					`room ${JSON.stringify(room)}: field ${JSON.stringify(field)} of ${JSON.stringify(key)} has no live component`,
+				);
+			}
+			component[field] = JSON.parse(value) as JsonValue;
+			times[field] = written_at;
+		}
+		return { timestamp: row.timestamp, state, timestamps };
+	}
+
+	/** Writes a room's changes, in order. */
+	write(room: string, changes: readonly DocumentChange[]): void {
+		for (const change of changes) this.applyChange(room, change);
+		const last = changes.at(-1);
+		if (last !== undefined) this.statements.upsertRoom.run({ room, timestamp: last.timestamp });
+	}
+
+	/** Replaces a room's rows with a snapshot, e.g. to import a FileStorage room. */
+	replace(room: string, snapshot: RoomSnapshot): void {
+		// Normalized first: older snapshots may lack `_exists` flags or some timestamps.
+		const result = importSnapshot(snapshot);
+		if (!result.ok) throw new Error(`not a snapshot: ${result.error.path} ${result.error.message}`);
+		const { timestamp, state, timestamps } = exportSnapshot(result.document);
+		this.statements.deleteRoomFields.run({ room });
+		this.statements.deleteRoomComponents.run({ room });
+		for (const [key, times] of Object.entries(timestamps)) {
+			const component = state[key];
+			const existsAt = times._exists as number;
+			if (component === undefined) {
+				this.statements.upsertComponent.run({ room, key, live: 0, existsAt });
+			} else {
+				this.writeComponent(room, key, component, existsAt, times);
+			}
+		}
+		this.statements.upsertRoom.run({ room, timestamp });
+	}
+
+	private applyChange(room: string, change: DocumentChange): void {
+		const timestamp = change.timestamp;
+		for (const [key, patch] of Object.entries(change.documentPatches) as [
+			string,
+			ComponentData,
+		][]) {
+			if (patch._exists === false) {
+				this.statements.deleteFields.run({ room, key });
+				this.statements.upsertComponent.run({ room, key, live: 0, existsAt: timestamp });
+			} else if (patch._exists === true) {
+				this.statements.deleteFields.run({ room, key });
+				this.writeComponent(room, key, patch, timestamp, undefined);
+			} else {
+				// Stored changes only merge into live components (see DocumentChange).
+				for (const [field, value] of Object.entries(patch)) {
+					this.statements.upsertField.run({
+						room,
+						key,
+						field,
+						value: JSON.stringify(value),
+						writtenAt: timestamp,
+					});
+				}
+			}
+		}
+	}
+
+	private writeComponent(
+		room: string,
+		key: string,
+		component: ComponentData,
+		existsAt: number,
+		times: Readonly<Record<string, number>> | undefined,
+	): void {
+		this.statements.upsertComponent.run({ room, key, live: 1, existsAt });
+		for (const [field, value] of Object.entries(component)) {
+			if (field === "_exists") continue;
+			// `times` comes from exportSnapshot: a null-prototype object, so any field name is safe.
+			const writtenAt = times?.[field] ?? existsAt;
+			this.statements.upsertField.run({
+				room,
+				key,
+				field,
+				value: JSON.stringify(value),
+				writtenAt,
+			});
+		}
+	}
+}
+
+function prepare(db: Database) {
+	return {
+		roomTimestamp: db.query("SELECT timestamp FROM rooms WHERE room = $room") as Statement<
+			{ timestamp: number },
+			[{ room: string }]
+		>,
+		roomIds: db.query("SELECT room FROM rooms ORDER BY room") as Statement<{ room: string }, []>,
+		components: db.query(
+			"SELECT key, live, exists_at FROM components WHERE room = $room",
+		) as Statement<{ key: string; live: number; exists_at: number }, [{ room: string }]>,
+		fields: db.query(
+			"SELECT key, field, value, written_at FROM fields WHERE room = $room",
+		) as Statement<
+			{ key: string; field: string; value: string; written_at: number },
+			[{ room: string }]
+		>,
+		upsertRoom: db.query(
+			"INSERT INTO rooms (room, timestamp) VALUES ($room, $timestamp) ON CONFLICT (room) DO UPDATE SET timestamp = excluded.timestamp",
+		) as Statement<unknown, [{ room: string; timestamp: number }]>,
+		upsertComponent: db.query(
+			"INSERT INTO components (room, key, live, exists_at) VALUES ($room, $key, $live, $existsAt) ON CONFLICT (room, key) DO UPDATE SET live = excluded.live, exists_at = excluded.exists_at",
+		) as Statement<unknown, [{ room: string; key: string; live: number; existsAt: number }]>,
+		upsertField: db.query(
+			"INSERT INTO fields (room, key, field, value, written_at) VALUES ($room, $key, $field, $value, $writtenAt) ON CONFLICT (room, key, field) DO UPDATE SET value = excluded.value, written_at = excluded.written_at",
+		) as Statement<
+			unknown,
+			[{ room: string; key: string; field: string; value: string; writtenAt: number }]
+		>,
+		deleteFields: db.query("DELETE FROM fields WHERE room = $room AND key = $key") as Statement<
+			unknown,
+			[{ room: string; key: string }]
+		>,
+		deleteRoomFields: db.query("DELETE FROM fields WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+		deleteRoomComponents: db.query("DELETE FROM components WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+	};
+}
