@@ -76,7 +76,7 @@ test("every patch the client saw acked survives kill -9 of the server", async ()
 
 test("a client that sends before a large room has loaded still gets its reconnect answered", async () => {
 	const dataDir = tempDataDir();
-	const database = await SqliteStorage.open({
+	const database = new SqliteStorage({
 		path: join(dataDir, "roomsync.sqlite"),
 		synchronous: "normal",
 	});
@@ -89,7 +89,7 @@ test("a client that sends before a large room has loaded still gets its reconnec
 		changes.push(applyDocumentPatches(document, patches));
 	}
 	await database.forRoom("large").commit(changes);
-	await database.close();
+	database.close();
 
 	const server = await ServerProcess.start(["--max-frame-bytes", String(64 * 2 ** 20)], dataDir);
 	const client = new Client(server.url("/?roomId=large&clientId=a"));

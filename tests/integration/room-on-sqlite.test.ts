@@ -46,7 +46,7 @@ async function joinRoom(
 
 test("acked patches are in the database; after a restart a client gets exactly what it missed", async () => {
 	const path = join(root, "rooms.sqlite");
-	const first = await SqliteStorage.open({ path });
+	const first = new SqliteStorage({ path });
 	const rooms = new RoomManager({ createStorage: (id) => first.forRoom(id), logger: quiet });
 	const { room, client } = await joinRoom(rooms, "doc", "s1", 0);
 	room.handleSocketMessage(
@@ -56,12 +56,12 @@ test("acked patches are in the database; after a restart a client gets exactly w
 	expect(await client.next("ack")).toEqual({ type: "ack", messageId: 1, timestamp: 1 });
 
 	// Acked means on disk: a second connection to the file sees it now.
-	const peek = await SqliteStorage.open({ path });
+	const peek = new SqliteStorage({ path });
 	expect((await peek.forRoom("doc").load())?.state).toEqual({
 		a: { _exists: true, x: 1 },
 		b: { _exists: true, y: 1 },
 	});
-	await peek.close();
+	peek.close();
 
 	room.handleSocketMessage(
 		"s1",
@@ -73,9 +73,9 @@ test("acked patches are in the database; after a restart a client gets exactly w
 	);
 	await client.next("ack");
 	await rooms.closeAll();
-	await first.close();
+	first.close();
 
-	const second = await SqliteStorage.open({ path });
+	const second = new SqliteStorage({ path });
 	const restarted = new RoomManager({ createStorage: (id) => second.forRoom(id), logger: quiet });
 	const { answer } = await joinRoom(restarted, "doc", "s2", 1);
 	expect(answer).toEqual({
@@ -85,5 +85,5 @@ test("acked patches are in the database; after a restart a client gets exactly w
 		timestamp: 2,
 	});
 	await restarted.closeAll();
-	await second.close();
+	second.close();
 });

@@ -20,7 +20,7 @@ const logger = jsonLogger(config.logLevel);
 
 let server: RunningServer;
 try {
-	server = await startServer(config, logger);
+	server = startServer(config, logger);
 } catch (error) {
 	logger.error("could not start", { error });
 	process.exit(1);

@@ -29,10 +29,10 @@ export interface RunningServer {
 }
 
 /** The storage of every room, per the config; and what must be closed on shutdown. */
-async function openStorage(config: ServerConfig): Promise<{
+function openStorage(config: ServerConfig): {
 	createStorage: (roomId: string) => RoomStorage;
-	close: () => Promise<void> | void;
-}> {
+	close: () => void;
+} {
 	if (config.storage === "memory") {
 		// Kept per id so a room that idles out and comes back finds its state while the process lives.
 		const stores = new Map<string, MemoryStorage>();
@@ -55,18 +55,15 @@ async function openStorage(config: ServerConfig): Promise<{
 			close: () => undefined,
 		};
 	}
-	const database = await SqliteStorage.open({
+	const database = new SqliteStorage({
 		path: join(config.dataDir, "roomsync.sqlite"),
 		synchronous: config.sqliteSynchronous,
 	});
 	return { createStorage: (roomId) => database.forRoom(roomId), close: () => database.close() };
 }
 
-export async function startServer(
-	config: ServerConfig,
-	logger: ServerLogger,
-): Promise<RunningServer> {
-	const storage = await openStorage(config);
+export function startServer(config: ServerConfig, logger: ServerLogger): RunningServer {
+	const storage = openStorage(config);
 	// Each room is a topic: a broadcast is published once and Bun delivers it.
 	const topic = (roomId: string) => `room:${roomId}`;
 	const rooms = new RoomManager({
@@ -190,7 +187,7 @@ export async function startServer(
 				await rooms.closeAll();
 				await stopped;
 			} finally {
-				await storage.close();
+				storage.close();
 			}
 		},
 	};

@@ -8,7 +8,7 @@
  * - SQLite in memory (":memory:") goes through the same group-commit pipeline without a disk;
  * - SqliteStorage with synchronous=FULL (the default) and NORMAL, group commit on: the 50
  *   patches of a turn share one transaction;
- * - one patch at a time, each sent once the previous is acked: the latency of a durable ack.
+ * - SqliteStorage, FULL, one patch per turn: what a transaction per patch would cost.
  * Then: loading a room of 100,000 keys (3 fields each) from SQLite into a Room.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -23,11 +23,8 @@ const TURNS = 200;
 const dir = mkdtempSync(join(tmpdir(), "roomsync-bench-"));
 let files = 0;
 const databases: SqliteStorage[] = [];
-async function sqlite(synchronous: "full" | "normal", path?: string): Promise<RoomStorage> {
-	const database = await SqliteStorage.open({
-		path: path ?? join(dir, `bench-${files++}.sqlite`),
-		synchronous,
-	});
+function sqlite(synchronous: "full" | "normal"): RoomStorage {
+	const database = new SqliteStorage({ path: join(dir, `bench-${files++}.sqlite`), synchronous });
 	databases.push(database);
 	return database.forRoom("bench");
 }
@@ -73,36 +70,9 @@ async function costPerAckedPatch(
 	return micros;
 }
 
-/** Microseconds from sending a patch to its ack, one patch in flight: the latency of a commit. */
-async function ackLatency(storage: RoomStorage): Promise<number> {
-	const room = new Room({ roomId: "latency", storage });
-	await room.load();
-	let acked = 0;
-	const socket = {
-		send: (text: string) => {
-			if (text.startsWith('{"type":"ack"')) acked += 1;
-		},
-		close: () => undefined,
-	};
-	await room.handleSocketConnect({ sessionId: "s", socket, clientId: "c" });
-	room.handleSocketMessage("s", '{"type":"reconnect","lastTimestamp":0}');
-	const rounds = 500;
-	const start = performance.now();
-	for (let i = 0; i < rounds; i++) {
-		room.handleSocketMessage(
-			"s",
-			JSON.stringify({ type: "patch", messageId: i, documentPatches: { k: { v: i } } }),
-		);
-		while (acked <= i) await nextTurn();
-	}
-	const micros = ((performance.now() - start) * 1000) / rounds;
-	await room.close();
-	return micros;
-}
-
 async function loadTime(keys: number): Promise<{ millis: number; fileMiB: number }> {
 	const path = join(dir, "load.sqlite");
-	const writer = await SqliteStorage.open({ path, synchronous: "normal" });
+	const writer = new SqliteStorage({ path, synchronous: "normal" });
 	const document = createDocument();
 	const changes = [];
 	for (let start = 0; start < keys; start += 10_000) {
@@ -112,33 +82,31 @@ async function loadTime(keys: number): Promise<{ millis: number; fileMiB: number
 		changes.push(applyDocumentPatches(document, patches));
 	}
 	await writer.forRoom("large").commit(changes);
-	await writer.close();
+	writer.close();
 	const best = [];
 	for (let round = 0; round < 3; round++) {
-		const reader = await SqliteStorage.open({ path });
+		const reader = new SqliteStorage({ path });
 		const start = performance.now();
 		const room = new Room({ roomId: "large", storage: reader.forRoom("large") });
 		await room.load();
 		best.push(performance.now() - start);
-		await reader.close();
+		reader.close();
 	}
 	return { millis: Math.min(...best), fileMiB: Bun.file(path).size / 2 ** 20 };
 }
 
 const format = (n: number, digits = 1) => n.toFixed(digits).padStart(7);
 // One unmeasured round first, so that the JIT has compiled the path before the baseline runs.
-await costPerAckedPatch(await sqlite("normal"), SESSIONS);
+await costPerAckedPatch(sqlite("normal"), SESSIONS);
 const rows: [string, number][] = [];
 rows.push(["no storage (acks at once)", await costPerAckedPatch(undefined, SESSIONS)]);
 rows.push([
 	"SQLite :memory:, group commit",
-	await costPerAckedPatch(await sqlite("full", ":memory:"), SESSIONS),
+	await costPerAckedPatch(new SqliteStorage({ path: ":memory:" }).forRoom("bench"), SESSIONS),
 ]);
-rows.push(["SQLite FULL, group commit", await costPerAckedPatch(await sqlite("full"), SESSIONS)]);
-rows.push([
-	"SQLite NORMAL, group commit",
-	await costPerAckedPatch(await sqlite("normal"), SESSIONS),
-]);
+rows.push(["SQLite FULL, group commit", await costPerAckedPatch(sqlite("full"), SESSIONS)]);
+rows.push(["SQLite NORMAL, group commit", await costPerAckedPatch(sqlite("normal"), SESSIONS)]);
+rows.push(["SQLite FULL, one patch per commit", await costPerAckedPatch(sqlite("full"), 1)]);
 const baseline = rows[0]?.[1] ?? 1;
 
 console.log(
@@ -147,16 +115,10 @@ console.log(
 console.log("time per acked patch (µs)   ratio to no storage");
 for (const [name, micros] of rows)
 	console.log(`${name.padEnd(36)}${format(micros)}   ${format(micros / baseline, 2)}`);
-console.log("one patch at a time, each sent once the previous is acked (µs per durable ack):");
-for (const synchronous of ["full", "normal"] as const) {
-	console.log(
-		`SQLite ${synchronous.toUpperCase().padEnd(29)}${format(await ackLatency(await sqlite(synchronous)))}`,
-	);
-}
 const load = await loadTime(100_000);
 console.log(
 	`load a room of 100,000 keys x 3 fields from SQLite (${load.fileMiB.toFixed(1)} MiB): ${load.millis.toFixed(0)} ms`,
 );
 
-for (const database of databases) await database.close();
+for (const database of databases) database.close();
 rmSync(dir, { recursive: true, force: true });

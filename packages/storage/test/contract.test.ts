@@ -31,7 +31,7 @@ type Store = SyncStorage & Partial<IncrementalStorage>;
 interface Adapter {
 	readonly name: string;
 	/** A fresh, empty place to keep a room. */
-	create(roomId: string): { open(): Promise<Store>; close(): Promise<void> };
+	create(roomId: string): { open(): Store; close(): void };
 }
 
 const adapters: Adapter[] = [
@@ -39,14 +39,14 @@ const adapters: Adapter[] = [
 		name: "MemoryStorage",
 		create: () => {
 			const storage = new MemoryStorage();
-			return { open: async () => storage, close: async () => undefined };
+			return { open: () => storage, close: () => undefined };
 		},
 	},
 	{
 		name: "FileStorage",
 		create: (roomId) => {
 			const dir = tempDir();
-			return { open: async () => new FileStorage({ dir, roomId }), close: async () => undefined };
+			return { open: () => new FileStorage({ dir, roomId }), close: () => undefined };
 		},
 	},
 	{
@@ -55,14 +55,11 @@ const adapters: Adapter[] = [
 			const path = join(tempDir(), "rooms.sqlite");
 			let database: SqliteStorage | undefined;
 			return {
-				open: async () => {
-					database = await SqliteStorage.open({ path });
+				open: () => {
+					database = new SqliteStorage({ path });
 					return database.forRoom(roomId);
 				},
-				close: async () => {
-					await database?.close();
-					database = undefined;
-				},
+				close: () => database?.close(),
 			};
 		},
 	},
@@ -86,23 +83,21 @@ function history(): { changes: DocumentChange[]; snapshot: RoomSnapshot } {
 for (const adapter of adapters) {
 	describe(`${adapter.name} contract`, () => {
 		test("a room never saved loads as null", async () => {
-			const place = adapter.create("fresh");
-			expect(await (await place.open()).load()).toBeNull();
-			await place.close();
+			expect(await adapter.create("fresh").open().load()).toBeNull();
 		});
 
 		test("save then load round-trips the snapshot, deletions included", async () => {
 			const place = adapter.create("room-1");
 			const { snapshot } = history();
-			await (await place.open()).save(snapshot);
-			expect(await (await place.open()).load()).toEqual(snapshot);
-			expect((await (await place.open()).load())?.timestamps["e4/gone"]).toEqual({ _exists: 5 });
-			await place.close();
+			await place.open().save(snapshot);
+			expect(await place.open().load()).toEqual(snapshot);
+			expect((await place.open().load())?.timestamps["e4/gone"]).toEqual({ _exists: 5 });
+			place.close();
 		});
 
 		test("a later save replaces the earlier one", async () => {
 			const place = adapter.create("room-1");
-			const store = await place.open();
+			const store = place.open();
 			await store.save(history().snapshot);
 			const smaller: RoomSnapshot = {
 				timestamp: 9,
@@ -111,28 +106,28 @@ for (const adapter of adapters) {
 			};
 			await store.save(smaller);
 			expect(await store.load()).toEqual(smaller);
-			await place.close();
+			place.close();
 		});
 
 		test("reopening after close finds what was written", async () => {
 			const place = adapter.create("room-1");
-			await (await place.open()).save(history().snapshot);
-			await place.close();
-			expect(await (await place.open()).load()).toEqual(history().snapshot);
-			await place.close();
+			await place.open().save(history().snapshot);
+			place.close();
+			expect(await place.open().load()).toEqual(history().snapshot);
+			place.close();
 		});
 
 		test("Object.prototype member names are plain keys and fields", async () => {
 			const place = adapter.create("__proto__");
 			const { snapshot } = history();
-			await (await place.open()).save(snapshot);
-			const loaded = await (await place.open()).load();
+			await place.open().save(snapshot);
+			const loaded = await place.open().load();
 			expect(Object.getOwnPropertyDescriptor(loaded?.state, "__proto__")?.value).toEqual({
 				_exists: true,
 				constructor: 1,
 			});
 			expect(({} as Record<string, unknown>).constructor).toBe(Object);
-			await place.close();
+			place.close();
 		});
 	});
 }
@@ -141,14 +136,14 @@ for (const adapter of adapters.filter((a) => a.name === "SqliteStorage")) {
 	describe(`${adapter.name} incremental contract`, () => {
 		test("commits rebuild the document, batch by batch", async () => {
 			const place = adapter.create("room-1");
-			const store = await place.open();
+			const store = place.open();
 			const { changes, snapshot } = history();
 			await store.commit?.(changes.slice(0, 2));
 			await store.commit?.(changes.slice(2));
 			expect(await store.load()).toEqual(snapshot);
-			await place.close();
-			expect(await (await place.open()).load()).toEqual(snapshot);
-			await place.close();
+			place.close();
+			expect(await place.open().load()).toEqual(snapshot);
+			place.close();
 		});
 
 		test("any sequence of committed changes loads as the document that made them", async () => {
@@ -158,7 +153,7 @@ for (const adapter of adapters.filter((a) => a.name === "SqliteStorage")) {
 					fc.integer({ min: 1, max: 5 }),
 					async (steps, batch) => {
 						const place = adapter.create("prop");
-						const store = await place.open();
+						const store = place.open();
 						const document = createDocument();
 						const changes = steps.map((step) => applyDocumentPatches(document, step));
 						for (let i = 0; i < changes.length; i += batch)
@@ -166,7 +161,7 @@ for (const adapter of adapters.filter((a) => a.name === "SqliteStorage")) {
 						const loaded = await store.load();
 						if (changes.length === 0) expect(loaded).toBeNull();
 						else expect(loaded).toEqual(exportSnapshot(document));
-						await place.close();
+						place.close();
 					},
 				),
 				{ numRuns: 100 },

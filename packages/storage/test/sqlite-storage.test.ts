@@ -14,7 +14,7 @@ const freshPath = () => join(root, `db-${files++}.sqlite`);
 describe("SqliteStorage", () => {
 	test("one file holds many rooms, kept apart, with ids as plain data", async () => {
 		const path = freshPath();
-		const storage = await SqliteStorage.open({ path });
+		const storage = new SqliteStorage({ path });
 		const ids = ["a", "b", "../../x", "'; DROP TABLE fields; --", "__proto__"];
 		for (const [i, roomId] of ids.entries()) {
 			const document = createDocument();
@@ -23,14 +23,14 @@ describe("SqliteStorage", () => {
 		for (const [i, roomId] of ids.entries()) {
 			expect((await storage.forRoom(roomId).load())?.state).toEqual({ k: { _exists: true, v: i } });
 		}
-		expect((await storage.roomIds()).sort()).toEqual([...ids].sort());
-		await storage.close();
+		expect(storage.roomIds().sort()).toEqual([...ids].sort());
+		storage.close();
 	});
 
-	test("runs in WAL mode and records its schema version once", async () => {
+	test("runs in WAL mode and records its schema version once", () => {
 		const path = freshPath();
-		await (await SqliteStorage.open({ path })).close();
-		await (await SqliteStorage.open({ path })).close();
+		new SqliteStorage({ path }).close();
+		new SqliteStorage({ path }).close();
 		const db = new Database(path);
 		expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
 		expect(db.query("SELECT version FROM schema_migrations").all()).toEqual([
@@ -39,20 +39,18 @@ describe("SqliteStorage", () => {
 		db.close();
 	});
 
-	test("refuses a database written by a newer roomsync", async () => {
+	test("refuses a database written by a newer roomsync", () => {
 		const path = freshPath();
-		await (await SqliteStorage.open({ path })).close();
+		new SqliteStorage({ path }).close();
 		const db = new Database(path);
 		db.run("INSERT INTO schema_migrations (version, applied_at) VALUES (99, 'later')");
 		db.close();
-		await expect(SqliteStorage.open({ path })).rejects.toThrow(
-			"database schema version 99 is newer",
-		);
+		expect(() => new SqliteStorage({ path })).toThrow("database schema version 99 is newer");
 	});
 
 	test("a change writes only the rows of the fields it touches", async () => {
 		const path = freshPath();
-		const storage = await SqliteStorage.open({ path });
+		const storage = new SqliteStorage({ path });
 		const room = storage.forRoom("big");
 		const document = createDocument();
 		const everything: Record<string, { a: number; b: number; c: number }> = {};
@@ -81,12 +79,12 @@ describe("SqliteStorage", () => {
 		expect(await commit({ k9: { _exists: true, z: 1 } })).toBe(6); // three old fields out, one in, component, room
 		expect(await commit({ k10: { a: 1, b: 2 }, k11: { c: 3 } })).toBe(4);
 		spy.close();
-		await storage.close();
+		storage.close();
 	});
 
 	test("the commits of many rooms in one event-loop turn share one transaction", async () => {
 		const path = freshPath();
-		const storage = await SqliteStorage.open({ path });
+		const storage = new SqliteStorage({ path });
 		const commitEach = (rooms: string[]) =>
 			rooms.map((roomId) =>
 				storage
@@ -104,12 +102,12 @@ describe("SqliteStorage", () => {
 		const apart = walBytes() - start - together;
 		expect(together).toBeGreaterThan(0);
 		expect(apart).toBeGreaterThanOrEqual(together * 2.5);
-		await storage.close();
+		storage.close();
 	});
 
 	test("one room's failing commit does not take the others in the same turn with it", async () => {
 		const path = freshPath();
-		const storage = await SqliteStorage.open({ path });
+		const storage = new SqliteStorage({ path });
 		const cyclic: Record<string, unknown> = {};
 		cyclic.self = cyclic;
 		const good = storage
@@ -118,17 +116,16 @@ describe("SqliteStorage", () => {
 		const bad = storage
 			.forRoom("bad")
 			.commit([{ timestamp: 1, documentPatches: { k: { v: cyclic } } } as never]);
-		// Not `expect(bad).rejects`: it waits without running the loop that delivers the reply.
-		expect(await bad.catch((error: Error) => error.message)).toContain("cyclic");
+		await expect(bad).rejects.toThrow();
 		await good;
 		expect((await storage.forRoom("good").load())?.state).toEqual({ k: { _exists: true, v: 1 } });
 		expect(await storage.forRoom("bad").load()).toBeNull();
-		await storage.close();
+		storage.close();
 	});
 
 	test("a failed commit writes nothing of its batch", async () => {
 		const path = freshPath();
-		const storage = await SqliteStorage.open({ path });
+		const storage = new SqliteStorage({ path });
 		const room = storage.forRoom("r");
 		const document = createDocument();
 		await room.commit([applyDocumentPatches(document, { a: { v: 1 } })]);
@@ -137,10 +134,9 @@ describe("SqliteStorage", () => {
 		const cyclic: Record<string, unknown> = {};
 		cyclic.self = cyclic;
 		const bad = { timestamp: 3, documentPatches: { b: { v: cyclic } } } as never;
-		const failure = await room.commit([good, bad]).catch((error: Error) => error.message);
-		expect(failure).toContain("cyclic");
+		await expect(room.commit([good, bad])).rejects.toThrow();
 		expect((await room.load())?.state).toEqual({ a: { _exists: true, v: 1 } });
 		expect((await room.load())?.timestamp).toBe(1);
-		await storage.close();
+		storage.close();
 	});
 });

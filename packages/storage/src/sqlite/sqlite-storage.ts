@@ -1,136 +1,230 @@
-import type { DocumentChange, RoomSnapshot } from "@roomsync/core";
+import { Database, type Statement } from "bun:sqlite";
+import {
+	type ComponentData,
+	type DocumentChange,
+	emptyRecord,
+	exportSnapshot,
+	importSnapshot,
+	type JsonValue,
+	type RoomSnapshot,
+} from "@roomsync/core";
 import type { IncrementalStorage, SyncStorage } from "@roomsync/room";
-import type { DatabaseOptions } from "./room-rows.ts";
-import type { RoomCommit, WorkerReply, WorkerRequest } from "./worker-protocol.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { migrate } from "./migrations.ts";
 
-export type SqliteStorageOptions = DatabaseOptions;
+export interface SqliteStorageOptions {
+	/** The database file; created if missing. One file holds any number of rooms. */
+	readonly path: string;
+	/**
+	 * "full" (default) syncs the write-ahead log on every commit: an acked patch survives a
+	 * power loss. "normal" syncs at checkpoints only: it survives a crash of the process but a
+	 * power loss may take the last commits.
+	 */
+	readonly synchronous?: "full" | "normal";
+}
 
-type Request = WorkerRequest extends infer R
-	? R extends WorkerRequest
-		? Omit<R, "id">
-		: never
-	: never;
+type Statements = ReturnType<typeof prepare>;
 
 /**
- * Rooms in one SQLite database (`bun:sqlite`, WAL mode), kept on a thread of its own: the
- * server's event loop never waits for the disk. `forRoom(id)` gives the storage of one room.
- * Writes are incremental (only the rows of the fields a change touches), and the writes of all
- * rooms that reach the database thread in one turn share one transaction (`GroupCommit`).
+ * Rooms in one SQLite database (`bun:sqlite`, WAL mode). `forRoom(id)` gives the storage of
+ * one room. Writes are incremental: a change writes only the rows of the fields it touches,
+ * and the writes of all rooms in one event-loop turn share one transaction (`GroupCommit`).
+ * SQL takes room ids and keys as bound parameters only.
  */
 export class SqliteStorage {
-	private readonly worker: Worker;
-	private readonly pending = new Map<
-		number,
-		{ resolve: (value: unknown) => void; reject: (error: Error) => void }
-	>();
-	private nextId = 1;
-	/** Commits asked for in this turn, sent to the database thread together at its end. */
-	private commits: { commit: RoomCommit; resolve: () => void; reject: (error: Error) => void }[] =
-		[];
+	private readonly db: Database;
+	private readonly statements: Statements;
+	private readonly groupCommit: GroupCommit;
 
-	private constructor(worker: Worker) {
-		this.worker = worker;
-		worker.onmessage = (event: MessageEvent<WorkerReply>) => {
-			const reply = event.data;
-			const waiting = this.pending.get(reply.id);
-			this.pending.delete(reply.id);
-			if (reply.ok) waiting?.resolve(reply.value);
-			else waiting?.reject(new Error(reply.error));
-		};
-		worker.onerror = (event) => {
-			for (const waiting of this.pending.values())
-				waiting.reject(new Error(`database thread failed: ${event.message}`));
-			this.pending.clear();
-		};
-	}
-
-	/** Opens the database (creating and migrating it as needed); rejects if it cannot. */
-	static async open(options: SqliteStorageOptions): Promise<SqliteStorage> {
-		const storage = new SqliteStorage(new Worker(new URL("./worker.ts", import.meta.url).href));
-		try {
-			await storage.request({ op: "open", options });
-		} catch (error) {
-			storage.worker.terminate();
-			throw error;
-		}
-		return storage;
+	constructor(options: SqliteStorageOptions) {
+		this.db = new Database(options.path, { create: true, strict: true });
+		this.db.run("PRAGMA journal_mode = WAL");
+		this.db.run(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+		this.db.run("PRAGMA busy_timeout = 5000");
+		migrate(this.db);
+		this.statements = prepare(this.db);
+		this.groupCommit = new GroupCommit(this.db);
 	}
 
 	forRoom(roomId: string): SqliteRoomStorage {
-		return new SqliteRoomStorage(this, roomId);
+		return new SqliteRoomStorage(this.groupCommit, this.statements, roomId);
 	}
 
 	/** Ids of every room the database holds. */
-	roomIds(): Promise<string[]> {
-		return this.request({ op: "roomIds" }) as Promise<string[]>;
+	roomIds(): string[] {
+		return this.statements.roomIds.all().map((row) => row.room);
 	}
 
-	/** Finishes what was asked, closes the database and ends its thread. */
-	async close(): Promise<void> {
-		await this.request({ op: "close" });
-		this.worker.terminate();
-	}
-
-	/**
-	 * Queues a room's changes; the commits of every room in this turn go to the database thread
-	 * as one request, so they share one transaction there.
-	 */
-	commit(commit: RoomCommit): Promise<void> {
-		return new Promise((resolve, reject) => {
-			if (this.commits.length === 0) setImmediate(() => this.sendCommits());
-			this.commits.push({ commit, resolve, reject });
-		});
-	}
-
-	private async sendCommits(): Promise<void> {
-		const batch = this.commits;
-		this.commits = [];
-		try {
-			const errors = (await this.request({
-				op: "commit",
-				commits: batch.map((item) => item.commit),
-			})) as (string | null)[];
-			batch.forEach((item, i) => {
-				const error = errors[i];
-				if (error === null || error === undefined) item.resolve();
-				else item.reject(new Error(error));
-			});
-		} catch (error) {
-			for (const item of batch) item.reject(error as Error);
-		}
-	}
-
-	/** Sends one request to the database thread. */
-	request(request: Request): Promise<unknown> {
-		const id = this.nextId++;
-		return new Promise((resolve, reject) => {
-			this.pending.set(id, { resolve, reject });
-			this.worker.postMessage({ ...request, id });
-		});
+	close(): void {
+		this.db.close(false);
 	}
 }
 
 /** One room's rows: an `IncrementalStorage` for the Room, and a `SyncStorage` for imports. */
 export class SqliteRoomStorage implements IncrementalStorage, SyncStorage {
-	private readonly database: SqliteStorage;
+	private readonly groupCommit: GroupCommit;
+	private readonly statements: Statements;
 	private readonly roomId: string;
 
-	constructor(database: SqliteStorage, roomId: string) {
-		this.database = database;
+	constructor(groupCommit: GroupCommit, statements: Statements, roomId: string) {
+		this.groupCommit = groupCommit;
+		this.statements = statements;
 		this.roomId = roomId;
 	}
 
 	async load(): Promise<RoomSnapshot | null> {
-		const text = (await this.database.request({ op: "load", room: this.roomId })) as string | null;
-		return text === null ? null : (JSON.parse(text) as RoomSnapshot);
+		const room = this.roomId;
+		const row = this.statements.roomTimestamp.get({ room });
+		if (row === null) return null;
+		const state = emptyRecord<Record<string, JsonValue>>();
+		const timestamps = emptyRecord<Record<string, number>>();
+		for (const { key, live, exists_at } of this.statements.components.iterate({ room })) {
+			const times = emptyRecord<number>();
+			times._exists = exists_at;
+			timestamps[key] = times;
+			if (live === 1) {
+				const component = emptyRecord<JsonValue>();
+				component._exists = true;
+				state[key] = component;
+			}
+		}
+		for (const { key, field, value, written_at } of this.statements.fields.iterate({ room })) {
+			const component = state[key];
+			const times = timestamps[key];
+			if (component === undefined || times === undefined) {
+				throw new Error(
+					`room ${JSON.stringify(room)}: field ${JSON.stringify(field)} of ${JSON.stringify(key)} has no live component`,
+				);
+			}
+			component[field] = JSON.parse(value) as JsonValue;
+			times[field] = written_at;
+		}
+		return { timestamp: row.timestamp, state, timestamps };
 	}
 
 	commit(changes: readonly DocumentChange[]): Promise<void> {
-		return this.database.commit({ room: this.roomId, changes });
+		return this.groupCommit.run(() => {
+			for (const change of changes) this.applyChange(change);
+			const last = changes.at(-1);
+			if (last !== undefined) {
+				this.statements.upsertRoom.run({ room: this.roomId, timestamp: last.timestamp });
+			}
+		});
 	}
 
 	/** Replaces the room's rows with a snapshot, e.g. to import a FileStorage room. */
 	async save(snapshot: RoomSnapshot): Promise<void> {
-		await this.database.request({ op: "save", room: this.roomId, snapshot });
+		// Normalized first: older snapshots may lack `_exists` flags or some timestamps.
+		const result = importSnapshot(snapshot);
+		if (!result.ok) throw new Error(`not a snapshot: ${result.error.path} ${result.error.message}`);
+		const { timestamp, state, timestamps } = exportSnapshot(result.document);
+		await this.groupCommit.run(() => {
+			const room = this.roomId;
+			this.statements.deleteRoomFields.run({ room });
+			this.statements.deleteRoomComponents.run({ room });
+			for (const [key, times] of Object.entries(timestamps)) {
+				const component = state[key];
+				const existsAt = times._exists as number;
+				if (component === undefined) {
+					this.statements.upsertComponent.run({ room, key, live: 0, existsAt });
+				} else {
+					this.writeComponent(key, component, existsAt, times);
+				}
+			}
+			this.statements.upsertRoom.run({ room, timestamp });
+		});
 	}
+
+	private applyChange(change: DocumentChange): void {
+		const room = this.roomId;
+		const timestamp = change.timestamp;
+		for (const [key, patch] of Object.entries(change.documentPatches) as [
+			string,
+			ComponentData,
+		][]) {
+			if (patch._exists === false) {
+				this.statements.deleteFields.run({ room, key });
+				this.statements.upsertComponent.run({ room, key, live: 0, existsAt: timestamp });
+			} else if (patch._exists === true) {
+				this.statements.deleteFields.run({ room, key });
+				this.writeComponent(key, patch, timestamp, undefined);
+			} else {
+				// Stored changes only merge into live components (see DocumentChange).
+				for (const [field, value] of Object.entries(patch)) {
+					this.statements.upsertField.run({
+						room,
+						key,
+						field,
+						value: JSON.stringify(value),
+						writtenAt: timestamp,
+					});
+				}
+			}
+		}
+	}
+
+	private writeComponent(
+		key: string,
+		component: ComponentData,
+		existsAt: number,
+		times: Readonly<Record<string, number>> | undefined,
+	): void {
+		const room = this.roomId;
+		this.statements.upsertComponent.run({ room, key, live: 1, existsAt });
+		for (const [field, value] of Object.entries(component)) {
+			if (field === "_exists") continue;
+			// `times` comes from exportSnapshot: a null-prototype object, so any field name is safe.
+			const writtenAt = times?.[field] ?? existsAt;
+			this.statements.upsertField.run({
+				room,
+				key,
+				field,
+				value: JSON.stringify(value),
+				writtenAt,
+			});
+		}
+	}
+}
+
+function prepare(db: Database) {
+	return {
+		roomTimestamp: db.query("SELECT timestamp FROM rooms WHERE room = $room") as Statement<
+			{ timestamp: number },
+			[{ room: string }]
+		>,
+		roomIds: db.query("SELECT room FROM rooms ORDER BY room") as Statement<{ room: string }, []>,
+		components: db.query(
+			"SELECT key, live, exists_at FROM components WHERE room = $room",
+		) as Statement<{ key: string; live: number; exists_at: number }, [{ room: string }]>,
+		fields: db.query(
+			"SELECT key, field, value, written_at FROM fields WHERE room = $room",
+		) as Statement<
+			{ key: string; field: string; value: string; written_at: number },
+			[{ room: string }]
+		>,
+		upsertRoom: db.query(
+			"INSERT INTO rooms (room, timestamp) VALUES ($room, $timestamp) ON CONFLICT (room) DO UPDATE SET timestamp = excluded.timestamp",
+		) as Statement<unknown, [{ room: string; timestamp: number }]>,
+		upsertComponent: db.query(
+			"INSERT INTO components (room, key, live, exists_at) VALUES ($room, $key, $live, $existsAt) ON CONFLICT (room, key) DO UPDATE SET live = excluded.live, exists_at = excluded.exists_at",
+		) as Statement<unknown, [{ room: string; key: string; live: number; existsAt: number }]>,
+		upsertField: db.query(
+			"INSERT INTO fields (room, key, field, value, written_at) VALUES ($room, $key, $field, $value, $writtenAt) ON CONFLICT (room, key, field) DO UPDATE SET value = excluded.value, written_at = excluded.written_at",
+		) as Statement<
+			unknown,
+			[{ room: string; key: string; field: string; value: string; writtenAt: number }]
+		>,
+		deleteFields: db.query("DELETE FROM fields WHERE room = $room AND key = $key") as Statement<
+			unknown,
+			[{ room: string; key: string }]
+		>,
+		deleteRoomFields: db.query("DELETE FROM fields WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+		deleteRoomComponents: db.query("DELETE FROM components WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+	};
 }
