@@ -87,7 +87,7 @@ export function drawChart(runs: readonly RunResult[]): string {
 				`<line x1="${margin.left}" x2="${width - margin.right}" y1="${y}" y2="${y}" stroke="#444" stroke-dasharray="4 4"/>`,
 			);
 		}
-		for (const server of servers) {
+		for (const [index, server] of servers.entries()) {
 			const series = runs
 				.filter((r) => r.server === server && Number.isFinite(panel.y(r)))
 				.sort((a, b) => a.offeredPerSecond - b.offeredPerSecond);
@@ -97,7 +97,7 @@ export function drawChart(runs: readonly RunResult[]): string {
 			);
 			for (const run of series.filter((r) => panel.y(r) > cap)) {
 				parts.push(
-					`<text x="${xScale(run.offeredPerSecond) - 6}" y="${yScale(cap) - 6}" text-anchor="end" fill="${COLORS[server]}">${Math.round(panel.y(run))}</text>`,
+					`<text x="${xScale(run.offeredPerSecond) - 6}" y="${yScale(cap) + 14 * index}" text-anchor="end" fill="${COLORS[server]}">${Math.round(panel.y(run))}</text>`,
 				);
 			}
 			parts.push(

@@ -76,7 +76,10 @@ export class Room {
 	private loading: Promise<void> | undefined;
 	private closing: Promise<void> | undefined;
 	private readonly connections = new Map<SessionId, Connection>();
-	/** Sessions that receive broadcasts (as the reducer's `subscribe` effects say), without a fanout. */
+	/**
+	 * Without a fanout: sessions that receive broadcasts, as the `subscribe` effects performed so
+	 * far say. Not the reducer's own flag, which runs ahead of effects held for a commit.
+	 */
 	private readonly live = new Set<SessionId>();
 	/** Inputs that wait while the document is reloaded after a failed write. */
 	private held: Input[] | null = null;
