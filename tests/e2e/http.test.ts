@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Client } from "./support/client.ts";
-import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
+import { ServerProcess, serverForFile } from "./support/server-process.ts";
 
-let server: ServerProcess;
-beforeAll(async () => {
-	server = await ServerProcess.start();
-});
-afterAll(async () => {
-	await server.stop();
-	removeTempDirs();
-});
+const server = serverForFile();
 
 describe("HTTP", () => {
 	test("GET / names the server and the WebSocket URL shape", async () => {
-		const response = await server.http("/");
+		const response = await server().http("/");
 		expect(response.status).toBe(200);
 		const text = await response.text();
 		expect(text).toStartWith("roomsync:");
@@ -23,8 +16,8 @@ describe("HTTP", () => {
 	});
 
 	test("GET /health reports uptime, rooms and connections", async () => {
-		const client = await Client.join(server.url("/?roomId=health&clientId=c1"));
-		const health = (await (await server.http("/health")).json()) as Record<string, unknown>;
+		const client = await Client.join(server().url("/?roomId=health&clientId=c1"));
+		const health = (await (await server().http("/health")).json()) as Record<string, unknown>;
 		expect(health).toMatchObject({ status: "ok", rooms: 1, connections: 1 });
 		expect(typeof health.uptimeSeconds).toBe("number");
 		client.close();
@@ -44,7 +37,7 @@ describe("HTTP", () => {
 			["/elsewhere?roomId=r1&clientId=c1", "no such path"],
 		];
 		for (const [path, reason] of cases) {
-			const response = await server.http(path, {
+			const response = await server().http(path, {
 				headers: {
 					upgrade: "websocket",
 					connection: "Upgrade",
@@ -60,8 +53,8 @@ describe("HTTP", () => {
 	});
 
 	test("both URL shapes of ecs-sync clients reach the same room", async () => {
-		const a = await Client.join(server.url("/?roomId=shapes&clientId=a&token=t"));
-		const b = await Client.join(server.url("/rooms/shapes?clientId=b"));
+		const a = await Client.join(server().url("/?roomId=shapes&clientId=a&token=t"));
+		const b = await Client.join(server().url("/rooms/shapes?clientId=b"));
 		await a.patch(1, { "e/pos": { x: 1 } });
 		expect(await b.next((m) => m.type === "patch")).toMatchObject({
 			clientId: "a",

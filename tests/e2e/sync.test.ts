@@ -1,22 +1,15 @@
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import type { ServerMessage } from "@roomsync/core";
 import { Client } from "./support/client.ts";
-import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
+import { ServerProcess, serverForFile } from "./support/server-process.ts";
 
-let server: ServerProcess;
-beforeAll(async () => {
-	server = await ServerProcess.start();
-});
-afterAll(async () => {
-	await server.stop();
-	removeTempDirs();
-});
+const server = serverForFile();
 
 const isPatch = (m: ServerMessage) => m.type === "patch";
 
 test("two clients converge on a shared document", async () => {
-	const a = await Client.join(server.url("/?roomId=converge&clientId=a"));
-	const b = await Client.join(server.url("/?roomId=converge&clientId=b"));
+	const a = await Client.join(server().url("/?roomId=converge&clientId=a"));
+	const b = await Client.join(server().url("/?roomId=converge&clientId=b"));
 	await a.patch(1, { "e1/pos": { x: 1, y: 1 } });
 	await b.patch(1, { "e1/pos": { y: 2 }, "e2/tag": { label: "b" } });
 	await a.patch(2, { "e2/tag": { _exists: false } });
@@ -29,7 +22,7 @@ test("two clients converge on a shared document", async () => {
 	});
 
 	// A third client's catch-up is the shared state both have built.
-	const fresh = new Client(server.url("/?roomId=converge&clientId=d"));
+	const fresh = new Client(server().url("/?roomId=converge&clientId=d"));
 	await fresh.opened;
 	fresh.send({ type: "reconnect", lastTimestamp: 0 });
 	expect(await fresh.next(isPatch)).toEqual({
@@ -42,10 +35,10 @@ test("two clients converge on a shared document", async () => {
 });
 
 test("ephemeral cursors appear for others and disappear when their client leaves; clientCount follows", async () => {
-	const a = await Client.join(server.url("/?roomId=cursors&clientId=a"));
+	const a = await Client.join(server().url("/?roomId=cursors&clientId=a"));
 	expect(await a.next((m) => m.type === "clientCount")).toEqual({ type: "clientCount", count: 1 });
 	await a.patch(1, undefined, { "a/cursor": { x: 10, y: 20 } });
-	const b = await Client.join(server.url("/?roomId=cursors&clientId=b"));
+	const b = await Client.join(server().url("/?roomId=cursors&clientId=b"));
 	expect(await a.next((m) => m.type === "clientCount")).toEqual({ type: "clientCount", count: 2 });
 	expect(b.answer).toMatchObject({
 		ephemeralPatches: { "a/cursor": { _exists: true, x: 10, y: 20 } },

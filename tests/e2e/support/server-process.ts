@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -119,4 +120,20 @@ export function tempDataDir(): string {
 
 export function removeTempDirs(): void {
 	for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** One server for a whole test file: started before its first test, stopped after its last. */
+export function serverForFile(args: readonly string[] = []): () => ServerProcess {
+	let server: ServerProcess | undefined;
+	beforeAll(async () => {
+		server = await ServerProcess.start(args);
+	});
+	afterAll(async () => {
+		await server?.stop();
+		removeTempDirs();
+	});
+	return () => {
+		if (server === undefined) throw new Error("the server starts before the first test");
+		return server;
+	};
 }
