@@ -26,6 +26,7 @@ describe("HTTP", () => {
 
 	test("a bad room id or client id gets HTTP 400 with a one-line reason, before any upgrade", async () => {
 		const cases: [string, string][] = [
+			["/", "roomId is required"],
 			["/?clientId=c1", "roomId is required"],
 			["/?roomId=r1", "clientId is required"],
 			["/?roomId=..%2F..%2Fetc&clientId=c1", "invalid roomId"],

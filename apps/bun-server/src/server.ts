@@ -96,7 +96,8 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 					connections,
 				});
 			}
-			if (url.pathname === "/" && url.search === "" && request.method === "GET") {
+			const upgrade = request.headers.get("upgrade") !== null;
+			if (url.pathname === "/" && url.search === "" && !upgrade && request.method === "GET") {
 				return new Response(
 					`roomsync: connect a WebSocket to ws://${url.host}/?roomId=ROOM&clientId=CLIENT or ws://${url.host}/rooms/ROOM?clientId=CLIENT\n`,
 				);
