@@ -2,20 +2,14 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bundleForNode } from "../support/node-bundle.ts";
 
 const out = mkdtempSync(join(tmpdir(), "roomsync-node-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 test("the core, Room and MemoryStorage run unchanged under Node", async () => {
-	const build = await Bun.build({
-		entrypoints: [join(import.meta.dir, "../fixtures/node-embedding.ts")],
-		outdir: out,
-		target: "node",
-		format: "esm",
-		naming: "[name].mjs",
-	});
-	expect(build.success).toBe(true);
-	const node = Bun.spawn(["node", join(out, "node-embedding.mjs")], {
+	const script = await bundleForNode("node-embedding", out);
+	const node = Bun.spawn(["node", script], {
 		stdout: "pipe",
 		stderr: "pipe",
 	});

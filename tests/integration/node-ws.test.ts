@@ -3,26 +3,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../e2e/support/client.ts";
+import { freePort } from "../support/free-port.ts";
+import { bundleForNode } from "../support/node-bundle.ts";
 
 const out = mkdtempSync(join(tmpdir(), "roomsync-node-ws-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 test("the README's Node + ws embedding serves ecs-sync clients", async () => {
-	const build = await Bun.build({
-		entrypoints: [join(import.meta.dir, "../fixtures/node-ws-server.ts")],
-		outdir: out,
-		target: "node",
-		format: "esm",
-		naming: "[name].mjs",
-		// ws loads these native accelerators when present and works without them.
-		external: ["bufferutil", "utf-8-validate"],
-	});
-	expect(build.success).toBe(true);
-	const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-	const port = probe.port;
-	probe.stop(true);
+	// ws loads these native accelerators when present and works without them.
+	const script = await bundleForNode("node-ws-server", out, ["bufferutil", "utf-8-validate"]);
+	const port = freePort();
 	const dataDir = join(out, "data");
-	const node = Bun.spawn(["node", join(out, "node-ws-server.mjs"), String(port), dataDir], {
+	const node = Bun.spawn(["node", script, String(port), dataDir], {
 		stdout: "pipe",
 		stderr: "inherit",
 	});

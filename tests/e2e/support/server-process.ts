@@ -2,6 +2,7 @@ import { afterAll, beforeAll } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../../support/free-port.ts";
 
 const MAIN = join(import.meta.dir, "../../../apps/bun-server/src/main.ts");
 
@@ -101,14 +102,6 @@ export class ServerProcess {
 		}
 		throw new Error(`server did not come up: ${JSON.stringify(this.logs)}`);
 	}
-}
-
-/** A port nobody listens on right now: the OS picks it, and it is released at once. */
-function freePort(): number {
-	const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-	const port = probe.port;
-	probe.stop(true);
-	return port;
 }
 
 const created: string[] = [];
