@@ -1,4 +1,5 @@
 import { afterAll, expect, test } from "bun:test";
+import { patch } from "../support/frames.ts";
 import { Client } from "./support/client.ts";
 import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
 
@@ -30,11 +31,7 @@ test("a client that stops reading is dropped; a fast reader in the same room get
 			delivered.push(message.timestamp);
 	});
 	for (let i = 0; i < count; i++) {
-		writer.send({
-			type: "patch",
-			messageId: i,
-			documentPatches: { [`k${i % 50}`]: { payload, i } },
-		});
+		writer.send(patch(i, { document: { [`k${i % 50}`]: { _exists: true, payload, i } } }));
 		// This process reads for the fast client too: let it, as a real fast client would.
 		if (i % 20 === 19) await Bun.sleep(1);
 	}

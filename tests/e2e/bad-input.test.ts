@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { CloseCode, ErrorCode } from "@roomsync/core";
-import { Client } from "./support/client.ts";
+import { patch, text } from "../support/frames.ts";
+import { Client, only } from "./support/client.ts";
 import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
 
 let server: ServerProcess;
@@ -17,7 +18,7 @@ afterAll(async () => {
 
 /** After each abuse the room still serves everyone else: the bystander's patch is acked. */
 async function roomStillServes(id: string) {
-	expect(await bystander.patch(id, { [`ok/${id}`]: { v: 1 } })).toMatchObject({
+	expect(await bystander.patch(id, { [`ok/${id}`]: { _exists: true, v: 1 } })).toMatchObject({
 		type: "ack",
 		messageId: id,
 	});
@@ -35,6 +36,20 @@ test("garbage frames get invalid-json, and the room keeps serving", async () => 
 	client.close();
 });
 
+test("the map form of patches (a list is expected) gets invalid-field saying so, and nothing is applied", async () => {
+	const client = await Client.join(server.url("/?roomId=bad&clientId=mapform"));
+	client.socket.send('{"type":"patch","messageId":"m","documentPatches":{"e1/pos":{"x":1}}}');
+	const error = await client.next((m) => m.type === "error");
+	expect(error).toMatchObject({
+		code: ErrorCode.InvalidField,
+		path: "documentPatches",
+		messageId: "m",
+	});
+	expect(error.type === "error" && error.message).toContain("must be a list of patches");
+	await roomStillServes("after-map-form");
+	client.close();
+});
+
 test("binary frames get binary-frame", async () => {
 	const client = await Client.join(server.url("/?roomId=bad&clientId=binary"));
 	client.socket.send(new Uint8Array([123, 125]));
@@ -47,20 +62,14 @@ test("binary frames get binary-frame", async () => {
 
 test("a 10 MB frame closes only that connection, with 1009", async () => {
 	const client = await Client.join(server.url("/?roomId=bad&clientId=huge"));
-	client.socket.send(
-		JSON.stringify({
-			type: "patch",
-			messageId: 1,
-			documentPatches: { k: { v: "x".repeat(10 * 2 ** 20) } },
-		}),
-	);
+	client.socket.send(text(patch(1, { document: { k: { v: "x".repeat(10 * 2 ** 20) } } })));
 	expect((await client.closed).code).toBe(CloseCode.MessageTooBig);
 	await roomStillServes("after-huge");
 });
 
 test("deeply nested JSON gets too-deep and is not relayed", async () => {
 	const client = await Client.join(server.url("/?roomId=bad&clientId=deep"));
-	const deep = `{"type":"patch","messageId":7,"documentPatches":{"k":{"v":${"[".repeat(50_000)}${"]".repeat(50_000)}}}}`;
+	const deep = `{"type":"patch","messageId":7,"documentPatches":[{"k":{"v":${"[".repeat(50_000)}${"]".repeat(50_000)}}}]}`;
 	client.socket.send(deep);
 	expect(await client.next((m) => m.type === "error")).toMatchObject({
 		code: ErrorCode.TooDeep,
@@ -76,11 +85,11 @@ test("deeply nested JSON gets too-deep and is not relayed", async () => {
 test("__proto__ keys are stored and relayed as plain data", async () => {
 	const client = await Client.join(server.url("/?roomId=bad&clientId=proto"));
 	client.socket.send(
-		'{"type":"patch","messageId":1,"documentPatches":{"__proto__":{"polluted":true},"e/pos":{"constructor":1}}}',
+		'{"type":"patch","messageId":1,"documentPatches":[{"__proto__":{"_exists":true,"polluted":true},"e/pos":{"_exists":true,"constructor":1}}]}',
 	);
 	expect(await client.next((m) => m.type === "ack")).toMatchObject({ messageId: 1 });
 	const relayed = await bystander.next((m) => m.type === "patch" && m.clientId === "proto");
-	expect(Object.keys((relayed as { documentPatches: object }).documentPatches)).toEqual([
+	expect(Object.keys(only(relayed.type === "patch" ? relayed.documentPatches : []) ?? {})).toEqual([
 		"__proto__",
 		"e/pos",
 	]);
@@ -94,7 +103,7 @@ test("__proto__ keys are stored and relayed as plain data", async () => {
 test("frames over the rate limit get rate-limited with their messageId, never a silent drop", async () => {
 	const client = await Client.join(server.url("/?roomId=bad&clientId=flood"));
 	for (let i = 0; i < 100; i++)
-		client.send({ type: "patch", messageId: i, documentPatches: { [`f/${i}`]: { v: i } } });
+		client.send(patch(i, { document: { [`f/${i}`]: { _exists: true, v: i } } }));
 	const answers = [];
 	for (let i = 0; i < 100; i++)
 		answers.push(

@@ -1,7 +1,9 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
-import { applyDocumentPatches, createDocument, type ServerMessage } from "@roomsync/core";
+import { createDocument, type WireServerMessage } from "@roomsync/core";
 import { SqliteStorage } from "@roomsync/storage/sqlite";
+import { change } from "../support/domain.ts";
+import { patch, reconnect } from "../support/frames.ts";
 import { Client } from "./support/client.ts";
 import { removeTempDirs, ServerProcess, tempDataDir } from "./support/server-process.ts";
 
@@ -12,10 +14,13 @@ test("after a restart on the same data directory, a reconnect gets exactly what 
 	const first = await ServerProcess.start([], dataDir);
 	const a = await Client.join(first.url("/?roomId=doc&clientId=a"));
 	const b = await Client.join(first.url("/?roomId=doc&clientId=b"));
-	await a.patch(1, { "e1/pos": { x: 1, y: 1 }, "e2/pos": { x: 2 } });
+	await a.patch(1, { "e1/pos": { _exists: true, x: 1, y: 1 }, "e2/pos": { _exists: true, x: 2 } });
 	const seen = (await b.next((m) => m.type === "patch")) as { timestamp: number };
 	b.close();
-	await a.patch(2, { "e1/pos": { y: 5 }, "e2/pos": { _exists: false }, "e3/pos": { z: 3 } });
+	await a.patch(2, [
+		{ "e1/pos": { y: 5 }, "e2/pos": { _exists: false } },
+		{ "e3/pos": { _exists: true, z: 3 } },
+	]);
 	a.close();
 	expect(await first.stop("SIGTERM")).toBe(0);
 
@@ -23,11 +28,13 @@ test("after a restart on the same data directory, a reconnect gets exactly what 
 	const back = await Client.join(second.url("/?roomId=doc&clientId=b"), seen.timestamp);
 	expect(back.answer).toEqual({
 		type: "patch",
-		documentPatches: {
-			"e1/pos": { y: 5 },
-			"e2/pos": { _exists: false },
-			"e3/pos": { _exists: true, z: 3 },
-		},
+		documentPatches: [
+			{
+				"e3/pos": { _exists: true, z: 3 },
+				"e2/pos": { _exists: false },
+				"e1/pos": { y: 5 },
+			},
+		],
 		clientId: "",
 		timestamp: 2,
 	});
@@ -44,11 +51,11 @@ test("every patch the client saw acked survives kill -9 of the server", async ()
 	const client = await Client.join(server.url("/?roomId=crash&clientId=a"));
 	const acked: number[] = [];
 	client.socket.addEventListener("message", (event) => {
-		const message = JSON.parse(String(event.data)) as ServerMessage;
+		const message = JSON.parse(String(event.data)) as WireServerMessage;
 		if (message.type === "ack") acked.push(message.messageId as number);
 	});
 	for (let i = 0; i < 3_000; i++) {
-		client.send({ type: "patch", messageId: i, documentPatches: { [`k${i % 10}`]: { v: i } } });
+		client.send(patch(i, { document: { [`k${i % 10}`]: { _exists: true, v: i } } }));
 		if (i === 1_500) {
 			while (acked.length < 200) await Bun.sleep(1);
 			server.process.kill("SIGKILL");
@@ -63,12 +70,12 @@ test("every patch the client saw acked survives kill -9 of the server", async ()
 	const check = await Client.join(restarted.url("/?roomId=crash&clientId=b"));
 	const answer = check.answer as unknown as {
 		timestamp: number;
-		documentPatches: Record<string, { v: number }>;
+		documentPatches: [Record<string, { v: number }>];
 	};
 	expect(answer.timestamp).toBeGreaterThanOrEqual(ackedCount);
 	for (let k = 0; k < 10; k++) {
 		const last = [...Array(answer.timestamp).keys()].filter((i) => i % 10 === k).at(-1);
-		expect(answer.documentPatches[`k${k}`]?.v).toBe(last as number);
+		expect(answer.documentPatches[0][`k${k}`]?.v).toBe(last as number);
 	}
 	check.close();
 	await restarted.stop();
@@ -83,10 +90,10 @@ test("a client that sends before a large room has loaded still gets its reconnec
 	const document = createDocument();
 	const changes = [];
 	for (let start = 0; start < 100_000; start += 10_000) {
-		const patches: Record<string, { x: number; label: string }> = {};
+		const patches: Record<string, { _exists: true; x: number; label: string }> = {};
 		for (let i = start; i < start + 10_000; i++)
-			patches[`entity-${i}/shape`] = { x: i, label: `shape ${i}` };
-		changes.push(applyDocumentPatches(document, patches));
+			patches[`entity-${i}/shape`] = { _exists: true, x: i, label: `shape ${i}` };
+		changes.push(change(document, patches));
 	}
 	await database.forRoom("large").commit(changes);
 	database.close();
@@ -95,19 +102,15 @@ test("a client that sends before a large room has loaded still gets its reconnec
 	const client = new Client(server.url("/?roomId=large&clientId=a"));
 	await client.opened;
 	// Sent in the same breath as the open: the room is still loading 100,000 keys.
-	client.send({ type: "reconnect", lastTimestamp: 0 });
-	client.send({
-		type: "patch",
-		messageId: "after",
-		documentPatches: { "entity-0/shape": { x: -1 } },
-	});
-	const answer = (await client.next((m) => m.type === "patch", 20_000)) as {
-		documentPatches: object;
+	client.send(reconnect());
+	client.send(patch("after", { document: { "entity-0/shape": { x: -1 } } }));
+	const answer = (await client.next((m) => m.type === "patch", 20_000)) as unknown as {
+		documentPatches: [object];
 		timestamp: number;
 	};
-	expect(Object.keys(answer.documentPatches)).toHaveLength(100_000);
+	expect(Object.keys(answer.documentPatches[0])).toHaveLength(100_000);
 	expect(answer.timestamp).toBe(10);
-	expect(await client.next((m) => m.type === "synced")).toEqual({ type: "synced" });
+	expect(await client.next((m) => m.type === "synced")).toEqual({ type: "synced", timestamp: 10 });
 	expect(await client.next((m) => m.type === "ack")).toEqual({
 		type: "ack",
 		messageId: "after",
@@ -124,7 +127,7 @@ test("SIGTERM closes clients with 1001, flushes file storage, and exits 0", asyn
 		dataDir,
 	);
 	const client = await Client.join(server.url("/?roomId=flush&clientId=a"));
-	await client.patch(1, { k: { v: 1 } });
+	await client.patch(1, { k: { _exists: true, v: 1 } });
 	expect(await server.stop("SIGTERM")).toBe(0);
 	expect((await client.closed).code).toBe(1001);
 	const saved = JSON.parse(await Bun.file(join(dataDir, "flush.json")).text());

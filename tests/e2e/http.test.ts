@@ -56,10 +56,10 @@ describe("HTTP", () => {
 	test("both URL shapes of ecs-sync clients reach the same room", async () => {
 		const a = await Client.join(server().url("/?roomId=shapes&clientId=a&token=t"));
 		const b = await Client.join(server().url("/rooms/shapes?clientId=b"));
-		await a.patch(1, { "e/pos": { x: 1 } });
+		await a.patch(1, { "e/pos": { _exists: true, x: 1 } });
 		expect(await b.next((m) => m.type === "patch")).toMatchObject({
 			clientId: "a",
-			documentPatches: { "e/pos": { x: 1 } },
+			documentPatches: [{ "e/pos": { _exists: true, x: 1 } }],
 		});
 		a.close();
 		b.close();

@@ -24,14 +24,14 @@ test("the README's Node + ws embedding serves ecs-sync clients", async () => {
 	const url = (clientId: string) => `ws://127.0.0.1:${port}/?roomId=node-room&clientId=${clientId}`;
 	const alice = await Client.join(url("alice"));
 	const bob = await Client.join(url("bob"));
-	expect(await alice.patch(1, { "e1/pos": { x: 1 } })).toEqual({
+	expect(await alice.patch(1, { "e1/pos": { _exists: true, x: 1 } })).toEqual({
 		type: "ack",
 		messageId: 1,
 		timestamp: 1,
 	});
 	expect(await bob.next((m) => m.type === "patch")).toEqual({
 		type: "patch",
-		documentPatches: { "e1/pos": { x: 1 } },
+		documentPatches: [{ "e1/pos": { _exists: true, x: 1 } }],
 		clientId: "alice",
 		timestamp: 1,
 	});

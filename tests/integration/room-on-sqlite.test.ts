@@ -2,9 +2,10 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ServerMessage } from "@roomsync/core";
+import type { WireServerMessage } from "@roomsync/core";
 import { type Logger, RoomManager } from "@roomsync/room";
 import { SqliteStorage } from "@roomsync/storage/sqlite";
+import { patch, reconnect, text } from "../support/frames.ts";
 
 const root = mkdtempSync(join(tmpdir(), "roomsync-integration-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -12,20 +13,20 @@ const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () 
 
 /** A socket that resolves waiters as messages arrive. */
 class Client {
-	readonly received: ServerMessage[] = [];
+	readonly received: WireServerMessage[] = [];
 	private waiters: (() => void)[] = [];
 	readonly socket = {
 		send: (text: string) => {
-			this.received.push(JSON.parse(text) as ServerMessage);
+			this.received.push(JSON.parse(text) as WireServerMessage);
 			for (const wake of this.waiters.splice(0)) wake();
 		},
 		close: () => undefined,
 	};
 
-	async next(type: ServerMessage["type"]): Promise<ServerMessage> {
+	async next(type: WireServerMessage["type"]): Promise<WireServerMessage> {
 		for (;;) {
 			const index = this.received.findIndex((message) => message.type === type);
-			if (index >= 0) return this.received.splice(index, 1)[0] as ServerMessage;
+			if (index >= 0) return this.received.splice(index, 1)[0] as WireServerMessage;
 			await new Promise<void>((resolve) => this.waiters.push(resolve));
 		}
 	}
@@ -40,8 +41,11 @@ async function joinRoom(
 	const client = new Client();
 	const room = await rooms.getRoom(roomId);
 	await room.handleSocketConnect({ sessionId, socket: client.socket, clientId: sessionId });
-	room.handleSocketMessage(sessionId, JSON.stringify({ type: "reconnect", lastTimestamp }));
-	return { room, client, answer: await client.next("patch") };
+	room.handleSocketMessage(sessionId, text(reconnect({ lastTimestamp })));
+	await client.next("synced");
+	// Version 2 sends the catch-up only when there is something to catch up on.
+	const answer = client.received.find((message) => message.type === "patch");
+	return { room, client, answer };
 }
 
 test("acked patches are in the database; after a restart a client gets exactly what it missed", async () => {
@@ -51,7 +55,7 @@ test("acked patches are in the database; after a restart a client gets exactly w
 	const { room, client } = await joinRoom(rooms, "doc", "s1", 0);
 	room.handleSocketMessage(
 		"s1",
-		JSON.stringify({ type: "patch", messageId: 1, documentPatches: { a: { x: 1 }, b: { y: 1 } } }),
+		text(patch(1, { document: { a: { _exists: true, x: 1 }, b: { _exists: true, y: 1 } } })),
 	);
 	expect(await client.next("ack")).toEqual({ type: "ack", messageId: 1, timestamp: 1 });
 
@@ -65,11 +69,7 @@ test("acked patches are in the database; after a restart a client gets exactly w
 
 	room.handleSocketMessage(
 		"s1",
-		JSON.stringify({
-			type: "patch",
-			messageId: 2,
-			documentPatches: { a: { x: 2 }, b: { _exists: false } },
-		}),
+		text(patch(2, { document: [{ a: { x: 2 } }, { b: { _exists: false } }] })),
 	);
 	await client.next("ack");
 	await rooms.closeAll();
@@ -80,7 +80,7 @@ test("acked patches are in the database; after a restart a client gets exactly w
 	const { answer } = await joinRoom(restarted, "doc", "s2", 1);
 	expect(answer).toEqual({
 		type: "patch",
-		documentPatches: { a: { x: 2 }, b: { _exists: false } },
+		documentPatches: [{ b: { _exists: false }, a: { x: 2 } }],
 		clientId: "",
 		timestamp: 2,
 	});

@@ -7,13 +7,14 @@ import {
 	importSnapshot,
 } from "@roomsync/core";
 import fc from "fast-check";
-import { patches } from "../support/arbitraries.ts";
+import { patchListWithDeltas } from "../support/arbitraries.ts";
+import { toDomain } from "../support/domain.ts";
 
 test("export then import of a snapshot is the identity, and the reloaded room diffs the same", () => {
 	fc.assert(
-		fc.property(fc.array(patches, { maxLength: 40, size: "large" }), (history) => {
+		fc.property(fc.array(patchListWithDeltas, { maxLength: 40, size: "large" }), (history) => {
 			const document = createDocument();
-			for (const step of history) applyDocumentPatches(document, step);
+			for (const step of history) applyDocumentPatches(document, toDomain(step));
 			const snapshot = exportSnapshot(document);
 			const stored = JSON.stringify(snapshot);
 			const result = importSnapshot(JSON.parse(stored));

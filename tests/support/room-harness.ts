@@ -1,29 +1,33 @@
+/**
+ * Simulated I/O for the reducer: delivers its effects to per-session inboxes the way a shell
+ * would (each live session gets the broadcast text of its own protocol version), and parses
+ * every text as a client would.
+ */
 import {
-	type ClientMessage,
 	type CloseOutbound,
 	createRoomState,
 	type Frame,
 	type Input,
 	type Outbound,
 	type PersistOutbound,
+	type ProtocolVersion,
 	type RoomState,
 	type RoomStateOptions,
 	reduce,
-	type ServerMessage,
 	type SessionId,
+	type TokenRefreshOutbound,
+	type WireServerMessage,
 } from "@roomsync/core";
+import { reconnect, text } from "./frames.ts";
 
-/**
- * Simulated I/O for the reducer: delivers its effects to per-session inboxes the way a shell
- * would, round-tripping every message through JSON as the wire does.
- */
 export class RoomHarness {
 	state: RoomState;
 	readonly persisted: PersistOutbound[] = [];
 	readonly closed: CloseOutbound[] = [];
-	/** Sessions that receive broadcasts, as the reducer's `subscribe` effects say. */
-	readonly live = new Set<SessionId>();
-	private readonly inboxes = new Map<SessionId, ServerMessage[]>();
+	readonly refreshes: TokenRefreshOutbound[] = [];
+	/** Sessions that receive broadcasts, and their versions, as the `subscribe` effects say. */
+	readonly live = new Map<SessionId, ProtocolVersion>();
+	private readonly inboxes = new Map<SessionId, WireServerMessage[]>();
 
 	constructor(options?: RoomStateOptions) {
 		this.state = createRoomState(options);
@@ -41,12 +45,16 @@ export class RoomHarness {
 		return this.input({ kind: "connect", sessionId, clientId });
 	}
 
-	/** Connects and sends the `reconnect` every ecs-sync client sends first, which makes it live. */
-	join(sessionId: SessionId, clientId: string, lastTimestamp = 0): readonly Outbound[] {
-		return [
-			...this.connect(sessionId, clientId),
-			...this.send(sessionId, { type: "reconnect", lastTimestamp }),
-		];
+	/**
+	 * Connects and sends the `reconnect` every ecs-sync client sends first, which makes it live.
+	 * `version` null sends no `protocolVersion`, as the oldest clients do.
+	 */
+	join(
+		sessionId: SessionId,
+		clientId: string,
+		options: { lastTimestamp?: number; version?: number | null } = {},
+	): readonly Outbound[] {
+		return [...this.connect(sessionId, clientId), ...this.send(sessionId, reconnect(options))];
 	}
 
 	disconnect(sessionId: SessionId): readonly Outbound[] {
@@ -57,11 +65,8 @@ export class RoomHarness {
 	}
 
 	/** Sends a message as a client would: serialized into a text frame. */
-	send(
-		sessionId: SessionId,
-		message: ClientMessage | Record<string, unknown>,
-	): readonly Outbound[] {
-		return this.frame(sessionId, JSON.stringify(message));
+	send(sessionId: SessionId, message: object): readonly Outbound[] {
+		return this.frame(sessionId, text(message));
 	}
 
 	frame(sessionId: SessionId, frame: Frame): readonly Outbound[] {
@@ -69,7 +74,7 @@ export class RoomHarness {
 	}
 
 	/** Everything delivered to a session since the last call. */
-	take(sessionId: SessionId): ServerMessage[] {
+	take(sessionId: SessionId): WireServerMessage[] {
 		const inbox = this.inboxes.get(sessionId) ?? [];
 		this.inboxes.set(sessionId, []);
 		return inbox;
@@ -78,15 +83,20 @@ export class RoomHarness {
 	private deliver(effect: Outbound): void {
 		switch (effect.kind) {
 			case "send":
-				this.inboxes.get(effect.sessionId)?.push(wire(effect.message));
+				this.inboxes.get(effect.sessionId)?.push(parse(effect.text));
 				break;
 			case "broadcast":
-				for (const sessionId of this.live) {
-					if (sessionId !== effect.except) this.inboxes.get(sessionId)?.push(wire(effect.message));
+				for (const [sessionId, version] of this.live) {
+					if (sessionId === effect.except) continue;
+					const frame = effect.texts[version];
+					// Every broadcast event has a text in every version: none means the reducer lost
+					// track of who is live.
+					if (frame === undefined) throw new Error(`broadcast has no version ${version} text`);
+					this.inboxes.get(sessionId)?.push(parse(frame));
 				}
 				break;
 			case "subscribe":
-				this.live.add(effect.sessionId);
+				this.live.set(effect.sessionId, effect.version);
 				break;
 			case "persist":
 				this.persisted.push(effect);
@@ -94,10 +104,13 @@ export class RoomHarness {
 			case "close":
 				this.closed.push(effect);
 				break;
+			case "token-refresh":
+				this.refreshes.push(effect);
+				break;
 		}
 	}
 }
 
-function wire(message: ServerMessage): ServerMessage {
-	return JSON.parse(JSON.stringify(message)) as ServerMessage;
+function parse(frame: string): WireServerMessage {
+	return JSON.parse(frame) as WireServerMessage;
 }

@@ -1,26 +1,31 @@
+/**
+ * An ecs-sync client as the server sees it, reduced to its protocol: the reference replica the
+ * convergence property checks the server against.
+ */
 import {
-	applyComponentPatch,
-	applyPatches,
+	applyPatch,
 	type Component,
-	type ComponentData,
-	emptyRecord,
-	type JsonValue,
+	composePatches,
 	type MessageId,
-	type Patches,
-	type ServerMessage,
+	type Patch,
+	type ProtocolVersion,
+	type WirePatch,
+	type WireServerMessage,
 } from "@roomsync/core";
+import { toDomain } from "./domain.ts";
+import { patch, reconnect, text } from "./frames.ts";
 
 interface Pending {
 	/** The messageId of a sent patch, or null for the offline patches carried by `reconnect`. */
 	readonly id: MessageId | null;
-	readonly patches: Patches;
+	readonly patches: readonly WirePatch[];
 }
 
 /**
- * An ecs-sync client as the server sees it: it keeps its own replica of the document, applies
- * its edits at once, and rebases what the server sends on top of its own unacked patches.
- * For field merges that is exactly "drop broadcast fields that overlap an unacked patch";
- * re-applying the pending patches also covers deletions and re-creations correctly.
+ * Keeps its own replica of the document, applies its edits at once, and rebases what the server
+ * sends on top of its own unacked patches: the server's patches first, then its own again, which
+ * is the order the server applied them in. Speaks protocol version 1 or 2, as a real client of
+ * that version reads the wire (a version-2 client takes document patches only with a timestamp).
  */
 export class SimClient {
 	readonly replica = new Map<string, Component>();
@@ -29,39 +34,40 @@ export class SimClient {
 	lastTimestamp = 0;
 	/** Frames on their way to the server, and messages on their way to this client. */
 	toServer: string[] = [];
-	toClient: ServerMessage[] = [];
+	toClient: WireServerMessage[] = [];
 	connected = false;
 	readonly clientId: string;
+	readonly version: ProtocolVersion;
 	private nextMessageId = 1;
 
-	constructor(clientId: string) {
+	constructor(clientId: string, version: ProtocolVersion) {
 		this.clientId = clientId;
+		this.version = version;
 	}
 
 	/** A local edit: applied to the replica now, sent now if connected, else at reconnect. */
-	edit(patches: Patches): void {
-		applyPatches(this.replica, patches);
+	edit(patches: readonly WirePatch[]): void {
+		for (const domainPatch of toDomain(patches)) applyPatch(this.replica, domainPatch);
 		const id = this.nextMessageId++;
 		this.pending.push({ id, patches });
-		if (this.connected) {
-			this.toServer.push(
-				JSON.stringify({ type: "patch", messageId: id, documentPatches: patches }),
-			);
-		}
+		if (this.connected) this.toServer.push(text(patch(id, { document: patches })));
 	}
 
-	/** Opens a new connection: everything unacked goes out again as one reconnect. */
+	/**
+	 * Opens a new connection: everything unacked goes out again with the reconnect. Version 1
+	 * composes it into one patch (as the ecs-sync client's offline buffer does), version 2 sends
+	 * the list.
+	 */
 	connect(): void {
 		this.connected = true;
-		const offline = composeAll(this.pending.map((pending) => pending.patches));
+		const unacked = this.pending.flatMap((pending) => pending.patches);
+		const offline: readonly WirePatch[] =
+			this.version === 1 ? [composePatches(toDomain(unacked)) as WirePatch] : unacked;
 		this.pending = [{ id: null, patches: offline }];
 		this.toServer.push(
-			JSON.stringify({
-				type: "reconnect",
-				lastTimestamp: this.lastTimestamp,
-				protocolVersion: 1,
-				documentPatches: offline,
-			}),
+			text(
+				reconnect({ lastTimestamp: this.lastTimestamp, version: this.version, document: offline }),
+			),
 		);
 	}
 
@@ -72,16 +78,20 @@ export class SimClient {
 		this.toClient = [];
 	}
 
-	receive(message: ServerMessage): void {
+	receive(message: WireServerMessage): void {
 		switch (message.type) {
 			case "ack":
 				this.pending = this.pending.filter((pending) => pending.id !== message.messageId);
 				this.lastTimestamp = Math.max(this.lastTimestamp, message.timestamp);
 				break;
-			case "patch":
-				if (message.documentPatches !== undefined) this.rebase(message.documentPatches);
-				this.lastTimestamp = Math.max(this.lastTimestamp, message.timestamp);
+			case "patch": {
+				const { documentPatches, timestamp } = message;
+				if (this.version === 1 && timestamp === undefined)
+					throw new Error("a v1 patch without timestamp");
+				if (documentPatches !== undefined && timestamp !== undefined) this.rebase(documentPatches);
+				if (timestamp !== undefined) this.lastTimestamp = Math.max(this.lastTimestamp, timestamp);
 				break;
+			}
 			case "synced":
 				this.pending = this.pending.filter((pending) => pending.id !== null);
 				break;
@@ -94,48 +104,24 @@ export class SimClient {
 		}
 	}
 
-	/** Applies the server's changes, then this client's own unacked changes on the same keys again. */
-	private rebase(patches: Patches): void {
-		for (const key of Object.keys(patches)) {
-			let component = applyComponentPatch(this.replica.get(key), patches[key] as ComponentData);
-			for (const pending of this.pending) {
-				if (Object.hasOwn(pending.patches, key)) {
-					component = applyComponentPatch(component, pending.patches[key] as ComponentData);
-				}
-			}
-			if (component === undefined) this.replica.delete(key);
-			else this.replica.set(key, component);
+	/** Applies the server's patches in order, then this client's own unacked ones on the same keys again. */
+	private rebase(patches: readonly WirePatch[]): void {
+		if (this.version === 1 && JSON.stringify(patches).includes('"__buf"')) {
+			throw new Error("a version-1 client received a buffer delta");
+		}
+		const touched = new Set<string>();
+		for (const serverPatch of toDomain(patches)) {
+			applyPatch(this.replica, serverPatch);
+			for (const key of Object.keys(serverPatch)) touched.add(key);
+		}
+		for (const pending of this.pending) {
+			for (const own of toDomain(pending.patches)) applyPatch(this.replica, onlyKeys(own, touched));
 		}
 	}
 }
 
-/** One patch map with the effect of applying `all` in order. */
-function composeAll(all: readonly Patches[]): Patches {
-	const composed = emptyRecord<ComponentData>();
-	for (const patches of all) {
-		for (const key of Object.keys(patches)) {
-			const later = patches[key] as ComponentData;
-			composed[key] = Object.hasOwn(composed, key)
-				? compose(composed[key] as ComponentData, later)
-				: later;
-		}
-	}
-	return composed;
-}
-
-function compose(earlier: ComponentData, later: ComponentData): ComponentData {
-	if (later._exists !== undefined) return later;
-	const merged = emptyRecord<JsonValue>();
-	// A merge after a deletion re-creates the component: only the later fields survive.
-	if (earlier._exists === false) merged._exists = true;
-	else copyFields(earlier, merged);
-	copyFields(later, merged);
-	return merged;
-}
-
-function copyFields(from: ComponentData, to: Record<string, JsonValue>): void {
-	for (const field of Object.keys(from)) {
-		const value = from[field];
-		if (value !== undefined) to[field] = value;
-	}
+function onlyKeys(patch: Patch, keys: ReadonlySet<string>): Patch {
+	const out: Record<string, Patch[string]> = Object.create(null);
+	for (const key of Object.keys(patch)) if (keys.has(key)) out[key] = patch[key] as Patch[string];
+	return out;
 }

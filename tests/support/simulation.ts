@@ -1,28 +1,30 @@
-import {
-	createRoomState,
-	exportSnapshot,
-	type Input,
-	type RoomState,
-	reduce,
-	type ServerMessage,
-} from "@roomsync/core";
-import { SimClient } from "./sim-client.ts";
-
 /**
  * A room and its clients joined by simulated connections: ordered, and lossy only when a
  * connection drops. Every step is explicit, so a test decides the interleaving.
  */
+import {
+	createRoomState,
+	exportSnapshot,
+	type Input,
+	type ProtocolVersion,
+	type RoomState,
+	reduce,
+	type WireServerMessage,
+} from "@roomsync/core";
+import { SimClient } from "./sim-client.ts";
+
 export class Simulation {
 	state: RoomState = createRoomState();
 	readonly clients: SimClient[];
 	private readonly sessionOf = new Map<SimClient, string>();
 	private readonly clientOf = new Map<string, SimClient>();
-	/** Sessions that receive broadcasts, as the reducer's `subscribe` effects say. */
-	private readonly live = new Set<string>();
+	/** Sessions that receive broadcasts, and their versions, as the reducer's `subscribe` effects say. */
+	private readonly live = new Map<string, ProtocolVersion>();
 	private sessions = 0;
 
-	constructor(clientCount: number) {
-		this.clients = Array.from({ length: clientCount }, (_, i) => new SimClient(`client-${i}`));
+	/** One client per entry of `versions`, each speaking that protocol version. */
+	constructor(versions: readonly ProtocolVersion[]) {
+		this.clients = versions.map((version, i) => new SimClient(`client-${i}`, version));
 		for (const client of this.clients) this.connect(client);
 	}
 
@@ -78,19 +80,21 @@ export class Simulation {
 		this.state = result.state;
 		for (const effect of result.outbound) {
 			if (effect.kind === "send") {
-				this.clientOf.get(effect.sessionId)?.toClient.push(wire(effect.message));
+				this.clientOf.get(effect.sessionId)?.toClient.push(parse(effect.text));
 			} else if (effect.kind === "broadcast") {
-				for (const sessionId of this.live) {
-					if (sessionId !== effect.except)
-						this.clientOf.get(sessionId)?.toClient.push(wire(effect.message));
+				for (const [sessionId, version] of this.live) {
+					const text = effect.texts[version];
+					if (sessionId === effect.except) continue;
+					if (text === undefined) throw new Error(`broadcast has no version ${version} text`);
+					this.clientOf.get(sessionId)?.toClient.push(parse(text));
 				}
 			} else if (effect.kind === "subscribe") {
-				this.live.add(effect.sessionId);
+				this.live.set(effect.sessionId, effect.version);
 			}
 		}
 	}
 }
 
-function wire(message: ServerMessage): ServerMessage {
-	return JSON.parse(JSON.stringify(message)) as ServerMessage;
+function parse(text: string): WireServerMessage {
+	return JSON.parse(text) as WireServerMessage;
 }

@@ -147,7 +147,7 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		flag: "--max-buffered-bytes",
 		env: "MAX_BUFFERED_BYTES",
 		fallback: String(8 * 2 ** 20),
-		help: "unsent bytes a slow reader may have queued before it is closed with 4009",
+		help: "unsent bytes a slow reader may have queued before it is dropped (it sees 1006)",
 		parse: integer(1_024, 2 ** 31),
 	},
 	{

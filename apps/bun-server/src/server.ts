@@ -1,6 +1,13 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { CloseCode, ErrorCode, type ErrorMessage } from "@roomsync/core";
+import {
+	CloseCode,
+	DEFAULT_PROTOCOL_VERSION,
+	ErrorCode,
+	type ErrorEvent,
+	encodeEvent,
+	type ProtocolVersion,
+} from "@roomsync/core";
 import { type Room, RoomManager, type RoomStorage, type WebSocketLike } from "@roomsync/room";
 import { FileStorage, MemoryStorage } from "@roomsync/storage";
 import { SqliteStorage } from "@roomsync/storage/sqlite";
@@ -64,14 +71,15 @@ function openStorage(config: ServerConfig): {
 
 export function startServer(config: ServerConfig, logger: ServerLogger): RunningServer {
 	const storage = openStorage(config);
-	// Each room is a topic: a broadcast is published once and Bun delivers it.
-	const topic = (roomId: string) => `room:${roomId}`;
+	// Each room has a topic per protocol version: a broadcast is published once per version
+	// and Bun delivers it.
+	const topic = (roomId: string, version: ProtocolVersion) => `room:${roomId}:v${version}`;
 	const rooms = new RoomManager({
 		createFanout: (roomId) => ({
-			subscribe: (socket) => (socket as BunSocket).ws.subscribe(topic(roomId)),
-			publish: (text, except) => {
-				if (except === null) server.publish(topic(roomId), text);
-				else (except as BunSocket).ws.publish(topic(roomId), text);
+			subscribe: (socket, version) => (socket as BunSocket).ws.subscribe(topic(roomId, version)),
+			publish: (version, text, except) => {
+				if (except === null) server.publish(topic(roomId, version), text);
+				else (except as BunSocket).ws.publish(topic(roomId, version), text);
 			},
 		}),
 		createStorage: storage.createStorage,
@@ -158,7 +166,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 				const { room, sessionId } = ws.data;
 				if (room === null) return;
 				if (!ws.data.bucket.take(performance.now())) {
-					ws.send(JSON.stringify(rateLimited(message)));
+					ws.send(encodeEvent(rateLimited(message), DEFAULT_PROTOCOL_VERSION) as string);
 					return;
 				}
 				room.handleSocketMessage(sessionId, message);
@@ -207,8 +215,11 @@ function bunSocket(ws: ServerWebSocket<SessionData>): BunSocket {
 	};
 }
 
-/** The answer to a frame over the rate limit, naming its messageId when it has one. */
-function rateLimited(frame: string | Buffer): ErrorMessage {
+/**
+ * The answer to a frame over the rate limit, naming its messageId when it has one. Errors read
+ * the same in every protocol version.
+ */
+function rateLimited(frame: string | Buffer): ErrorEvent {
 	const message = "too many frames; this one was not applied, send it again later";
 	let messageId: unknown;
 	try {

@@ -7,14 +7,17 @@
  *    so the large room is measured twice: keys spread over the document, and 10 hot keys.
  * 2. Time to answer a reconnect whose diff holds 10 changed keys, in a room of 1,000,000 fields
  *    (100,000 keys x 10 fields), against a room of 10,000 fields: the diff must not scan.
+ * Every figure includes decoding, applying and encoding the outbound messages.
  */
 import {
 	applyDocumentPatches,
-	type ComponentData,
+	type ComponentPatch,
 	createRoomState,
 	type RoomState,
 	reduce,
+	type WireServerPatchMessage,
 } from "@roomsync/core";
+import { patch, reconnect, text } from "../../../tests/support/frames.ts";
 
 const FIELDS_PER_KEY = 10;
 
@@ -22,20 +25,20 @@ function roomWith(keys: number, fieldsPerKey: number): RoomState {
 	const state = createRoomState({ limits: { maxKeysPerMessage: 1_000_000 } });
 	const batch = 10_000;
 	for (let start = 0; start < keys; start += batch) {
-		const patches: Record<string, ComponentData> = {};
+		const patches: Record<string, ComponentPatch> = {};
 		for (let i = start; i < Math.min(keys, start + batch); i++) {
-			const component: Record<string, number> = {};
+			const component: Record<string, number | boolean> = { _exists: true };
 			for (let f = 0; f < fieldsPerKey; f++) component[`f${f}`] = i + f;
 			patches[`entity-${i}/shape`] = component;
 		}
-		applyDocumentPatches(state.document, patches);
+		applyDocumentPatches(state.document, [patches]);
 	}
 	for (const [sessionId, clientId] of [
 		["sender", "a"],
 		["receiver", "b"],
 	] as const) {
 		reduce(state, { kind: "connect", sessionId, clientId });
-		reduce(state, { kind: "frame", sessionId, frame: '{"type":"reconnect","lastTimestamp":0}' });
+		reduce(state, { kind: "frame", sessionId, frame: text(reconnect()) });
 	}
 	return state;
 }
@@ -45,13 +48,7 @@ function patchFrames(count: number, keys: number): string[] {
 	const frames: string[] = [];
 	for (let i = 0; i < count; i++) {
 		const key = `entity-${(i * 7919) % keys}/shape`;
-		frames.push(
-			JSON.stringify({
-				type: "patch",
-				messageId: i,
-				documentPatches: { [key]: { f0: i, f1: i / 2 } },
-			}),
-		);
+		frames.push(text(patch(i, { document: { [key]: { f0: i, f1: i / 2 } } })));
 	}
 	return frames;
 }
@@ -79,22 +76,14 @@ function reconnectDiffMicros(keys: number): number {
 	const before = state.document.timestamp;
 	for (let i = 0; i < 10; i++) {
 		const key = `entity-${(i * 7919) % keys}/shape`;
-		reduce(state, {
-			kind: "frame",
-			sessionId: "sender",
-			frame: JSON.stringify({
-				type: "patch",
-				messageId: i,
-				documentPatches: { [key]: { f3: -i } },
-			}),
-		});
+		const frame = text(patch(i, { document: { [key]: { f3: -i } } }));
+		reduce(state, { kind: "frame", sessionId: "sender", frame });
 	}
-	const frame = JSON.stringify({ type: "reconnect", lastTimestamp: before });
+	const frame = text(reconnect({ lastTimestamp: before }));
 	const check = reduce(state, { kind: "frame", sessionId: "receiver", frame }).outbound[0];
-	const diffKeys =
-		check?.kind === "send" && check.message.type === "patch"
-			? Object.keys(check.message.documentPatches ?? {}).length
-			: -1;
+	const answer =
+		check?.kind === "send" ? (JSON.parse(check.text) as WireServerPatchMessage) : undefined;
+	const diffKeys = Object.keys(answer?.documentPatches?.[0] ?? {}).length;
 	if (diffKeys !== 10) throw new Error(`expected a 10-key diff, got ${diffKeys}`);
 	const iterations = 20_000;
 	const seconds = bestOf(5, () => {
@@ -115,7 +104,7 @@ const diffLarge = reconnectDiffMicros(100_000);
 const format = (n: number, digits = 0) =>
 	n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 console.log(`Bun ${Bun.version}, ${navigator.hardwareConcurrency} cores`);
-console.log("1-key patch frames through reduce (parse + apply + effects):");
+console.log("1-key patch frames through reduce (decode + apply + encode):");
 console.log(`  room of 10 keys                          ${format(small)} msg/s`);
 console.log(
 	`  room of 100,000 keys, 10 keys patched    ${format(largeHot)} msg/s   (ratio ${format(largeHot / small, 2)})`,
@@ -123,7 +112,7 @@ console.log(
 console.log(
 	`  room of 100,000 keys, all keys patched   ${format(large)} msg/s   (ratio ${format(large / small, 2)})`,
 );
-console.log("reconnect answered with a 10-key diff (parse + diff + effects):");
+console.log("reconnect answered with a 10-key diff (decode + diff + encode):");
 console.log(`  room of 10,000 fields      ${format(diffSmall, 2)} µs`);
 console.log(
 	`  room of 1,000,000 fields   ${format(diffLarge, 2)} µs   (ratio ${format(diffLarge / diffSmall, 2)})`,

@@ -1,18 +1,38 @@
-export type { Component } from "./document/component.ts";
-export { applyComponentPatch, applyPatches, emptyRecord } from "./document/component.ts";
-export type { DocumentChange, DocumentState, KeyRecord } from "./document/document.ts";
+/** @roomsync/core: the ecs-sync protocol as a pure, dependency-free reducer. */
+
+export type { DecodeResult, Frame, FrameError } from "./codec/decode.ts";
+export { decodeFrame, decodeMessage } from "./codec/decode.ts";
+export { encodeEvent } from "./codec/encode.ts";
+export type * from "./codec/wire.ts";
+export { BufferDelta, type BufferRun } from "./document/buffer-delta.ts";
+export type { Component, ComponentData, ComponentKey } from "./document/component.ts";
+export { copyComponent, emptyRecord } from "./document/component.ts";
+export { composeComponentPatches, composePatches } from "./document/compose.ts";
+export type {
+	AppliedPatches,
+	DocumentChange,
+	DocumentState,
+	KeyRecord,
+} from "./document/document.ts";
 export { applyDocumentPatches, createDocument, documentDiffSince } from "./document/document.ts";
+export type { JsonObject, JsonValue } from "./document/json.ts";
+export type { ComponentPatch, FieldValue, Patch } from "./document/patch.ts";
+export { applyComponentPatch, applyPatch, resolveField } from "./document/patch.ts";
 export type { RoomSnapshot, SnapshotError, SnapshotResult } from "./document/snapshot.ts";
 export { exportSnapshot, importSnapshot } from "./document/snapshot.ts";
 export { CloseCode } from "./protocol/close-codes.ts";
+export type * from "./protocol/commands.ts";
 export { ErrorCode } from "./protocol/error-codes.ts";
-export type { JsonObject, JsonValue } from "./protocol/json.ts";
+export type * from "./protocol/events.ts";
 export type { Limits } from "./protocol/limits.ts";
 export { DEFAULT_LIMITS } from "./protocol/limits.ts";
-export type * from "./protocol/messages.ts";
-export { PROTOCOL_VERSION } from "./protocol/messages.ts";
-export type { Frame, FrameError, ParseResult } from "./protocol/parse.ts";
-export { parseFrame, validateMessage } from "./protocol/parse.ts";
+export {
+	DEFAULT_PROTOCOL_VERSION,
+	isProtocolVersion,
+	LATEST_PROTOCOL_VERSION,
+	PROTOCOL_VERSIONS,
+	type ProtocolVersion,
+} from "./protocol/versions.ts";
 export type * from "./room/input.ts";
 export type * from "./room/outbound.ts";
 export type { ReduceResult } from "./room/reduce.ts";

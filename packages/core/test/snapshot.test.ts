@@ -24,9 +24,11 @@ function invalidPath(value: unknown): string {
 describe("snapshots", () => {
 	test("export then import is the identity, deletions included", () => {
 		const document = createDocument();
-		applyDocumentPatches(document, { a: { x: 1, y: [1, 2] }, b: { z: "s" } });
-		applyDocumentPatches(document, { a: { x: 2 }, b: { _exists: false } });
-		applyDocumentPatches(document, { c: { _exists: true, w: null } });
+		applyDocumentPatches(document, [
+			{ a: { _exists: true, x: 1, y: [1, 2] }, b: { _exists: true, z: "s" } },
+		]);
+		applyDocumentPatches(document, [{ a: { x: 2 }, b: { _exists: false } }]);
+		applyDocumentPatches(document, [{ c: { _exists: true, w: null } }]);
 		const snapshot = exportSnapshot(document);
 		expect(snapshot).toEqual({
 			timestamp: 3,
@@ -42,9 +44,9 @@ describe("snapshots", () => {
 
 	test("an exported snapshot does not change with later patches", () => {
 		const document = createDocument();
-		applyDocumentPatches(document, { a: { x: 1 } });
+		applyDocumentPatches(document, [{ a: { _exists: true, x: 1 } }]);
 		const snapshot = exportSnapshot(document);
-		applyDocumentPatches(document, { a: { x: 2, y: 1 } });
+		applyDocumentPatches(document, [{ a: { x: 2, y: 1 } }]);
 		expect(snapshot.state).toEqual({ a: { _exists: true, x: 1 } });
 		expect(snapshot.timestamps).toEqual({ a: { _exists: 1, x: 1 } });
 	});
@@ -55,7 +57,7 @@ describe("snapshots", () => {
 			state: { a: { _exists: true, x: 1 } },
 			timestamps: { a: { _exists: 7, x: 7 } },
 		});
-		expect(applyDocumentPatches(document, { a: { x: 2 } }).timestamp).toBe(42);
+		expect(applyDocumentPatches(document, [{ a: { x: 2 } }]).change.timestamp).toBe(42);
 		expect(documentDiffSince(document, 41)).toEqual({ a: { x: 2 } });
 		expect(documentDiffSince(document, 6)).toEqual({ a: { _exists: true, x: 2 } });
 	});
@@ -127,10 +129,10 @@ describe("snapshots", () => {
 describe("documentDiffSince", () => {
 	test("walks only what changed: one change in a large document gives one key", () => {
 		const document = createDocument();
-		const big: Record<string, { v: number }> = {};
-		for (let i = 0; i < 10_000; i++) big[`k${i}`] = { v: i };
-		applyDocumentPatches(document, big);
-		applyDocumentPatches(document, { k5: { v: -1 } });
+		const big: Record<string, { _exists: true; v: number }> = {};
+		for (let i = 0; i < 10_000; i++) big[`k${i}`] = { _exists: true, v: i };
+		applyDocumentPatches(document, [big]);
+		applyDocumentPatches(document, [{ k5: { v: -1 } }]);
 		expect(documentDiffSince(document, 1)).toEqual({ k5: { v: -1 } });
 		expect(Object.keys(documentDiffSince(document, 0))).toHaveLength(10_000);
 		expect(documentDiffSince(document, 2)).toEqual({});
@@ -138,9 +140,9 @@ describe("documentDiffSince", () => {
 
 	test("a key changed again moves to the newest end of the index", () => {
 		const document = createDocument();
-		applyDocumentPatches(document, { a: { x: 1 } });
-		applyDocumentPatches(document, { b: { x: 1 } });
-		applyDocumentPatches(document, { a: { y: 1 } });
+		applyDocumentPatches(document, [{ a: { _exists: true, x: 1 } }]);
+		applyDocumentPatches(document, [{ b: { _exists: true, x: 1 } }]);
+		applyDocumentPatches(document, [{ a: { y: 1 } }]);
 		expect(documentDiffSince(document, 2)).toEqual({ a: { y: 1 } });
 		expect(documentDiffSince(document, 1)).toEqual({ a: { y: 1 }, b: { _exists: true, x: 1 } });
 	});

@@ -1,13 +1,17 @@
+/** The runtime's own pub/sub, for a room's broadcasts. */
+import type { ProtocolVersion } from "@roomsync/core";
 import type { WebSocketLike } from "./websocket-like.ts";
 
 /**
  * A runtime's own pub/sub (Bun's topics, for one). With it a Room hands each broadcast over
- * once and the runtime delivers it, instead of the Room sending it socket by socket: in Bun a
- * publish costs about a third of a `send` per recipient.
+ * once per protocol version and the runtime delivers it, instead of the Room sending it socket
+ * by socket: in Bun a publish costs about a third of a `send` per recipient. A room needs one
+ * channel per version (e.g. a topic `room:<id>:v<version>`), since each session receives the
+ * encoding of its own version.
  */
 export interface Fanout {
-	/** From now on `socket` receives what is published. Closed sockets leave by themselves. */
-	subscribe(socket: WebSocketLike): void;
-	/** Delivers `text` to every subscribed socket but `except` (the sender, when there is one). */
-	publish(text: string, except: WebSocketLike | null): void;
+	/** From now on `socket` receives what is published for `version`. Closed sockets leave by themselves. */
+	subscribe(socket: WebSocketLike, version: ProtocolVersion): void;
+	/** Delivers `text` to every socket subscribed for `version` but `except` (the sender, when there is one). */
+	publish(version: ProtocolVersion, text: string, except: WebSocketLike | null): void;
 }

@@ -1,3 +1,4 @@
+/** The points where an embedder plugs into a room's life, and what each one is told. */
 import type { Room } from "./room.ts";
 
 /** Whatever the embedder attached to a session when it was let in: user id, roles, colour. */
@@ -27,10 +28,33 @@ export interface SessionInfo {
 	readonly joined: boolean;
 }
 
+/** What `onTokenRefresh` gets to decide on: a live session sent new credentials. */
+export interface TokenRefreshRequest {
+	readonly roomId: string;
+	readonly sessionId: string;
+	readonly clientId: string;
+	readonly token: string;
+	/** The session's metadata so far. */
+	readonly metadata: SessionMetadata | undefined;
+}
+
 /**
- * Every point where an embedder plugs into a room's life, in one list. A hook that throws (or
- * rejects) is logged and does not break the room; a failing `onBeforeConnect` turns the
- * connection down.
+ * `allow` keeps the session, with `metadata` replacing its metadata when given; a refusal
+ * closes it with 4401 (`CloseCode.Unauthorized`) and `reason`.
+ */
+export type TokenRefreshDecision = ConnectDecision;
+
+/** What `onSessionRemoved` is told. */
+export interface SessionRemoved {
+	readonly sessionId: string;
+	/** Sockets still handed to the room. */
+	readonly remaining: number;
+}
+
+/**
+ * Every point where an embedder plugs into a room's life, in one list, in the order a session
+ * meets them. A hook that throws (or rejects) is logged and does not break the room; a failing
+ * `onBeforeConnect` turns the connection down, a failing `onTokenRefresh` closes the session.
  */
 export interface RoomHooks {
 	/**
@@ -38,15 +62,19 @@ export interface RoomHooks {
 	 * meanwhile are queued and handled in order once it is let in.
 	 */
 	onBeforeConnect?(request: ConnectRequest): ConnectDecision | Promise<ConnectDecision>;
-	/** The document changed (once per message that changed it). */
-	onDataChange?(room: Room): void;
 	/** A session joined the room (it passed `onBeforeConnect` and the room is loaded). */
 	onSessionAdded?(room: Room, info: SessionInfo): void;
-	/** A joined session left; `remaining` counts the sockets still handed to the room. */
-	onSessionRemoved?(
-		room: Room,
-		info: { readonly sessionId: string; readonly remaining: number },
-	): void;
+	/**
+	 * A live session sent new credentials (`auth-refresh`). It keeps working while this decides.
+	 * Without this hook the frame is accepted and ignored.
+	 */
+	onTokenRefresh?(
+		request: TokenRefreshRequest,
+	): TokenRefreshDecision | Promise<TokenRefreshDecision>;
+	/** The document changed (once per message that changed it). */
+	onDataChange?(room: Room): void;
+	/** A joined session left. */
+	onSessionRemoved?(room: Room, info: SessionRemoved): void;
 	/** The number of sockets handed to the room changed (joining, joined, turned down or gone). */
 	onConnectionCountChange?(room: Room, count: number): void;
 }

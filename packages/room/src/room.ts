@@ -1,16 +1,17 @@
+/** A room: the imperative shell that drives the pure reducer for one document. */
 import {
 	CloseCode,
 	createDocument,
 	createRoomState,
 	type DocumentState,
-	ErrorCode,
-	type ErrorMessage,
 	exportSnapshot,
 	type Frame,
 	type Input,
 	importSnapshot,
 	type Limits,
+	type MessageId,
 	type Outbound,
+	type ProtocolVersion,
 	type RoomSnapshot,
 	type RoomState,
 	reduce,
@@ -77,10 +78,11 @@ export class Room {
 	private closing: Promise<void> | undefined;
 	private readonly connections = new Map<SessionId, Connection>();
 	/**
-	 * Without a fanout: sessions that receive broadcasts, as the `subscribe` effects performed so
-	 * far say. Not the reducer's own flag, which runs ahead of effects held for a commit.
+	 * Without a fanout: sessions that receive broadcasts and their protocol versions, as the
+	 * `subscribe` effects performed so far say. Not the reducer's own flag, which runs ahead of
+	 * effects held for a commit.
 	 */
-	private readonly live = new Set<SessionId>();
+	private readonly live = new Map<SessionId, ProtocolVersion>();
 	/** Inputs that wait while the document is reloaded after a failed write. */
 	private held: Input[] | null = null;
 	private readonly pipeline: CommitPipeline | undefined;
@@ -243,7 +245,9 @@ export class Room {
 	private async loadDocument(): Promise<void> {
 		this.currentStatus = "loading";
 		const snapshot = this.options.initialSnapshot ?? (await this.readStorage());
-		if (snapshot !== null) this.state = { ...this.state, document: this.importOrThrow(snapshot) };
+		if (snapshot !== null) {
+			this.dispatch({ kind: "document-loaded", document: this.importOrThrow(snapshot) });
+		}
 	}
 
 	private async readStorage(): Promise<RoomSnapshot | null> {
@@ -337,26 +341,19 @@ export class Room {
 	private perform(effect: Outbound): void {
 		switch (effect.kind) {
 			case "send":
-				this.sendTo(effect.sessionId, JSON.stringify(effect.message));
+				this.sendTo(effect.sessionId, effect.text);
 				break;
-			case "broadcast": {
-				const text = JSON.stringify(effect.message);
-				const fanout = this.options.fanout;
-				if (fanout !== undefined) {
-					const sender = effect.except === null ? undefined : this.connections.get(effect.except);
-					fanout.publish(text, sender?.socket ?? null);
-				} else {
-					for (const sessionId of this.live) {
-						if (sessionId !== effect.except) this.sendTo(sessionId, text);
-					}
-				}
+			case "broadcast":
+				this.broadcast(effect.except, effect.texts);
 				break;
-			}
 			case "subscribe": {
 				const connection = this.connections.get(effect.sessionId);
 				if (connection === undefined) break;
-				if (this.options.fanout !== undefined) this.options.fanout.subscribe(connection.socket);
-				else this.live.add(effect.sessionId);
+				if (this.options.fanout !== undefined) {
+					this.options.fanout.subscribe(connection.socket, effect.version);
+				} else {
+					this.live.set(effect.sessionId, effect.version);
+				}
 				break;
 			}
 			case "close": {
@@ -367,10 +364,61 @@ export class Room {
 				}
 				break;
 			}
+			case "token-refresh":
+				this.refreshToken(effect.sessionId, effect.token);
+				break;
 			case "persist":
 				// The pipeline or the snapshot saver has it already.
 				break;
 		}
+	}
+
+	private broadcast(
+		except: SessionId | null,
+		texts: Readonly<Partial<Record<ProtocolVersion, string>>>,
+	): void {
+		const fanout = this.options.fanout;
+		if (fanout !== undefined) {
+			const sender = except === null ? undefined : this.connections.get(except);
+			for (const [version, text] of Object.entries(texts)) {
+				fanout.publish(Number(version) as ProtocolVersion, text, sender?.socket ?? null);
+			}
+			return;
+		}
+		for (const [sessionId, version] of this.live) {
+			const text = texts[version];
+			if (sessionId !== except && text !== undefined) this.sendTo(sessionId, text);
+		}
+	}
+
+	/** Asks `onTokenRefresh` about a session's new token; a refusal goes back to the reducer. */
+	private refreshToken(sessionId: SessionId, token: string): void {
+		const hook = this.options.onTokenRefresh;
+		const connection = this.connections.get(sessionId);
+		if (hook === undefined || connection === undefined) return;
+		const { clientId, metadata } = connection;
+		const request = { roomId: this.roomId, sessionId, clientId, token, metadata };
+		const denied = (reason: string) => {
+			if (this.connections.get(sessionId) === connection) {
+				this.input({ kind: "refresh-denied", sessionId, reason });
+			}
+		};
+		(async () => hook(request))().then(
+			(decision) => {
+				if (typeof decision !== "object" || decision === null) {
+					this.logger.error("onTokenRefresh returned no decision", this.fields({ sessionId }));
+					denied("token refresh failed");
+				} else if (!decision.allow) {
+					denied(decision.reason);
+				} else if (decision.metadata !== undefined) {
+					connection.metadata = decision.metadata;
+				}
+			},
+			(error: unknown) => {
+				this.logger.error("onTokenRefresh failed", this.fields({ sessionId, error }));
+				denied("token refresh failed");
+			},
+		);
 	}
 
 	private sendTo(sessionId: SessionId, text: string): void {
@@ -385,41 +433,36 @@ export class Room {
 	}
 
 	/**
-	 * A commit failed, so the changes it held are not durable. None of them reached anyone (they
-	 * waited for the commit): their senders get `storage-failed` and every session that was
-	 * waiting for something is closed so it reconnects and re-sends; the document goes back to
-	 * what storage holds, and the other sessions carry on.
+	 * A commit failed, so the changes it held are not durable, and none of them reached anyone
+	 * (everything after them waited for the commit). The reducer decides who is told and closed;
+	 * then the document goes back to what storage holds, and the other sessions carry on.
 	 */
 	private commitFailed(error: unknown, dropped: readonly Outbound[]): void {
 		this.logger.error(
 			"storage write failed; reloading the room from storage",
 			this.fields({ error }),
 		);
-		const affected = new Set<SessionId>();
+		const senders: { sessionId: SessionId; messageId?: MessageId }[] = [];
+		const waiting: SessionId[] = [];
 		for (const effect of dropped) {
 			if (effect.kind === "persist") {
-				affected.add(effect.sessionId);
-				this.sendTo(effect.sessionId, JSON.stringify(storageFailed(effect.messageId)));
+				const { sessionId, messageId } = effect;
+				senders.push(messageId === undefined ? { sessionId } : { sessionId, messageId });
 			} else if (effect.kind === "send" || effect.kind === "subscribe") {
-				affected.add(effect.sessionId);
+				waiting.push(effect.sessionId);
 			} else if (effect.kind === "close") {
 				this.perform(effect);
 			}
 		}
+		this.dispatch({ kind: "commit-failed", senders, waiting });
 		this.held = [];
-		for (const sessionId of affected) {
-			const connection = this.connections.get(sessionId);
-			if (connection !== undefined) {
-				this.drop(connection, CloseCode.StorageFailed, "storage write failed; reconnect");
-			}
-		}
 		this.reloadDocument().catch((reloadError: unknown) => this.fail(reloadError));
 	}
 
 	private async reloadDocument(): Promise<void> {
 		const snapshot = await this.readStorage();
 		const document = snapshot === null ? createDocument() : this.importOrThrow(snapshot);
-		this.state = { ...this.state, document };
+		this.dispatch({ kind: "document-loaded", document });
 		const waiting = this.held ?? [];
 		this.held = null;
 		for (const input of waiting) this.dispatch(input);
@@ -457,13 +500,6 @@ export class Room {
 	private fields(extra: Record<string, unknown>): Record<string, unknown> {
 		return { roomId: this.roomId, ...extra };
 	}
-}
-
-function storageFailed(messageId: ErrorMessage["messageId"]): ErrorMessage {
-	const message = "the patch could not be stored and was not applied; reconnect to re-send it";
-	return messageId === undefined
-		? { type: "error", code: ErrorCode.StorageFailed, message }
-		: { type: "error", code: ErrorCode.StorageFailed, message, messageId };
 }
 
 /** Runtimes hand frames over as strings, ArrayBuffers or byte views; anything else is binary junk. */

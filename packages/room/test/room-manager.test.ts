@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { RoomSnapshot } from "@roomsync/core";
 import { type Logger, RoomManager, type SyncStorage } from "@roomsync/room";
+import { patch, reconnect, text } from "../../../tests/support/frames.ts";
 import { ManualTimers, MockSocket, RecordingSnapshotStorage, settle } from "./support.ts";
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -43,7 +44,7 @@ async function connect(rooms: RoomManager, roomId: string, sessionId: string) {
 	const socket = new MockSocket();
 	const room = await rooms.getRoom(roomId);
 	await room.handleSocketConnect({ sessionId, socket, clientId: sessionId });
-	room.handleSocketMessage(sessionId, JSON.stringify({ type: "reconnect", lastTimestamp: 0 }));
+	room.handleSocketMessage(sessionId, text(reconnect()));
 	return { room, socket };
 }
 
@@ -56,10 +57,7 @@ async function twoRoomsWithChanges() {
 		[a, "s1", 1],
 		[b, "s2", 2],
 	] as const) {
-		room.handleSocketMessage(
-			sessionId,
-			JSON.stringify({ type: "patch", messageId: 1, documentPatches: { k: { v } } }),
-		);
+		room.handleSocketMessage(sessionId, text(patch(1, { document: { k: { _exists: true, v } } })));
 	}
 	return { rooms, stores, a, b };
 }
@@ -109,10 +107,7 @@ describe("RoomManager", () => {
 	test("a closing room finishes its last save before the same id is loaded again", async () => {
 		const { rooms, stores } = manager();
 		const { room } = await connect(rooms, "x", "s1");
-		room.handleSocketMessage(
-			"s1",
-			JSON.stringify({ type: "patch", messageId: 1, documentPatches: { k: { v: 1 } } }),
-		);
+		room.handleSocketMessage("s1", text(patch(1, { document: { k: { _exists: true, v: 1 } } })));
 		const backing = stores.byRoom.get("x") as RecordingSnapshotStorage;
 		let finishSave: (() => void) | undefined;
 		const realSave = backing.save.bind(backing);
@@ -152,9 +147,9 @@ describe("RoomManager", () => {
 		expect(room.status).toBe("loading");
 		const socket = new MockSocket();
 		const joined = room.handleSocketConnect({ sessionId: "s1", socket, clientId: "a" });
-		room.handleSocketMessage("s1", JSON.stringify({ type: "reconnect", lastTimestamp: 0 }));
+		room.handleSocketMessage("s1", text(reconnect()));
 		await joined;
-		expect(socket.types()).toEqual(["clientCount", "patch", "synced"]);
+		expect(socket.types()).toEqual(["clientCount", "synced"]);
 	});
 
 	test("closeRoom and closeAll flush every room and close its sockets", async () => {

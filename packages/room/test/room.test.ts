@@ -2,6 +2,12 @@ import { describe, expect, test } from "bun:test";
 import { CloseCode, ErrorCode, type RoomSnapshot } from "@roomsync/core";
 import { type Logger, Room, type RoomOptions } from "@roomsync/room";
 import {
+	authRefresh,
+	patch as patchMessage,
+	reconnect,
+	text,
+} from "../../../tests/support/frames.ts";
+import {
 	GatedIncrementalStorage,
 	ListeningSocket,
 	ManualTimers,
@@ -27,17 +33,37 @@ function newRoom(options: RoomOptions = {}): Room {
 	return new Room({ roomId: "r", logger: quiet, ...options });
 }
 
-/** Connects a socket the way a Bun shell would, and sends the reconnect every client sends first. */
-async function join(room: Room, sessionId: string, clientId: string, lastTimestamp = 0) {
+/**
+ * Connects a socket the way a Bun shell would, and sends the reconnect every client sends first
+ * (protocol version 2 unless told otherwise).
+ */
+async function join(
+	room: Room,
+	sessionId: string,
+	clientId: string,
+	lastTimestamp = 0,
+	version: 1 | 2 = 2,
+) {
 	const socket = new MockSocket();
 	await room.handleSocketConnect({ sessionId, socket, clientId });
-	room.handleSocketMessage(sessionId, JSON.stringify({ type: "reconnect", lastTimestamp }));
+	room.handleSocketMessage(sessionId, text(reconnect({ lastTimestamp, version })));
 	await settle();
 	return socket;
 }
 
-function patch(messageId: number, documentPatches?: object, ephemeralPatches?: object): string {
-	return JSON.stringify({ type: "patch", messageId, documentPatches, ephemeralPatches });
+/** A patch frame; each patch map goes as a list of one. */
+function patch(messageId: number, document?: object, ephemeral?: object): string {
+	return text(
+		patchMessage(messageId, {
+			document: document as Parameters<typeof patchMessage>[1]["document"],
+			ephemeral: ephemeral as Parameters<typeof patchMessage>[1]["ephemeral"],
+		}),
+	);
+}
+
+/** Creates a component: `_exists: true` plus its fields. */
+function create(fields: Record<string, unknown>) {
+	return { _exists: true, ...fields };
 }
 
 describe("Room, driven like the design doc", () => {
@@ -45,16 +71,19 @@ describe("Room, driven like the design doc", () => {
 		const room = newRoom();
 		const alice = await join(room, "s1", "alice");
 		const bob = await join(room, "s2", "bob");
-		expect(alice.types()).toEqual(["clientCount", "patch", "synced", "clientCount"]);
+		expect(alice.types()).toEqual(["clientCount", "synced", "clientCount"]);
 		bob.take();
 
-		room.handleSocketMessage("s1", patch(1, { "e1/pos": { x: 1 } }, { "alice/cursor": { x: 5 } }));
+		room.handleSocketMessage(
+			"s1",
+			patch(1, { "e1/pos": create({ x: 1 }) }, { "alice/cursor": create({ x: 5 }) }),
+		);
 		expect(alice.take()).toEqual([{ type: "ack", messageId: 1, timestamp: 1 }]);
 		expect(bob.take()).toEqual([
 			{
 				type: "patch",
-				documentPatches: { "e1/pos": { x: 1 } },
-				ephemeralPatches: { "alice/cursor": { x: 5 } },
+				documentPatches: [{ "e1/pos": { _exists: true, x: 1 } }],
+				ephemeralPatches: [{ "alice/cursor": { _exists: true, x: 5 } }],
 				clientId: "alice",
 				timestamp: 1,
 			},
@@ -65,12 +94,12 @@ describe("Room, driven like the design doc", () => {
 			{ type: "clientCount", count: 3 },
 			{
 				type: "patch",
-				documentPatches: { "e1/pos": { _exists: true, x: 1 } },
-				ephemeralPatches: { "alice/cursor": { _exists: true, x: 5 } },
+				documentPatches: [{ "e1/pos": { _exists: true, x: 1 } }],
+				ephemeralPatches: [{ "alice/cursor": { _exists: true, x: 5 } }],
 				clientId: "",
 				timestamp: 1,
 			},
-			{ type: "synced" },
+			{ type: "synced", timestamp: 1 },
 		]);
 	});
 
@@ -78,16 +107,15 @@ describe("Room, driven like the design doc", () => {
 		const room = newRoom();
 		await join(room, "s1", "alice");
 		const bob = await join(room, "s2", "bob");
-		room.handleSocketMessage("s1", patch(1, undefined, { "alice/cursor": { x: 5 } }));
+		room.handleSocketMessage("s1", patch(1, undefined, { "alice/cursor": create({ x: 5 }) }));
 		bob.take();
 		room.handleSocketClose("s1");
 		room.handleSocketClose("s1");
 		expect(bob.take()).toEqual([
 			{
 				type: "patch",
-				ephemeralPatches: { "alice/cursor": { _exists: false } },
+				ephemeralPatches: [{ "alice/cursor": { _exists: false } }],
 				clientId: "alice",
-				timestamp: 0,
 			},
 			{ type: "clientCount", count: 1 },
 		]);
@@ -97,12 +125,12 @@ describe("Room, driven like the design doc", () => {
 	test("answers a reconnect with exactly what the client missed", async () => {
 		const room = newRoom();
 		await join(room, "s1", "alice");
-		room.handleSocketMessage("s1", patch(1, { a: { x: 1, y: 1 } }));
-		room.handleSocketMessage("s1", patch(2, { a: { y: 2 }, b: { z: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { a: create({ x: 1, y: 1 }) }));
+		room.handleSocketMessage("s1", patch(2, { a: { y: 2 }, b: create({ z: 1 }) }));
 		const late = await join(room, "s2", "bob", 1);
 		expect(late.take()[1]).toEqual({
 			type: "patch",
-			documentPatches: { a: { y: 2 }, b: { _exists: true, z: 1 } },
+			documentPatches: [{ a: { y: 2 }, b: { _exists: true, z: 1 } }],
 			clientId: "",
 			timestamp: 2,
 		});
@@ -112,9 +140,9 @@ describe("Room, driven like the design doc", () => {
 		const room = newRoom();
 		const socket = new ListeningSocket();
 		await room.handleSocketConnect({ sessionId: "s1", socket, clientId: "alice" });
-		socket.emit("message", { data: JSON.stringify({ type: "reconnect", lastTimestamp: 0 }) });
-		socket.emit("message", { data: patch(1, { k: { v: 1 } }) });
-		expect(socket.types()).toEqual(["clientCount", "patch", "synced", "ack"]);
+		socket.emit("message", { data: text(reconnect()) });
+		socket.emit("message", { data: patch(1, { k: create({ v: 1 }) }) });
+		expect(socket.types()).toEqual(["clientCount", "synced", "ack"]);
 		socket.emit("close");
 		expect(room.getSessionCount()).toBe(0);
 	});
@@ -130,7 +158,7 @@ describe("Room, driven like the design doc", () => {
 	test("getSnapshot returns a copy the caller may change", async () => {
 		const room = newRoom();
 		await join(room, "s1", "alice");
-		room.handleSocketMessage("s1", patch(1, { k: { list: [1, 2], x: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { k: create({ list: [1, 2], x: 1 }) }));
 		const copy = room.getSnapshot().state.k as { list: number[]; x: number };
 		copy.list.push(3);
 		copy.x = 99;
@@ -146,21 +174,18 @@ describe("Room, driven like the design doc", () => {
 		const room = newRoom({ initialSnapshot });
 		const socket = await join(room, "s1", "alice", 3);
 		expect(socket.take()[1]).toMatchObject({
-			documentPatches: { k: { _exists: true, x: 1 } },
+			documentPatches: [{ k: { _exists: true, x: 1 } }],
 			timestamp: 4,
 		});
 	});
 
-	test("closes a client that asks for another protocol version", async () => {
+	test("closes a client that asks for a protocol version it does not speak", async () => {
 		const room = newRoom();
 		const socket = new MockSocket();
 		await room.handleSocketConnect({ sessionId: "s1", socket, clientId: "alice" });
-		room.handleSocketMessage(
-			"s1",
-			JSON.stringify({ type: "reconnect", lastTimestamp: 0, protocolVersion: 2 }),
-		);
+		room.handleSocketMessage("s1", text(reconnect({ version: 3 })));
 		await settle();
-		expect(socket.take().at(-1)).toEqual({ type: "version-mismatch", serverProtocolVersion: 1 });
+		expect(socket.take().at(-1)).toEqual({ type: "version-mismatch", serverProtocolVersion: 2 });
 		expect(socket.closed?.code).toBe(CloseCode.VersionMismatch);
 		expect(room.getSessionCount()).toBe(0);
 	});
@@ -181,7 +206,7 @@ describe("Room, driven like the design doc", () => {
 		broken.send = () => {
 			throw new Error("socket is gone");
 		};
-		room.handleSocketMessage("s1", patch(1, { k: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
 		await settle();
 		expect(room.getSessionCount()).toBe(1);
 		expect(alice.types()).toContain("ack");
@@ -198,7 +223,7 @@ describe("onBeforeConnect", () => {
 			clientId: "mallory",
 			request: { token: "x" },
 		});
-		room.handleSocketMessage("s1", JSON.stringify({ type: "reconnect", lastTimestamp: 0 }));
+		room.handleSocketMessage("s1", text(reconnect()));
 		await joined;
 		expect(socket.sent).toEqual([]);
 		expect(socket.closed).toEqual({ code: CloseCode.Rejected, reason: "no token" });
@@ -223,8 +248,8 @@ describe("onBeforeConnect", () => {
 			clientId: "alice",
 			request: { token: "t" },
 		});
-		room.handleSocketMessage("s1", JSON.stringify({ type: "reconnect", lastTimestamp: 0 }));
-		room.handleSocketMessage("s1", patch(1, { k: { v: 1 } }));
+		room.handleSocketMessage("s1", text(reconnect()));
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
 		await settle();
 		expect(socket.sent).toEqual([]);
 		expect(room.getSessions()).toMatchObject([{ sessionId: "s1", joined: false }]);
@@ -233,7 +258,7 @@ describe("onBeforeConnect", () => {
 		expect(seen).toEqual([
 			{ roomId: "r", sessionId: "s1", clientId: "alice", request: { token: "t" } },
 		]);
-		expect(socket.types()).toEqual(["clientCount", "patch", "synced", "ack"]);
+		expect(socket.types()).toEqual(["clientCount", "synced", "ack"]);
 	});
 
 	test("a hook that throws, rejects or returns nothing turns the connection down", async () => {
@@ -292,7 +317,7 @@ describe("loading", () => {
 		const room = newRoom({ storage: slow });
 		const socket = new MockSocket();
 		const joined = room.handleSocketConnect({ sessionId: "s1", socket, clientId: "alice" });
-		room.handleSocketMessage("s1", JSON.stringify({ type: "reconnect", lastTimestamp: 0 }));
+		room.handleSocketMessage("s1", text(reconnect()));
 		room.handleSocketMessage("s1", patch(1, { k: { v: 3 } }));
 		await settle();
 		expect(room.status).toBe("loading");
@@ -303,11 +328,11 @@ describe("loading", () => {
 			{ type: "clientCount", count: 1 },
 			{
 				type: "patch",
-				documentPatches: { k: { _exists: true, v: 2 } },
+				documentPatches: [{ k: { _exists: true, v: 2 } }],
 				clientId: "",
 				timestamp: 2,
 			},
-			{ type: "synced" },
+			{ type: "synced", timestamp: 2 },
 			{ type: "ack", messageId: 1, timestamp: 3 },
 		]);
 	});
@@ -358,7 +383,7 @@ describe("throttled snapshot saves", () => {
 
 	test("save at most once per interval, after the first change", async () => {
 		const { timers, storage, room } = await roomWithSaves();
-		room.handleSocketMessage("s1", patch(1, { k: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
 		room.handleSocketMessage("s1", patch(2, { k: { v: 2 } }));
 		await timers.advance(9_999);
 		expect(storage.saves).toHaveLength(0);
@@ -375,7 +400,7 @@ describe("throttled snapshot saves", () => {
 	test("acks do not wait for the save", async () => {
 		const { room, socket } = await roomWithSaves();
 		socket.take();
-		room.handleSocketMessage("s1", patch(1, { k: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
 		expect(socket.take()).toEqual([{ type: "ack", messageId: 1, timestamp: 1 }]);
 	});
 
@@ -387,7 +412,7 @@ describe("throttled snapshot saves", () => {
 			timers,
 		});
 		await join(room, "s1", "alice");
-		room.handleSocketMessage("s1", patch(1, { k: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
 		await timers.advance(10_000);
 		room.handleSocketMessage("s1", patch(2, { k: { v: 2, w: 1 } }));
 		expect(held[0]?.state).toEqual({ k: { _exists: true, v: 1 } });
@@ -396,7 +421,7 @@ describe("throttled snapshot saves", () => {
 
 	test("close writes the last change, settles once it is written, and closes sockets with 1001", async () => {
 		const { timers, storage, room, socket } = await roomWithSaves();
-		room.handleSocketMessage("s1", patch(1, { k: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
 		await room.close();
 		expect(storage.saves).toHaveLength(1);
 		expect(storage.stored?.state).toEqual({ k: { _exists: true, v: 1 } });
@@ -412,7 +437,7 @@ describe("throttled snapshot saves", () => {
 		const room = new Room({ roomId: "r", storage, timers, logger });
 		await join(room, "s1", "alice");
 		storage.failSaves = true;
-		room.handleSocketMessage("s1", patch(1, { k: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
 		await timers.advance(10_000);
 		expect(lines).toContainEqual(
 			expect.objectContaining({ level: "error", fields: expect.objectContaining({ roomId: "r" }) }),
@@ -441,7 +466,7 @@ describe("acked means durable (incremental storage)", () => {
 
 	test("the ack and the broadcast wait until the commit holding the patch resolves", async () => {
 		const { timers, storage, room, alice, bob } = await roomWithCommits();
-		room.handleSocketMessage("s1", patch(1, { k: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
 		await timers.turn();
 		expect(storage.commits).toHaveLength(1);
 		expect(alice.sent).toEqual([]);
@@ -453,27 +478,32 @@ describe("acked means durable (incremental storage)", () => {
 
 	test("all patches of one event-loop turn go into one commit, in order", async () => {
 		const { timers, storage, room, alice } = await roomWithCommits();
-		room.handleSocketMessage("s1", patch(1, { a: { v: 1 } }));
-		room.handleSocketMessage("s2", patch(1, { b: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { a: create({ v: 1 }) }));
+		room.handleSocketMessage("s2", patch(1, { b: create({ v: 1 }) }));
 		room.handleSocketMessage("s1", patch(2, { a: { v: 2 } }));
 		await timers.turn();
 		expect(storage.commits.map((batch) => batch.map((change) => change.timestamp))).toEqual([
 			[1, 2, 3],
 		]);
-		expect(storage.commits[0]?.[0]?.documentPatches).toEqual({ a: { _exists: true, v: 1 } });
+		expect(storage.commits[0]?.[0]?.changes).toEqual({ a: { _exists: true, v: 1 } });
 		await storage.release();
 		expect(alice.take()).toEqual([
 			{ type: "ack", messageId: 1, timestamp: 1 },
-			{ type: "patch", documentPatches: { b: { v: 1 } }, clientId: "bob", timestamp: 2 },
+			{
+				type: "patch",
+				documentPatches: [{ b: { _exists: true, v: 1 } }],
+				clientId: "bob",
+				timestamp: 2,
+			},
 			{ type: "ack", messageId: 2, timestamp: 3 },
 		]);
 	});
 
 	test("what arrives during a commit waits for the next one; effects stay in order", async () => {
 		const { timers, storage, room, alice } = await roomWithCommits();
-		room.handleSocketMessage("s1", patch(1, { a: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { a: create({ v: 1 }) }));
 		await timers.turn();
-		room.handleSocketMessage("s1", patch(2, undefined, { cursor: { x: 1 } }));
+		room.handleSocketMessage("s1", patch(2, undefined, { cursor: create({ x: 1 }) }));
 		room.handleSocketMessage("s1", patch(3, { a: { v: 3 } }));
 		await timers.turn();
 		expect(storage.commits).toHaveLength(1);
@@ -490,7 +520,7 @@ describe("acked means durable (incremental storage)", () => {
 
 	test("a failed write: the sender gets storage-failed and is closed, nobody sees the patch, the room goes on", async () => {
 		const { timers, storage, room, alice, bob, lines } = await roomWithCommits();
-		room.handleSocketMessage("s1", patch(1, { a: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { a: create({ v: 1 }) }));
 		await timers.turn();
 		await storage.release();
 		alice.take();
@@ -530,7 +560,7 @@ describe("acked means durable (incremental storage)", () => {
 
 	test("close waits for the pending commit so its acks go out first", async () => {
 		const { storage, room, alice } = await roomWithCommits();
-		room.handleSocketMessage("s1", patch(1, { a: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { a: create({ v: 1 }) }));
 		const closed = room.close();
 		await settle();
 		expect(storage.commits).toHaveLength(1);
@@ -565,42 +595,149 @@ describe("hooks", () => {
 			},
 		});
 		const alice = await join(room, "s1", "alice");
-		room.handleSocketMessage("s1", patch(1, { k: { v: 1 } }));
-		room.handleSocketMessage("s1", patch(2, undefined, { c: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
+		room.handleSocketMessage("s1", patch(2, undefined, { c: create({ v: 1 }) }));
 		room.handleSocketClose("s1");
 		expect(calls).toEqual(["count 1", "added s1", "data", "count 0", "removed s1 0"]);
-		expect(alice.types()).toEqual(["clientCount", "patch", "synced", "ack", "ack"]);
+		expect(alice.types()).toEqual(["clientCount", "synced", "ack", "ack"]);
 		expect(lines.filter((line) => line.level === "error")).toHaveLength(3);
 	});
 });
 
 describe("fanout", () => {
-	test("a broadcast is handed to the runtime's pub/sub once, excluding the sender", async () => {
-		const published: { text: string; except: unknown }[] = [];
-		const subscribed: unknown[] = [];
+	test("a broadcast is handed to the runtime's pub/sub once per version, excluding the sender", async () => {
+		const published: { version: number; text: string; except: unknown }[] = [];
+		const subscribed: { socket: unknown; version: number }[] = [];
 		const room = newRoom({
 			fanout: {
-				subscribe: (socket) => void subscribed.push(socket),
-				publish: (text, except) => void published.push({ text, except }),
+				subscribe: (socket, version) => void subscribed.push({ socket, version }),
+				publish: (version, text, except) => void published.push({ version, text, except }),
 			},
 		});
 		const alice = await join(room, "s1", "alice");
 		const bob = await join(room, "s2", "bob");
-		expect(subscribed).toEqual([alice, bob]);
-		alice.take();
-		bob.take();
+		const old = await join(room, "s3", "old", 0, 1);
+		expect(subscribed).toEqual([
+			{ socket: alice, version: 2 },
+			{ socket: bob, version: 2 },
+			{ socket: old, version: 1 },
+		]);
+		for (const socket of [alice, bob, old]) socket.take();
 		published.length = 0;
-		room.handleSocketMessage("s1", patch(1, { k: { v: 1 } }));
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
+		const text =
+			'{"type":"patch","documentPatches":[{"k":{"_exists":true,"v":1}}],"clientId":"alice","timestamp":1}';
 		expect(published).toEqual([
-			{
-				text: '{"type":"patch","documentPatches":{"k":{"v":1}},"clientId":"alice","timestamp":1}',
-				except: alice,
-			},
+			{ version: 1, text, except: alice },
+			{ version: 2, text, except: alice },
 		]);
 		expect(alice.take()).toEqual([{ type: "ack", messageId: 1, timestamp: 1 }]);
 		expect(bob.take()).toEqual([]);
 		room.handleSocketClose("s1");
-		expect(JSON.parse(published.at(-1)?.text ?? "{}")).toEqual({ type: "clientCount", count: 1 });
+		expect(JSON.parse(published.at(-1)?.text ?? "{}")).toEqual({ type: "clientCount", count: 2 });
 		expect(published.at(-1)?.except).toBeNull();
+	});
+});
+
+describe("protocol versions", () => {
+	test("without a fanout, each live session gets the encoding of its own version", async () => {
+		const room = newRoom();
+		const v2 = await join(room, "s1", "alice");
+		const v1 = await join(room, "s2", "bob", 0, 1);
+		v2.take();
+		v1.take();
+		room.handleSocketMessage("s1", patch(1, undefined, { "alice/cursor": create({ x: 1 }) }));
+		expect(v1.take()).toEqual([
+			{
+				type: "patch",
+				ephemeralPatches: [{ "alice/cursor": { _exists: true, x: 1 } }],
+				clientId: "alice",
+				timestamp: 0,
+			},
+		]);
+		room.handleSocketMessage("s2", patch(1, undefined, { "bob/cursor": create({ x: 2 }) }));
+		expect(v2.take()).toEqual([
+			{ type: "ack", messageId: 1, timestamp: 0 },
+			{
+				type: "patch",
+				ephemeralPatches: [{ "bob/cursor": { _exists: true, x: 2 } }],
+				clientId: "bob",
+			},
+		]);
+	});
+});
+
+describe("onTokenRefresh", () => {
+	test("allow replaces the session's metadata; the session keeps working meanwhile", async () => {
+		const requests: unknown[] = [];
+		let decide:
+			| ((decision: { allow: true; metadata: Record<string, unknown> }) => void)
+			| undefined;
+		const room = newRoom({
+			onBeforeConnect: () => ({ allow: true, metadata: { user: "u1", token: "old" } }),
+			onTokenRefresh: (request) => {
+				requests.push(request);
+				return new Promise((resolve) => {
+					decide = resolve;
+				});
+			},
+		});
+		const socket = await join(room, "s1", "alice");
+		socket.take();
+		room.handleSocketMessage("s1", text(authRefresh("new")));
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
+		expect(socket.take()).toEqual([{ type: "ack", messageId: 1, timestamp: 1 }]);
+		expect(requests).toEqual([
+			{
+				roomId: "r",
+				sessionId: "s1",
+				clientId: "alice",
+				token: "new",
+				metadata: { user: "u1", token: "old" },
+			},
+		]);
+		decide?.({ allow: true, metadata: { user: "u1", token: "new" } });
+		await settle();
+		expect(room.getSessions()[0]?.metadata).toEqual({ user: "u1", token: "new" });
+		expect(socket.closed).toBeNull();
+	});
+
+	test("a refusal, a throw or no decision closes the session with 4401", async () => {
+		const { logger, lines } = recordingLogger();
+		const hooks: RoomOptions["onTokenRefresh"][] = [
+			() => ({ allow: false, reason: "token expired" }),
+			() => {
+				throw new Error("bug");
+			},
+			() => Promise.reject(new Error("auth service down")),
+			() => undefined as never,
+		];
+		const reasons: (string | undefined)[] = [];
+		for (const onTokenRefresh of hooks) {
+			const room = new Room({ roomId: "r", logger, onTokenRefresh });
+			const socket = await join(room, "s1", "alice");
+			room.handleSocketMessage("s1", text(authRefresh("t")));
+			await settle();
+			expect(socket.closed?.code).toBe(CloseCode.Unauthorized);
+			reasons.push(socket.closed?.reason);
+			expect(room.getSessionCount()).toBe(0);
+		}
+		expect(reasons).toEqual([
+			"token expired",
+			"token refresh failed",
+			"token refresh failed",
+			"token refresh failed",
+		]);
+		expect(lines.filter((line) => line.level === "error")).toHaveLength(3);
+	});
+
+	test("without the hook, auth-refresh is accepted and ignored", async () => {
+		const room = newRoom();
+		const socket = await join(room, "s1", "alice");
+		socket.take();
+		room.handleSocketMessage("s1", text(authRefresh("t")));
+		await settle();
+		expect(socket.take()).toEqual([]);
+		expect(socket.closed).toBeNull();
 	});
 });

@@ -1,14 +1,14 @@
-import type { DocumentChange, RoomSnapshot, ServerMessage } from "@roomsync/core";
+import type { DocumentChange, RoomSnapshot, WireServerMessage } from "@roomsync/core";
 import type { IncrementalStorage, SyncStorage, Timers, WebSocketLike } from "@roomsync/room";
 
 /** A socket as a Room sees it, recording what the room sends and how it closes it. */
 export class MockSocket implements WebSocketLike {
-	readonly sent: ServerMessage[] = [];
+	readonly sent: WireServerMessage[] = [];
 	closed: { code?: number; reason?: string } | null = null;
 
 	send(data: string): void {
 		if (this.closed !== null) throw new Error("send on a closed socket");
-		this.sent.push(JSON.parse(data) as ServerMessage);
+		this.sent.push(JSON.parse(data) as WireServerMessage);
 	}
 
 	close(code?: number, reason?: string): void {
@@ -16,7 +16,7 @@ export class MockSocket implements WebSocketLike {
 	}
 
 	/** Everything received since the last call. */
-	take(): ServerMessage[] {
+	take(): WireServerMessage[] {
 		return this.sent.splice(0);
 	}
 

@@ -14,9 +14,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyDocumentPatches, createDocument } from "@roomsync/core";
+import { createDocument } from "@roomsync/core";
 import { Room, type RoomStorage } from "@roomsync/room";
 import { SqliteStorage } from "@roomsync/storage/sqlite";
+import { change } from "../../../tests/support/domain.ts";
+import { patch, reconnect, text } from "../../../tests/support/frames.ts";
 
 const SESSIONS = 50;
 const TURNS = 200;
@@ -47,15 +49,18 @@ async function costPerAckedPatch(
 			close: () => undefined,
 		};
 		await room.handleSocketConnect({ sessionId: `s${s}`, socket, clientId: `c${s}` });
-		room.handleSocketMessage(`s${s}`, '{"type":"reconnect","lastTimestamp":0}');
+		room.handleSocketMessage(`s${s}`, text(reconnect()));
 	}
 	const total = TURNS * SESSIONS;
+	// The first write of each key creates it; every later one merges two fields into it.
 	const frames = Array.from({ length: total }, (_, i) =>
-		JSON.stringify({
-			type: "patch",
-			messageId: i,
-			documentPatches: { [`shape-${i % 500}/pos`]: { x: i, y: -i } },
-		}),
+		text(
+			patch(i, {
+				document: {
+					[`shape-${i % 500}/pos`]: { ...(i < 500 ? { _exists: true } : {}), x: i, y: -i },
+				},
+			}),
+		),
 	);
 	const start = performance.now();
 	for (let i = 0; i < total; i += perTurn) {
@@ -76,10 +81,10 @@ async function loadTime(keys: number): Promise<{ millis: number; fileMiB: number
 	const document = createDocument();
 	const changes = [];
 	for (let start = 0; start < keys; start += 10_000) {
-		const patches: Record<string, { x: number; y: number; label: string }> = {};
+		const patches: Record<string, { _exists: true; x: number; y: number; label: string }> = {};
 		for (let i = start; i < start + 10_000; i++)
-			patches[`entity-${i}/shape`] = { x: i, y: -i, label: `shape ${i}` };
-		changes.push(applyDocumentPatches(document, patches));
+			patches[`entity-${i}/shape`] = { _exists: true, x: i, y: -i, label: `shape ${i}` };
+		changes.push(change(document, patches));
 	}
 	await writer.forRoom("large").commit(changes);
 	writer.close();

@@ -3,18 +3,18 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-	applyDocumentPatches,
 	createDocument,
 	type DocumentChange,
 	exportSnapshot,
-	type Patches,
 	type RoomSnapshot,
+	type WirePatch,
 } from "@roomsync/core";
 import type { IncrementalStorage, SyncStorage } from "@roomsync/room";
 import { FileStorage, MemoryStorage } from "@roomsync/storage";
 import { SqliteStorage } from "@roomsync/storage/sqlite";
 import fc from "fast-check";
-import { patches as randomPatches } from "../../../tests/support/arbitraries.ts";
+import { patchListWithDeltas } from "../../../tests/support/arbitraries.ts";
+import { change } from "../../../tests/support/domain.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -68,15 +68,17 @@ const adapters: Adapter[] = [
 /** A document built by real patches, with live keys, a deletion and a re-creation. */
 function history(): { changes: DocumentChange[]; snapshot: RoomSnapshot } {
 	const document = createDocument();
-	const steps: Patches[] = [
+	const steps: WirePatch[][] = [
 		// Parsed, as a frame would be: in a literal, a "__proto__" key would set the prototype.
-		JSON.parse('{"e1/pos":{"x":1,"y":[1,2]},"e2/pos":{"x":2},"__proto__":{"constructor":1}}'),
-		{ "e1/pos": { y: { nested: true } }, "e2/pos": { _exists: false } },
-		{ "e3/tag": { _exists: true, label: "é€😀" }, "e2/pos": { z: 3 } },
-		{ "e4/gone": { v: 1 } },
-		{ "e4/gone": { _exists: false } },
+		JSON.parse(
+			'[{"e1/pos":{"_exists":true,"x":1,"y":[1,2]},"e2/pos":{"_exists":true,"x":2},"__proto__":{"_exists":true,"constructor":1}}]',
+		),
+		[{ "e1/pos": { y: { nested: true } }, "e2/pos": { _exists: false } }],
+		[{ "e3/tag": { _exists: true, label: "é€😀" }, "e2/pos": { z: 3 } }, { "e3/tag": { n: 1 } }],
+		[{ "e4/gone": { _exists: true, v: 1 } }],
+		[{ "e4/gone": { _exists: false } }],
 	];
-	const changes = steps.map((step) => applyDocumentPatches(document, step));
+	const changes = steps.map((step) => change(document, step));
 	return { changes, snapshot: exportSnapshot(document) };
 }
 
@@ -149,13 +151,13 @@ for (const adapter of adapters.filter((a) => a.name === "SqliteStorage")) {
 		test("any sequence of committed changes loads as the document that made them", async () => {
 			await fc.assert(
 				fc.asyncProperty(
-					fc.array(randomPatches, { maxLength: 25 }),
+					fc.array(patchListWithDeltas, { maxLength: 25 }),
 					fc.integer({ min: 1, max: 5 }),
 					async (steps, batch) => {
 						const place = adapter.create("prop");
 						const store = place.open();
 						const document = createDocument();
-						const changes = steps.map((step) => applyDocumentPatches(document, step));
+						const changes = steps.map((step) => change(document, step));
 						for (let i = 0; i < changes.length; i += batch)
 							await store.commit?.(changes.slice(i, i + batch));
 						const loaded = await store.load();

@@ -2,7 +2,8 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { ComponentData, RoomSnapshot, ServerMessage } from "@roomsync/core";
+import type { ComponentData, RoomSnapshot, WireServerMessage } from "@roomsync/core";
+import { patch, reconnect, text } from "../../../tests/support/frames.ts";
 
 const fixtures = join(import.meta.dir, "fixtures");
 const root = mkdtempSync(join(tmpdir(), "roomsync-crash-"));
@@ -47,7 +48,7 @@ test(
 		);
 		const synced = new Promise<void>((resolve) => {
 			socket.addEventListener("message", (event) => {
-				const message = JSON.parse(String(event.data)) as ServerMessage;
+				const message = JSON.parse(String(event.data)) as WireServerMessage;
 				if (message.type === "synced") resolve();
 				if (message.type !== "ack" || killed) return;
 				acked.push(message.messageId as number);
@@ -58,17 +59,11 @@ test(
 			});
 		});
 		await new Promise((resolve) => socket.addEventListener("open", resolve));
-		socket.send(JSON.stringify({ type: "reconnect", lastTimestamp: 0 }));
+		socket.send(text(reconnect()));
 		await synced;
 		// Pipelined, as a busy client sends: many patches are in flight when the process dies.
 		for (let i = 0; i < SENT; i++) {
-			socket.send(
-				JSON.stringify({
-					type: "patch",
-					messageId: i,
-					documentPatches: { [`k${i % KEYS}`]: { v: i } },
-				}),
-			);
+			socket.send(text(patch(i, { document: { [`k${i % KEYS}`]: { _exists: true, v: i } } })));
 			if (i % 100 === 99) await Bun.sleep(1);
 		}
 		await closed;

@@ -3,8 +3,9 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { applyDocumentPatches, createDocument, type Patches } from "@roomsync/core";
+import { createDocument, type WirePatch } from "@roomsync/core";
 import { SCHEMA_VERSION, SqliteStorage } from "@roomsync/storage/sqlite";
+import { change } from "../../../tests/support/domain.ts";
 
 const root = mkdtempSync(join(tmpdir(), "roomsync-sqlite-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -18,7 +19,7 @@ describe("SqliteStorage", () => {
 		const ids = ["a", "b", "../../x", "'; DROP TABLE fields; --", "__proto__"];
 		for (const [i, roomId] of ids.entries()) {
 			const document = createDocument();
-			await storage.forRoom(roomId).commit([applyDocumentPatches(document, { k: { v: i } })]);
+			await storage.forRoom(roomId).commit([change(document, { k: { _exists: true, v: i } })]);
 		}
 		for (const [i, roomId] of ids.entries()) {
 			expect((await storage.forRoom(roomId).load())?.state).toEqual({ k: { _exists: true, v: i } });
@@ -53,9 +54,9 @@ describe("SqliteStorage", () => {
 		const storage = new SqliteStorage({ path });
 		const room = storage.forRoom("big");
 		const document = createDocument();
-		const everything: Record<string, { a: number; b: number; c: number }> = {};
-		for (let i = 0; i < 5_000; i++) everything[`k${i}`] = { a: i, b: i, c: i };
-		await room.commit([applyDocumentPatches(document, everything)]);
+		const everything: Record<string, { _exists: true; a: number; b: number; c: number }> = {};
+		for (let i = 0; i < 5_000; i++) everything[`k${i}`] = { _exists: true, a: i, b: i, c: i };
+		await room.commit([change(document, everything)]);
 
 		// Count row writes from a second connection's triggers, which the storage's writes fire.
 		const spy = new Database(path);
@@ -69,15 +70,19 @@ describe("SqliteStorage", () => {
 			}
 		}
 		const writes = () => (spy.query("SELECT n FROM writes").get() as { n: number }).n;
-		const commit = async (patches: Patches) => {
+		const commit = async (patches: WirePatch | WirePatch[]) => {
 			const before = writes();
-			await room.commit([applyDocumentPatches(document, patches)]);
+			await room.commit([change(document, patches)]);
 			return writes() - before;
 		};
 		expect(await commit({ k7: { b: -1 } })).toBe(2); // one field, the room timestamp
 		expect(await commit({ k8: { _exists: false } })).toBe(5); // three fields, the component, the room
 		expect(await commit({ k9: { _exists: true, z: 1 } })).toBe(6); // three old fields out, one in, component, room
 		expect(await commit({ k10: { a: 1, b: 2 }, k11: { c: 3 } })).toBe(4);
+		// A list that writes one field three times writes its row once.
+		expect(await commit([{ k12: { a: 1 } }, { k12: { a: 2 } }, { k12: { a: 3 } }])).toBe(2);
+		// A merge into a deleted component writes only the room timestamp.
+		expect(await commit({ k8: { a: 1 } })).toBe(1);
 		spy.close();
 		storage.close();
 	});
@@ -89,7 +94,7 @@ describe("SqliteStorage", () => {
 			rooms.map((roomId) =>
 				storage
 					.forRoom(roomId)
-					.commit([applyDocumentPatches(createDocument(), { k: { v: roomId } })]),
+					.commit([change(createDocument(), { k: { _exists: true, v: roomId } })]),
 			);
 		// Each transaction appends the pages it changed to the write-ahead log: three rooms in
 		// one transaction append each shared page once, three transactions append it three times.
@@ -112,10 +117,10 @@ describe("SqliteStorage", () => {
 		cyclic.self = cyclic;
 		const good = storage
 			.forRoom("good")
-			.commit([applyDocumentPatches(createDocument(), { k: { v: 1 } })]);
+			.commit([change(createDocument(), { k: { _exists: true, v: 1 } })]);
 		const bad = storage
 			.forRoom("bad")
-			.commit([{ timestamp: 1, documentPatches: { k: { v: cyclic } } } as never]);
+			.commit([{ timestamp: 1, changes: { k: { _exists: true, v: cyclic } } } as never]);
 		await expect(bad).rejects.toThrow();
 		await good;
 		expect((await storage.forRoom("good").load())?.state).toEqual({ k: { _exists: true, v: 1 } });
@@ -128,12 +133,12 @@ describe("SqliteStorage", () => {
 		const storage = new SqliteStorage({ path });
 		const room = storage.forRoom("r");
 		const document = createDocument();
-		await room.commit([applyDocumentPatches(document, { a: { v: 1 } })]);
-		const good = applyDocumentPatches(document, { a: { v: 2 } });
+		await room.commit([change(document, { a: { _exists: true, v: 1 } })]);
+		const good = change(document, { a: { v: 2 } });
 		// A value JSON cannot encode makes the second change fail half-way through the batch.
 		const cyclic: Record<string, unknown> = {};
 		cyclic.self = cyclic;
-		const bad = { timestamp: 3, documentPatches: { b: { v: cyclic } } } as never;
+		const bad = { timestamp: 3, changes: { b: { _exists: true, v: cyclic } } } as never;
 		await expect(room.commit([good, bad])).rejects.toThrow();
 		expect((await room.load())?.state).toEqual({ a: { _exists: true, v: 1 } });
 		expect((await room.load())?.timestamp).toBe(1);

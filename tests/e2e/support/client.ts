@@ -1,10 +1,17 @@
-import type { ServerMessage } from "@roomsync/core";
+/** A real WebSocket client for end-to-end tests: keeps what it receives and lets a test wait for it. */
+import type { WirePatch, WireServerMessage } from "@roomsync/core";
+import {
+	type Patches,
+	patch,
+	type ReconnectOptions,
+	reconnect,
+	text,
+} from "../../support/frames.ts";
 
-/** A real WebSocket client that keeps what it receives and lets a test wait for it. */
 export class Client {
-	readonly received: ServerMessage[] = [];
-	/** The catch-up patch that answered `join`'s reconnect. */
-	answer: ServerMessage | undefined;
+	readonly received: WireServerMessage[] = [];
+	/** The catch-up patch that answered `join`'s reconnect, if there was one. */
+	answer: WireServerMessage | undefined;
 	readonly socket: WebSocket;
 	readonly opened: Promise<void>;
 	readonly closed: Promise<{ code: number; reason: string }>;
@@ -23,39 +30,43 @@ export class Client {
 			}),
 		);
 		this.socket.addEventListener("message", (event) => {
-			this.received.push(JSON.parse(String(event.data)) as ServerMessage);
+			this.received.push(JSON.parse(String(event.data)) as WireServerMessage);
 			this.notify();
 		});
 	}
 
 	/**
-	 * Opens, sends the reconnect every client sends first, and waits for `synced`. The answer
-	 * is kept in `answer`; what came before it (clientCount) stays in `received`.
+	 * Opens, sends the reconnect every client sends first (protocol version 2 unless `options`
+	 * says otherwise), and waits for `synced`. The answer is kept in `answer`; what came before
+	 * it (clientCount) stays in `received`.
 	 */
-	static async join(url: string, lastTimestamp = 0, extra: object = {}): Promise<Client> {
+	static async join(
+		url: string,
+		lastTimestamp = 0,
+		options: Omit<ReconnectOptions, "lastTimestamp"> = {},
+	): Promise<Client> {
 		const client = new Client(url);
 		await client.opened;
-		client.send({ type: "reconnect", lastTimestamp, protocolVersion: 1, ...extra });
-		client.answer = await client.next(
-			(message) => message.type === "patch" && message.clientId === "",
-		);
+		client.send(reconnect({ lastTimestamp, ...options }));
 		await client.next((message) => message.type === "synced");
+		const at = client.received.findIndex((m) => m.type === "patch" && m.clientId === "");
+		if (at >= 0) client.answer = client.received.splice(at, 1)[0];
 		return client;
 	}
 
 	send(message: object): void {
-		this.socket.send(JSON.stringify(message));
+		this.socket.send(text(message));
 	}
 
 	/** Takes the first received message that matches, waiting up to `timeoutMs` for it. */
 	async next(
-		match: (message: ServerMessage) => boolean,
+		match: (message: WireServerMessage) => boolean,
 		timeoutMs = 5_000,
-	): Promise<ServerMessage> {
+	): Promise<WireServerMessage> {
 		const deadline = Date.now() + timeoutMs;
 		for (;;) {
 			const index = this.received.findIndex(match);
-			if (index >= 0) return this.received.splice(index, 1)[0] as ServerMessage;
+			if (index >= 0) return this.received.splice(index, 1)[0] as WireServerMessage;
 			const left = deadline - Date.now();
 			if (left <= 0)
 				throw new Error(`timed out; received ${JSON.stringify(this.received).slice(0, 500)}`);
@@ -70,8 +81,8 @@ export class Client {
 	}
 
 	/** Sends a patch and waits for its ack. */
-	async patch(messageId: number | string, documentPatches?: object, ephemeralPatches?: object) {
-		this.send({ type: "patch", messageId, documentPatches, ephemeralPatches });
+	async patch(messageId: number | string, document?: Patches, ephemeral?: Patches) {
+		this.send(patch(messageId, { document, ephemeral }));
 		return this.next((message) => message.type === "ack" && message.messageId === messageId);
 	}
 
@@ -82,4 +93,11 @@ export class Client {
 	private notify(): void {
 		for (const wake of this.wake.splice(0)) wake();
 	}
+}
+
+/** The one patch map of a message's list (the answers and broadcasts these tests look at carry one). */
+export function only(patches: readonly WirePatch[] | undefined): WirePatch | undefined {
+	if (patches !== undefined && patches.length !== 1)
+		throw new Error(`expected one patch, got ${patches.length}`);
+	return patches?.[0];
 }

@@ -1,8 +1,24 @@
-import type { JsonValue } from "../protocol/json.ts";
-import type { ComponentData, ComponentKey, Patches } from "../protocol/messages.ts";
+/**
+ * Components: the unit the document is made of. A component key names one component of one
+ * entity; its data is a flat record of fields plus the reserved `_exists` flag.
+ */
+import type { JsonValue } from "./json.ts";
+
+/** "stableId/componentName" or "SINGLETON/singletonName"; opaque to the server. */
+export type ComponentKey = string;
 
 /** A live component: its fields plus `_exists: true`. Held in null-prototype objects. */
 export type Component = Record<string, JsonValue>;
+
+/**
+ * A component's data as snapshots, diffs and stored changes carry it (the design doc's
+ * `ComponentData`): fields with whole values, and `_exists` when the component was created
+ * (`true`) or deleted (`false`).
+ */
+export interface ComponentData {
+	readonly _exists?: boolean;
+	readonly [field: string]: JsonValue | undefined;
+}
 
 /**
  * An object without a prototype: client-chosen names such as `__proto__` or `constructor`
@@ -12,45 +28,15 @@ export function emptyRecord<T>(): Record<string, T> {
 	return Object.create(null) as Record<string, T>;
 }
 
-/** The component a patch creates when it starts a new incarnation: exactly its fields, alive. */
-export function createComponent(patch: ComponentData): Component {
+/** A live copy of a component's fields, `_exists: true` first. */
+export function copyComponent(data: ComponentData): Component {
 	const component: Component = emptyRecord();
 	component._exists = true;
-	for (const field of Object.keys(patch)) {
-		const value = patch[field];
+	for (const field of Object.keys(data)) {
+		const value = data[field];
 		if (field !== "_exists" && value !== undefined) component[field] = value;
 	}
 	return component;
-}
-
-/**
- * The protocol's one rule for applying a component patch, as every replica applies it
- * (the server's document store follows the same three cases in place):
- * `_exists: false` deletes; `_exists: true`, or a patch on an absent component, replaces;
- * anything else merges field by field. Returns a new component, or undefined once deleted.
- */
-export function applyComponentPatch(
-	current: Component | undefined,
-	patch: ComponentData,
-): Component | undefined {
-	if (patch._exists === false) return undefined;
-	if (patch._exists === true || current === undefined) return createComponent(patch);
-	const next: Component = emptyRecord();
-	for (const field of Object.keys(current)) next[field] = current[field] as JsonValue;
-	for (const field of Object.keys(patch)) {
-		const value = patch[field];
-		if (value !== undefined) next[field] = value;
-	}
-	return next;
-}
-
-/** Applies a whole patch map to a replica held as a Map, the way a client does. */
-export function applyPatches(replica: Map<ComponentKey, Component>, patches: Patches): void {
-	for (const key of Object.keys(patches)) {
-		const next = applyComponentPatch(replica.get(key), patches[key] as ComponentData);
-		if (next === undefined) replica.delete(key);
-		else replica.set(key, next);
-	}
 }
 
 /** Whether an object has an own key; O(1), unlike counting them. */

@@ -1,6 +1,23 @@
-import type { JsonValue } from "../protocol/json.ts";
-import type { ComponentData, ComponentKey, Patches } from "../protocol/messages.ts";
-import { type Component, createComponent, emptyRecord } from "./component.ts";
+/**
+ * The shared document: field-level last-write-wins over component keys, stamped with the room
+ * timestamp, and the change index that makes reconnect diffs cost what changed, not the document.
+ */
+import {
+	type Component,
+	type ComponentData,
+	type ComponentKey,
+	copyComponent,
+	emptyRecord,
+} from "./component.ts";
+import type { JsonValue } from "./json.ts";
+import {
+	type ComponentPatch,
+	type FieldValue,
+	hasBufferDelta,
+	materializeWith,
+	type Patch,
+	resolveField,
+} from "./patch.ts";
 
 /** What the room knows about one component key, alive or deleted. */
 export interface KeyRecord {
@@ -18,12 +35,11 @@ export interface KeyRecord {
 }
 
 /**
- * The shared document: field-level last-write-wins over component keys, stamped with the room
- * timestamp. Records form a list ordered by `changedAt` (the change index), so the changes
- * since any timestamp are found by walking back from the newest, never by scanning the document.
+ * Records form a list ordered by `changedAt` (the change index), so the changes since any
+ * timestamp are found by walking back from the newest, never by scanning the document.
  */
 export interface DocumentState {
-	/** Advances by exactly one for every message that changes the document. */
+	/** Advances by exactly one for every message that carries document patches. */
 	timestamp: number;
 	readonly records: Map<ComponentKey, KeyRecord>;
 	newest: KeyRecord | null;
@@ -34,30 +50,58 @@ export function createDocument(): DocumentState {
 }
 
 /**
- * One message's change to the document, as storage records it. Its patches are the message's,
- * except that a merge which created its component is written as the `_exists: true` replace it
- * amounted to: every entry then applies to a store without reading what was there before.
+ * One message's change to the document, as storage records it: per key that the message
+ * changed, `{ _exists: false }` (deleted), `{ _exists: true, ...fields }` (a new incarnation
+ * with exactly these fields) or plain fields (merged into the live component). Values are whole:
+ * buffer deltas are resolved. Each entry applies to a store without reading what it holds, and
+ * replaying the changes in order through `applyDocumentPatches` rebuilds the document.
  */
 export interface DocumentChange {
 	readonly timestamp: number;
-	readonly documentPatches: Patches;
+	readonly changes: Readonly<Record<ComponentKey, ComponentData>>;
+}
+
+/** What applying one message's patches did. */
+export interface AppliedPatches {
+	readonly change: DocumentChange;
+	/**
+	 * The patches with every buffer delta replaced by the array it produced (the patches
+	 * themselves when they held none): what a session that knows no deltas receives.
+	 */
+	readonly materialized: readonly Patch[];
 }
 
 /**
- * Applies one message's document patches in place, as the next timestamp. Replaying the
- * returned changes in order rebuilds the document. Costs O(size of the patches).
+ * Applies one message's patches in place, in list order, all at the next timestamp (the same
+ * key may appear in several of them). Costs O(size of the patches), plus the length of each
+ * array a buffer delta rewrites.
  */
-export function applyDocumentPatches(document: DocumentState, patches: Patches): DocumentChange {
+export function applyDocumentPatches(
+	document: DocumentState,
+	patches: readonly Patch[],
+): AppliedPatches {
 	const timestamp = document.timestamp + 1;
 	document.timestamp = timestamp;
-	let stored: Record<string, ComponentData> | undefined;
-	for (const key of Object.keys(patches)) {
-		const patch = patches[key] as ComponentData;
-		if (!applyToRecord(document, key, patch, timestamp)) continue;
-		stored ??= Object.assign(emptyRecord<ComponentData>(), patches);
-		stored[key] = createComponent(patch);
+	const changed: ChangedKeys = new Map();
+	let materialized: Patch[] | undefined;
+	for (let i = 0; i < patches.length; i++) {
+		const patch = patches[i] as Patch;
+		let copy: Record<ComponentKey, ComponentPatch> | undefined;
+		for (const key of Object.keys(patch)) {
+			const componentPatch = patch[key] as ComponentPatch;
+			const record = applyToRecord(document, key, componentPatch, timestamp, changed);
+			if (hasBufferDelta(componentPatch)) {
+				copy ??= Object.assign(emptyRecord<ComponentPatch>(), patch);
+				copy[key] = materializeWith(componentPatch, record?.component ?? undefined);
+			}
+		}
+		if (copy !== undefined) materialized ??= patches.slice(0, i);
+		materialized?.push(copy ?? patch);
 	}
-	return { timestamp, documentPatches: stored ?? patches };
+	return {
+		change: { timestamp, changes: storedForm(changed) },
+		materialized: materialized ?? patches,
+	};
 }
 
 /**
@@ -66,7 +110,10 @@ export function applyDocumentPatches(document: DocumentState, patches: Patches):
  * component with `_exists: true` when it was (re)created after `since`; `{ _exists: false }`
  * when it was deleted after `since`. Costs O(size of what changed since `since`).
  */
-export function documentDiffSince(document: DocumentState, since: number): Patches {
+export function documentDiffSince(
+	document: DocumentState,
+	since: number,
+): Record<ComponentKey, ComponentData> {
 	const diff = emptyRecord<ComponentData>();
 	for (let record = document.newest; record !== null && record.changedAt > since; ) {
 		diff[record.key] = changesSince(record, since);
@@ -78,7 +125,7 @@ export function documentDiffSince(document: DocumentState, since: number): Patch
 function changesSince(record: KeyRecord, since: number): ComponentData {
 	const component = record.component;
 	if (component === null) return { _exists: false };
-	if (record.existsAt > since) return createComponent(component);
+	if (record.existsAt > since) return copyComponent(component);
 	const changes = emptyRecord<JsonValue>();
 	for (const field of Object.keys(record.times)) {
 		if ((record.times[field] as number) > since) changes[field] = component[field] as JsonValue;
@@ -87,57 +134,117 @@ function changesSince(record: KeyRecord, since: number): ComponentData {
 }
 
 /**
- * The three cases of `applyComponentPatch`, done in place and stamped with `timestamp`.
- * Returns whether a patch without `_exists` created the component.
+ * Per key this message changed, what storage must write: null when the key is stored whole
+ * (created or deleted), else the fields merged into its live component. The common case of one
+ * merge without buffer deltas keeps the patch itself, which then is its own stored form.
+ */
+type ChangedKeys = Map<KeyRecord, Set<string> | ComponentPatch | null>;
+
+/**
+ * `applyComponentPatch`'s rule, done in place and stamped with `timestamp`. Returns the key's
+ * record, or undefined if the patch changed nothing: a merge into a component that does not
+ * exist, or of no fields. Only a patch that changes something creates a record.
  */
 function applyToRecord(
 	document: DocumentState,
 	key: ComponentKey,
-	patch: ComponentData,
+	patch: ComponentPatch,
 	timestamp: number,
-): boolean {
+	changed: ChangedKeys,
+): KeyRecord | undefined {
 	let record = document.records.get(key);
-	if (record === undefined) {
-		record = {
-			key,
-			component: null,
-			existsAt: 0,
-			times: emptyRecord(),
-			changedAt: 0,
-			older: null,
-			newer: null,
-		};
-		document.records.set(key, record);
-	}
-	const current = record.component;
-	let createdByMerge = false;
-	if (patch._exists === false) {
-		record.component = null;
-		record.existsAt = timestamp;
-		record.times = emptyRecord();
-	} else if (patch._exists === true || current === null) {
-		createdByMerge = patch._exists === undefined;
-		const component = createComponent(patch);
-		const times = emptyRecord<number>();
-		for (const field of Object.keys(component)) {
-			if (field !== "_exists") times[field] = timestamp;
-		}
-		record.component = component;
-		record.existsAt = timestamp;
-		record.times = times;
-	} else {
+	if (patch._exists === undefined) {
+		const component = record?.component;
 		const fields = Object.keys(patch);
-		// Merging no fields writes nothing, so nothing moves in the index.
-		if (fields.length === 0) return false;
+		if (record === undefined || component == null || fields.length === 0) return undefined;
 		for (const field of fields) {
-			current[field] = patch[field] as JsonValue;
+			component[field] = resolveField(patch[field] as FieldValue, component[field]);
 			record.times[field] = timestamp;
 		}
+		noteMerge(changed, record, patch, fields);
+	} else {
+		if (record === undefined) {
+			record = newRecord(key);
+			document.records.set(key, record);
+		}
+		record.existsAt = timestamp;
+		changed.set(record, null);
+		if (patch._exists === false) {
+			record.component = null;
+			record.times = emptyRecord();
+		} else {
+			const component = copyComponent({});
+			const times = emptyRecord<number>();
+			for (const field of Object.keys(patch)) {
+				if (field === "_exists") continue;
+				component[field] = resolveField(patch[field] as FieldValue, undefined);
+				times[field] = timestamp;
+			}
+			record.component = component;
+			record.times = times;
+		}
 	}
-	record.changedAt = timestamp;
-	unlink(document, record);
-	linkAsNewest(document, record);
-	return createdByMerge;
+	// Records changed at this timestamp are all at the newest end already.
+	if (record.changedAt !== timestamp) {
+		record.changedAt = timestamp;
+		unlink(document, record);
+		linkAsNewest(document, record);
+	}
+	return record;
+}
+
+function noteMerge(
+	changed: ChangedKeys,
+	record: KeyRecord,
+	patch: ComponentPatch,
+	fields: readonly string[],
+): void {
+	const before = changed.get(record);
+	if (before === null) return;
+	if (before === undefined && !hasBufferDelta(patch)) {
+		changed.set(record, patch);
+		return;
+	}
+	const merged =
+		before instanceof Set ? before : new Set(before === undefined ? [] : Object.keys(before));
+	for (const field of fields) merged.add(field);
+	changed.set(record, merged);
+}
+
+function newRecord(key: ComponentKey): KeyRecord {
+	return {
+		key,
+		component: null,
+		existsAt: 0,
+		times: emptyRecord(),
+		changedAt: 0,
+		older: null,
+		newer: null,
+	};
+}
+
+/**
+ * What storage writes for the changed keys: a deleted key as a deletion, a key (re)created in
+ * this message whole, any other key as the fields merged into it, with their current values.
+ */
+function storedForm(changed: ChangedKeys): Record<ComponentKey, ComponentData> {
+	const changes = emptyRecord<ComponentData>();
+	for (const [record, merged] of changed) {
+		const component = record.component;
+		if (component === null) {
+			changes[record.key] = { _exists: false };
+		} else if (merged === null) {
+			changes[record.key] = copyComponent(component);
+		} else if (!(merged instanceof Set)) {
+			// One merge of whole values: the patch holds exactly what was written.
+			changes[record.key] = merged as ComponentData;
+		} else {
+			const fields = emptyRecord<JsonValue>();
+			for (const field of merged) fields[field] = component[field] as JsonValue;
+			changes[record.key] = fields;
+		}
+	}
+	return changes;
 }
 
 function unlink(document: DocumentState, record: KeyRecord): void {

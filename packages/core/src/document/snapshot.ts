@@ -1,5 +1,14 @@
-import type { ComponentData, ComponentKey } from "../protocol/messages.ts";
-import { type Component, createComponent, emptyRecord } from "./component.ts";
+/**
+ * Snapshots: the document as one serializable value (the design doc's `RoomSnapshot`), for
+ * snapshot stores, backups and imports, and its validated way back in.
+ */
+import {
+	type Component,
+	type ComponentData,
+	type ComponentKey,
+	copyComponent,
+	emptyRecord,
+} from "./component.ts";
 import { createDocument, type DocumentState, type KeyRecord, linkAsNewest } from "./document.ts";
 
 /** The serializable state of a room's document, as the ecs-sync design doc defines it. */
@@ -37,7 +46,7 @@ export function exportSnapshot(document: DocumentState): RoomSnapshot {
 		times._exists = record.existsAt;
 		for (const field of Object.keys(record.times)) times[field] = record.times[field] as number;
 		timestamps[record.key] = times;
-		if (record.component !== null) state[record.key] = createComponent(record.component);
+		if (record.component !== null) state[record.key] = copyComponent(record.component);
 	}
 	return { timestamp: document.timestamp, state, timestamps };
 }
@@ -95,7 +104,7 @@ function readRecord(
 			return error("must be a non-negative integer", timePath(key, "_exists"));
 		return newRecord(key, null, deletedAt, emptyRecord());
 	}
-	const component = createComponent(data as ComponentData);
+	const component = copyComponent(data as ComponentData);
 	const fieldTimes = emptyRecord<number>();
 	let oldest: number | undefined;
 	for (const field of Object.keys(component)) {

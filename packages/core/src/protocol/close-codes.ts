@@ -1,7 +1,7 @@
 /**
  * WebSocket close codes roomsync uses. 4000-4999 is the range RFC 6455 leaves to
- * applications. After any of them but `VersionMismatch` and `Rejected`, a client reconnects
- * and catches up through `reconnect`.
+ * applications. After any of them but `VersionMismatch`, `Rejected` and `Unauthorized`, a
+ * client reconnects and catches up through `reconnect`.
  */
 export const CloseCode = {
 	/** The room or the server is shutting down. */
@@ -16,6 +16,11 @@ export const CloseCode = {
 	VersionMismatch: 4001,
 	/** The embedder's `onBeforeConnect` hook turned the connection down. */
 	Rejected: 4003,
+	/**
+	 * The embedder's `onTokenRefresh` hook turned down the token of an `auth-refresh` (or
+	 * failed): the session's credentials are no longer good. Reconnect with a valid token.
+	 */
+	Unauthorized: 4401,
 	/**
 	 * A storage write failed: the room went back to what storage holds, and the session must
 	 * reconnect to re-send its unacknowledged patches.

@@ -1,5 +1,5 @@
-import { emptyRecord } from "../document/component.ts";
-import type { ComponentData, Patches } from "../protocol/messages.ts";
+/** Ephemeral state (cursors, selections) as the room hands it to newcomers and takes it back. */
+import { type ComponentData, type ComponentKey, emptyRecord } from "../document/component.ts";
 import type { ClientId, RoomState } from "./state.ts";
 
 /**
@@ -7,7 +7,10 @@ import type { ClientId, RoomState } from "./state.ts";
  * be unique across clients (they name the client's own entities); if two clients use the same
  * key, the client that joined later wins. Costs O(ephemeral state of the room).
  */
-export function ephemeralOfOthers(state: RoomState, clientId: ClientId): Patches {
+export function ephemeralOfOthers(
+	state: RoomState,
+	clientId: ClientId,
+): Record<ComponentKey, ComponentData> {
 	const patches = emptyRecord<ComponentData>();
 	for (const [otherId, client] of state.clients) {
 		if (otherId === clientId) continue;
@@ -17,7 +20,9 @@ export function ephemeralOfOthers(state: RoomState, clientId: ClientId): Patches
 }
 
 /** `{ _exists: false }` for each of a client's ephemeral keys: what the room sees when it leaves. */
-export function ephemeralRemoval(ephemeral: ReadonlyMap<string, unknown>): Patches {
+export function ephemeralRemoval(
+	ephemeral: ReadonlyMap<ComponentKey, unknown>,
+): Record<ComponentKey, ComponentData> {
 	const patches = emptyRecord<ComponentData>();
 	for (const key of ephemeral.keys()) patches[key] = { _exists: false };
 	return patches;

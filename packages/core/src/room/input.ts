@@ -1,8 +1,21 @@
-import type { Frame } from "../protocol/parse.ts";
+/**
+ * Everything that can happen to a room, as the shell reports it: sockets coming and going,
+ * their frames, and the outcome of the I/O the reducer asked for. Identifiers are made by the
+ * shell, never by the reducer.
+ */
+import type { Frame } from "../codec/decode.ts";
+import type { DocumentState } from "../document/document.ts";
+import type { MessageId } from "../protocol/commands.ts";
 import type { ClientId, SessionId } from "./state.ts";
 
-/** Everything that can happen to a room. Identifiers are made by the shell, never by the reducer. */
-export type Input = ConnectInput | FrameInput | MessageInput | DisconnectInput;
+export type Input =
+	| ConnectInput
+	| FrameInput
+	| MessageInput
+	| DisconnectInput
+	| RefreshDeniedInput
+	| CommitFailedInput
+	| DocumentLoadedInput;
 
 /** A socket joined the room. A sessionId that is already connected is ignored. */
 export interface ConnectInput {
@@ -18,7 +31,7 @@ export interface FrameInput {
 	readonly frame: Frame;
 }
 
-/** A message the shell already decoded; validated exactly like a frame. */
+/** A message the shell already parsed; decoded exactly like a frame. */
 export interface MessageInput {
 	readonly kind: "message";
 	readonly sessionId: SessionId;
@@ -29,4 +42,29 @@ export interface MessageInput {
 export interface DisconnectInput {
 	readonly kind: "disconnect";
 	readonly sessionId: SessionId;
+}
+
+/** The embedder turned down the token a session sent with `auth-refresh` (see `TokenRefreshOutbound`). */
+export interface RefreshDeniedInput {
+	readonly kind: "refresh-denied";
+	readonly sessionId: SessionId;
+	readonly reason: string;
+}
+
+/**
+ * A storage commit failed: none of its changes is durable, and none of the effects that waited
+ * for it was carried out. `senders` made the lost changes; `waiting` missed something that
+ * waited (a catch-up answer, an ack, a subscription). The shell reloads the document from
+ * storage next and reports it with `document-loaded`.
+ */
+export interface CommitFailedInput {
+	readonly kind: "commit-failed";
+	readonly senders: readonly { readonly sessionId: SessionId; readonly messageId?: MessageId }[];
+	readonly waiting: readonly SessionId[];
+}
+
+/** The document as storage holds it, replacing the reducer's (after a failed commit). */
+export interface DocumentLoadedInput {
+	readonly kind: "document-loaded";
+	readonly document: DocumentState;
 }

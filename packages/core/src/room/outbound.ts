@@ -1,36 +1,43 @@
+/**
+ * What the shell must do, in order. Messages leave already encoded for their recipients'
+ * protocol versions. Effects after a `persist` in the same result depend on it: a shell that
+ * promises durable acks performs them only once that write has committed.
+ */
 import type { DocumentChange } from "../document/document.ts";
 import type { CloseCode } from "../protocol/close-codes.ts";
-import type { MessageId, ServerMessage } from "../protocol/messages.ts";
+import type { MessageId } from "../protocol/commands.ts";
+import type { ProtocolVersion } from "../protocol/versions.ts";
 import type { SessionId } from "./state.ts";
 
-/**
- * What the shell must do, in order. Effects after a `persist` in the same result depend on it:
- * a shell that promises durable acks performs them only once that write has committed.
- */
 export type Outbound =
 	| SendOutbound
 	| BroadcastOutbound
 	| SubscribeOutbound
 	| PersistOutbound
-	| CloseOutbound;
+	| CloseOutbound
+	| TokenRefreshOutbound;
 
 export interface SendOutbound {
 	readonly kind: "send";
 	readonly sessionId: SessionId;
-	readonly message: ServerMessage;
+	readonly text: string;
 }
 
-/** One message for every live session but `except`: serialize it once, not per recipient. */
+/**
+ * One message for every live session but `except`, encoded once per protocol version among
+ * them: each session gets the text of its own version.
+ */
 export interface BroadcastOutbound {
 	readonly kind: "broadcast";
 	readonly except: SessionId | null;
-	readonly message: ServerMessage;
+	readonly texts: Readonly<Partial<Record<ProtocolVersion, string>>>;
 }
 
-/** The session is now live: from here on it receives broadcasts. */
+/** The session is now live: from here on it receives the broadcasts of its version. */
 export interface SubscribeOutbound {
 	readonly kind: "subscribe";
 	readonly sessionId: SessionId;
+	readonly version: ProtocolVersion;
 }
 
 /**
@@ -49,4 +56,14 @@ export interface CloseOutbound {
 	readonly sessionId: SessionId;
 	readonly code: CloseCode;
 	readonly reason: string;
+}
+
+/**
+ * A session sent new credentials (`auth-refresh`). The shell asks the embedder; if they are
+ * turned down, it reports that with a `refresh-denied` input, and the session is closed.
+ */
+export interface TokenRefreshOutbound {
+	readonly kind: "token-refresh";
+	readonly sessionId: SessionId;
+	readonly token: string;
 }

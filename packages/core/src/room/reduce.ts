@@ -1,9 +1,13 @@
-import type { ClientMessage, ClientMessageType } from "../protocol/messages.ts";
-import { type ParseResult, parseFrame, validateMessage } from "../protocol/parse.ts";
+/** The room as a pure state machine: one input in, the next state and its effects out. */
+import { type DecodeResult, decodeFrame, decodeMessage } from "../codec/decode.ts";
+import type { Command, CommandType } from "../protocol/commands.ts";
+import { Effects } from "./effects.ts";
+import { handleAuthRefresh, handleRefreshDenied } from "./handlers/auth-refresh.ts";
 import { handleConnect } from "./handlers/connect.ts";
 import { handleDisconnect } from "./handlers/disconnect.ts";
 import { handlePatch } from "./handlers/patch.ts";
-import { handleReconnect } from "./handlers/reconnect.ts";
+import { handleReconnect, handleUnsupportedVersion } from "./handlers/reconnect.ts";
+import { handleCommitFailed, handleDocumentLoaded } from "./handlers/storage-failure.ts";
 import type { Input } from "./input.ts";
 import type { Outbound } from "./outbound.ts";
 import type { RoomState, Session } from "./state.ts";
@@ -13,70 +17,72 @@ export interface ReduceResult {
 	readonly outbound: readonly Outbound[];
 }
 
-type MessageHandler<M extends ClientMessage> = (
+type CommandHandler<C extends Command> = (
 	state: RoomState,
 	session: Session,
-	message: M,
-	out: Outbound[],
+	command: C,
+	out: Effects,
 ) => void;
 
 /**
- * One handler per client message type. A new message type is a new entry here, its type in
- * `protocol/messages.ts` and its validator in `protocol/parse.ts`; the compiler checks that
- * every type has a handler.
+ * One handler per command. A new message type is a new entry here, its command in
+ * `protocol/commands.ts`, its wire type in `codec/wire.ts` and its decoder in `codec/decode.ts`;
+ * the compiler checks that every command has a handler.
  */
-const messageHandlers: {
-	readonly [T in ClientMessageType]: MessageHandler<Extract<ClientMessage, { type: T }>>;
+const commandHandlers: {
+	readonly [T in CommandType]: CommandHandler<Extract<Command, { type: T }>>;
 } = {
 	patch: handlePatch,
 	reconnect: handleReconnect,
+	"unsupported-version": handleUnsupportedVersion,
+	"auth-refresh": handleAuthRefresh,
 };
 
 /**
- * The room as a pure state machine: consumes one input, returns the next state and the effects
- * for the shell to carry out. Deterministic (no clocks, randomness or I/O) and total: no input
- * makes it throw. `state` is consumed; use only the returned one afterwards.
- * Per message the cost is O(size of the message + number of effects).
+ * Consumes one input and returns the next state and the effects for the shell to carry out.
+ * Deterministic (no clocks, randomness or I/O) and total: no input makes it throw. `state` is
+ * consumed; use only the returned one afterwards. Per message the cost is O(size of the
+ * message + number of effects).
  */
 export function reduce(state: RoomState, input: Input): ReduceResult {
-	const outbound: Outbound[] = [];
+	const out = new Effects(state);
 	switch (input.kind) {
 		case "connect":
-			handleConnect(state, input, outbound);
+			handleConnect(state, input, out);
 			break;
 		case "disconnect":
-			handleDisconnect(state, input, outbound);
+			handleDisconnect(state, input, out);
 			break;
 		case "frame":
 		case "message": {
 			const session = state.sessions.get(input.sessionId);
 			if (session === undefined) break;
-			const parsed =
+			const decoded =
 				input.kind === "frame"
-					? parseFrame(input.frame, state.limits)
-					: validateMessage(input.message, state.limits);
-			handleParsed(state, session, parsed, outbound);
+					? decodeFrame(input.frame, state.limits, session.version)
+					: decodeMessage(input.message, state.limits, session.version);
+			handleDecoded(state, session, decoded, out);
 			break;
 		}
+		case "refresh-denied":
+			handleRefreshDenied(state, input, out);
+			break;
+		case "commit-failed":
+			handleCommitFailed(state, input, out);
+			break;
+		case "document-loaded":
+			handleDocumentLoaded(state, input);
+			break;
 	}
-	return { state, outbound };
+	return { state, outbound: out.list };
 }
 
-function handleParsed(
-	state: RoomState,
-	session: Session,
-	parsed: ParseResult,
-	out: Outbound[],
-): void {
-	if (!parsed.ok) {
-		out.push({
-			kind: "send",
-			sessionId: session.sessionId,
-			message: { type: "error", ...parsed.error },
-		});
+function handleDecoded(state: RoomState, session: Session, decoded: DecodeResult, out: Effects) {
+	if (!decoded.ok) {
+		out.send(session, { type: "error", ...decoded.error });
 		return;
 	}
-	const message = parsed.message;
-	const handler = messageHandlers[message.type] as MessageHandler<ClientMessage>;
-	handler(state, session, message, out);
+	const command = decoded.command;
+	const handler = commandHandlers[command.type] as CommandHandler<Command>;
+	handler(state, session, command, out);
 }

@@ -1,7 +1,8 @@
-import type { Component } from "../document/component.ts";
+/** Everything the reducer keeps about one room: its document, sessions and clients. */
+import type { Component, ComponentKey } from "../document/component.ts";
 import { createDocument, type DocumentState } from "../document/document.ts";
 import { DEFAULT_LIMITS, type Limits } from "../protocol/limits.ts";
-import type { ComponentKey } from "../protocol/messages.ts";
+import { DEFAULT_PROTOCOL_VERSION, type ProtocolVersion } from "../protocol/versions.ts";
 
 /** One connection, named by the shell (unique per socket). */
 export type SessionId = string;
@@ -13,9 +14,15 @@ export interface Session {
 	readonly clientId: ClientId;
 	readonly client: ClientState;
 	/**
+	 * The protocol version the session is spoken to in: what its first `reconnect` named, and
+	 * version 1 until then (what clients that send no `protocolVersion` speak).
+	 */
+	version: ProtocolVersion;
+	/**
 	 * False until the session's `reconnect` is answered. Until then it receives no broadcast
 	 * patches: the answer covers everything up to its timestamp, so the first patch a session
 	 * sees is the catch-up, and a client's last seen timestamp never runs ahead of what it holds.
+	 * Once live, its version is fixed.
 	 */
 	live: boolean;
 }
@@ -28,15 +35,17 @@ export interface ClientState {
 }
 
 /**
- * Everything the reducer knows about one room. Owned by the reducer: `reduce` updates it in
- * place and returns it, and after a call only the returned state may be used. Copies that must
- * not change (snapshots, outbound messages) are made where they leave the reducer.
+ * Owned by the reducer: `reduce` updates it in place and returns it, and after a call only the
+ * returned state may be used. Nothing that leaves the reducer changes later: outbound messages
+ * leave as text, and stored changes and snapshots are copies.
  */
 export interface RoomState {
 	readonly limits: Limits;
-	readonly document: DocumentState;
+	document: DocumentState;
 	readonly sessions: Map<SessionId, Session>;
 	readonly clients: Map<ClientId, ClientState>;
+	/** Live sessions per protocol version: a broadcast is encoded once for each version present. */
+	readonly liveByVersion: Record<ProtocolVersion, number>;
 }
 
 export interface RoomStateOptions {
@@ -51,5 +60,10 @@ export function createRoomState(options: RoomStateOptions = {}): RoomState {
 		document: options.document ?? createDocument(),
 		sessions: new Map(),
 		clients: new Map(),
+		liveByVersion: { 1: 0, 2: 0 },
 	};
+}
+
+export function newSession(sessionId: SessionId, clientId: ClientId, client: ClientState): Session {
+	return { sessionId, clientId, client, version: DEFAULT_PROTOCOL_VERSION, live: false };
 }

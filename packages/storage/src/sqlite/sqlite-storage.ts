@@ -138,10 +138,7 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage {
 	private applyChange(change: DocumentChange): void {
 		const room = this.roomId;
 		const timestamp = change.timestamp;
-		for (const [key, patch] of Object.entries(change.documentPatches) as [
-			string,
-			ComponentData,
-		][]) {
+		for (const [key, patch] of Object.entries(change.changes) as [string, ComponentData][]) {
 			if (patch._exists === false) {
 				this.statements.deleteFields.run({ room, key });
 				this.statements.upsertComponent.run({ room, key, live: 0, existsAt: timestamp });

@@ -1,11 +1,12 @@
-import type { Outbound } from "../outbound.ts";
+/** `clientCount`, after every join and leave. */
+import type { Effects } from "../effects.ts";
 import type { RoomState } from "../state.ts";
 
 /** Tells every session, live or still joining, how many sessions the room has. */
-export function clientCount(state: RoomState, out: Outbound[]): void {
-	const message = { type: "clientCount", count: state.sessions.size } as const;
-	out.push({ kind: "broadcast", except: null, message });
+export function clientCount(state: RoomState, out: Effects): void {
+	const event = { type: "client-count", count: state.sessions.size } as const;
+	out.broadcast(null, event);
 	for (const session of state.sessions.values()) {
-		if (!session.live) out.push({ kind: "send", sessionId: session.sessionId, message });
+		if (!session.live) out.send(session, event);
 	}
 }

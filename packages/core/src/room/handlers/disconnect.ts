@@ -1,7 +1,8 @@
+/** A socket leaves the room. */
+
+import type { Effects } from "../effects.ts";
 import { ephemeralRemoval } from "../ephemeral.ts";
 import type { DisconnectInput } from "../input.ts";
-import type { Outbound } from "../outbound.ts";
-import { patchMessage } from "../patch-message.ts";
 import type { RoomState } from "../state.ts";
 import { clientCount } from "./client-count.ts";
 
@@ -9,10 +10,11 @@ import { clientCount } from "./client-count.ts";
  * Removes a session. When it was its client's last one, the client's ephemeral state goes
  * too, and the others are told with one `_exists: false` per key.
  */
-export function handleDisconnect(state: RoomState, input: DisconnectInput, out: Outbound[]): void {
+export function handleDisconnect(state: RoomState, input: DisconnectInput, out: Effects): void {
 	const session = state.sessions.get(input.sessionId);
 	if (session === undefined) return;
 	state.sessions.delete(input.sessionId);
+	if (session.live) state.liveByVersion[session.version] -= 1;
 	const client = session.client;
 	client.sessions -= 1;
 	if (client.sessions > 0) {
@@ -22,9 +24,13 @@ export function handleDisconnect(state: RoomState, input: DisconnectInput, out: 
 	state.clients.delete(session.clientId);
 	if (state.sessions.size === 0) return;
 	if (client.ephemeral.size > 0) {
-		const removal = ephemeralRemoval(client.ephemeral);
-		const message = patchMessage(session.clientId, state.document.timestamp, undefined, removal);
-		out.push({ kind: "broadcast", except: null, message });
+		const removal = [ephemeralRemoval(client.ephemeral)];
+		out.broadcast(null, {
+			type: "changes",
+			clientId: session.clientId,
+			timestamp: state.document.timestamp,
+			ephemeral: { patches: removal, materialized: removal },
+		});
 	}
 	clientCount(state, out);
 }

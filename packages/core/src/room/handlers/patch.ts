@@ -1,5 +1,6 @@
-import type { PatchMessage } from "../../protocol/messages.ts";
-import type { Outbound } from "../outbound.ts";
+/** `patch`: local changes, applied, relayed and acked. */
+import type { PatchCommand } from "../../protocol/commands.ts";
+import type { Effects } from "../effects.ts";
 import type { RoomState, Session } from "../state.ts";
 import { applySessionPatches } from "./apply-session-patches.ts";
 
@@ -7,22 +8,11 @@ import { applySessionPatches } from "./apply-session-patches.ts";
 export function handlePatch(
 	state: RoomState,
 	session: Session,
-	message: PatchMessage,
-	out: Outbound[],
+	command: PatchCommand,
+	out: Effects,
 ): void {
-	const { documentPatches, ephemeralPatches, messageId } = message;
-	if (documentPatches === undefined && ephemeralPatches === undefined) return;
-	const timestamp = applySessionPatches(
-		state,
-		session,
-		documentPatches,
-		ephemeralPatches,
-		messageId,
-		out,
-	);
-	out.push({
-		kind: "send",
-		sessionId: session.sessionId,
-		message: { type: "ack", messageId, timestamp },
-	});
+	const { document, ephemeral, messageId } = command;
+	if (document.length === 0 && ephemeral.length === 0) return;
+	const timestamp = applySessionPatches(state, session, document, ephemeral, messageId, out);
+	out.send(session, { type: "ack", messageId, timestamp });
 }

@@ -1,63 +1,76 @@
+/** `reconnect`: the first message of every connection, and the catch-up that answers it. */
 import { hasKeys } from "../../document/component.ts";
 import { documentDiffSince } from "../../document/document.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
-import { type Patches, PROTOCOL_VERSION, type ReconnectMessage } from "../../protocol/messages.ts";
+import type { ReconnectCommand, UnsupportedVersionCommand } from "../../protocol/commands.ts";
+import { ErrorCode } from "../../protocol/error-codes.ts";
+import { LATEST_PROTOCOL_VERSION, PROTOCOL_VERSIONS } from "../../protocol/versions.ts";
+import type { Effects } from "../effects.ts";
 import { ephemeralOfOthers } from "../ephemeral.ts";
-import type { Outbound } from "../outbound.ts";
-import { patchMessage } from "../patch-message.ts";
 import type { RoomState, Session } from "../state.ts";
 import { applySessionPatches } from "./apply-session-patches.ts";
 
 /**
  * Catches a (re)connecting client up. Its offline patches go first, so that the answer (one
  * `patch` from clientId "", then `synced`) already reflects them. A client that has seen a
- * timestamp the room never reached talks to a room restored from an older copy: it gets the
- * whole document and a `resync` asking it to re-send what it has.
+ * timestamp the room never reached talks to a room restored from an older copy: it gets a
+ * `resync` first, asking it to send what it holds that changed after the room's timestamp, and
+ * then the whole document (the room's history since that copy is not the one the client saw).
  */
 export function handleReconnect(
 	state: RoomState,
 	session: Session,
-	message: ReconnectMessage,
-	out: Outbound[],
+	command: ReconnectCommand,
+	out: Effects,
 ): void {
-	const { sessionId } = session;
-	if (message.protocolVersion !== undefined && message.protocolVersion !== PROTOCOL_VERSION) {
-		out.push({
-			kind: "send",
-			sessionId,
-			message: { type: "version-mismatch", serverProtocolVersion: PROTOCOL_VERSION },
-		});
-		out.push({
-			kind: "close",
-			sessionId,
-			code: CloseCode.VersionMismatch,
-			reason: `server speaks protocol version ${PROTOCOL_VERSION}`,
+	if (session.live && command.version !== session.version) {
+		out.send(session, {
+			type: "error",
+			code: ErrorCode.InvalidField,
+			message: `"protocolVersion" cannot change on a connection; this one speaks version ${session.version}`,
+			path: "protocolVersion",
 		});
 		return;
 	}
-	const aheadOfRoom = message.lastTimestamp > state.document.timestamp;
+	session.version = command.version;
+	const since = state.document.timestamp;
+	const aheadOfRoom = command.lastTimestamp > since;
 	const timestamp = applySessionPatches(
 		state,
 		session,
-		message.documentPatches,
-		message.ephemeralPatches,
+		command.document,
+		command.ephemeral,
 		undefined,
 		out,
 	);
-	const diff = documentDiffSince(state.document, aheadOfRoom ? 0 : message.lastTimestamp);
+	if (aheadOfRoom) out.send(session, { type: "resync", since });
+	const diff = documentDiffSince(state.document, aheadOfRoom ? 0 : command.lastTimestamp);
 	const ephemeral = ephemeralOfOthers(state, session.clientId);
-	const answer = patchMessage("", timestamp, nonEmpty(diff), nonEmpty(ephemeral));
-	out.push({ kind: "send", sessionId, message: answer });
-	if (aheadOfRoom) {
-		out.push({ kind: "send", sessionId, message: { type: "resync", since: timestamp } });
-	}
-	out.push({ kind: "send", sessionId, message: { type: "synced" } });
+	out.send(session, {
+		type: "catch-up",
+		timestamp,
+		...(hasKeys(diff) ? { document: diff } : {}),
+		...(hasKeys(ephemeral) ? { ephemeral } : {}),
+	});
+	out.send(session, { type: "synced", timestamp });
 	if (!session.live) {
 		session.live = true;
-		out.push({ kind: "subscribe", sessionId });
+		state.liveByVersion[session.version] += 1;
+		out.subscribe(session);
 	}
 }
 
-function nonEmpty(patches: Patches): Patches | undefined {
-	return hasKeys(patches) ? patches : undefined;
+/** A version this server does not speak: `version-mismatch`, then the session is closed. */
+export function handleUnsupportedVersion(
+	_state: RoomState,
+	session: Session,
+	command: UnsupportedVersionCommand,
+	out: Effects,
+): void {
+	out.send(session, { type: "version-mismatch", supported: LATEST_PROTOCOL_VERSION });
+	out.close(
+		session,
+		CloseCode.VersionMismatch,
+		`protocol version ${command.requested} is not spoken here; this server speaks ${PROTOCOL_VERSIONS.join(" and ")}`,
+	);
 }

@@ -1,0 +1,501 @@
+/**
+ * The one decoder: an inbound frame (or an already-parsed value) becomes a reducer `Command`,
+ * or a `FrameError` naming what is wrong and where. Everything the wire may carry is checked
+ * here, so nothing past this point meets a malformed value. Total (no input throws) and linear
+ * in the size of the frame.
+ */
+import { BufferDelta, type BufferRun } from "../document/buffer-delta.ts";
+import { emptyRecord } from "../document/component.ts";
+import type { ComponentPatch, FieldValue, Patch } from "../document/patch.ts";
+import type { Command, MessageId } from "../protocol/commands.ts";
+import { ErrorCode } from "../protocol/error-codes.ts";
+import type { Limits } from "../protocol/limits.ts";
+import {
+	DEFAULT_PROTOCOL_VERSION,
+	isProtocolVersion,
+	type ProtocolVersion,
+} from "../protocol/versions.ts";
+import type { WireClientMessage } from "./wire.ts";
+
+/** A WebSocket frame as runtimes hand it over: text, or binary in one of its forms. */
+export type Frame = string | ArrayBuffer | ArrayBufferView;
+
+/** Why a frame was rejected: becomes the `error` message sent back to its session. */
+export interface FrameError {
+	readonly code: ErrorCode;
+	readonly message: string;
+	readonly path?: string;
+	readonly messageId?: MessageId;
+}
+
+export type DecodeResult =
+	| { readonly ok: true; readonly command: Command }
+	| { readonly ok: false; readonly error: FrameError };
+
+/**
+ * Decodes one inbound frame. `version` is the protocol version of the session that sent it (a
+ * `reconnect` names its own): it decides whether buffer deltas are allowed.
+ */
+export function decodeFrame(frame: Frame, limits: Limits, version: ProtocolVersion): DecodeResult {
+	if (typeof frame !== "string") {
+		return fail(
+			ErrorCode.BinaryFrame,
+			"binary frames are not part of the protocol; send JSON text",
+		);
+	}
+	if (exceedsUtf8Bytes(frame, limits.maxFrameBytes)) {
+		return fail(ErrorCode.FrameTooLarge, `frame is larger than ${limits.maxFrameBytes} bytes`);
+	}
+	let value: unknown;
+	try {
+		value = JSON.parse(frame);
+	} catch {
+		return fail(ErrorCode.InvalidJson, "frame is not valid JSON");
+	}
+	return decodeMessage(value, limits, version);
+}
+
+/**
+ * Decodes a value that is already parsed (by an embedder that parses frames itself), exactly as
+ * a frame. The value is never changed.
+ */
+export function decodeMessage(
+	value: unknown,
+	limits: Limits,
+	version: ProtocolVersion,
+): DecodeResult {
+	if (!isRecord(value)) return fail(ErrorCode.InvalidMessage, "a message must be a JSON object");
+	const type = value.type;
+	if (typeof type !== "string") {
+		return fail(ErrorCode.InvalidMessage, 'a message needs a string "type"', "type");
+	}
+	if (!Object.hasOwn(decoders, type)) {
+		return fail(ErrorCode.UnknownType, `unknown message type ${quote(type)}`, "type");
+	}
+	return decoders[type as WireClientMessage["type"]](value, limits, version);
+}
+
+type JsonRecord = Readonly<Record<string, unknown>>;
+type Decoder = (record: JsonRecord, limits: Limits, version: ProtocolVersion) => DecodeResult;
+
+/** One decoder per client message type; the compiler checks that every wire type has one. */
+const decoders: { readonly [T in WireClientMessage["type"]]: Decoder } = {
+	patch: decodePatch,
+	reconnect: decodeReconnect,
+	"auth-refresh": decodeAuthRefresh,
+};
+
+function decodePatch(record: JsonRecord, limits: Limits, version: ProtocolVersion): DecodeResult {
+	const messageId = record.messageId;
+	if (!isMessageId(messageId, limits)) {
+		return fail(
+			ErrorCode.InvalidField,
+			`"messageId" must be a string of at most ${limits.maxKeyLength} characters or a finite number`,
+			"messageId",
+		);
+	}
+	const lists = readPatchLists(record, limits, version);
+	if (lists instanceof Rejection) return { ok: false, error: { ...lists.error, messageId } };
+	const { document, ephemeral } = lists;
+	return { ok: true, command: { type: "patch", messageId, document, ephemeral } };
+}
+
+function decodeReconnect(record: JsonRecord, limits: Limits): DecodeResult {
+	const { lastTimestamp, protocolVersion } = record;
+	if (!isTimestamp(lastTimestamp)) {
+		return fail(
+			ErrorCode.InvalidField,
+			'"lastTimestamp" must be a non-negative integer',
+			"lastTimestamp",
+		);
+	}
+	if (protocolVersion !== undefined && !Number.isSafeInteger(protocolVersion)) {
+		return fail(ErrorCode.InvalidField, '"protocolVersion" must be an integer', "protocolVersion");
+	}
+	const requested = (protocolVersion as number | undefined) ?? DEFAULT_PROTOCOL_VERSION;
+	if (!isProtocolVersion(requested)) {
+		return { ok: true, command: { type: "unsupported-version", requested } };
+	}
+	const lists = readPatchLists(record, limits, requested);
+	if (lists instanceof Rejection) return { ok: false, error: lists.error };
+	const { document, ephemeral } = lists;
+	return {
+		ok: true,
+		command: { type: "reconnect", lastTimestamp, version: requested, document, ephemeral },
+	};
+}
+
+function decodeAuthRefresh(record: JsonRecord): DecodeResult {
+	const token = record.token;
+	if (typeof token !== "string" || token.length === 0) {
+		return fail(ErrorCode.InvalidField, '"token" must be a non-empty string', "token");
+	}
+	return { ok: true, command: { type: "auth-refresh", token } };
+}
+
+/** A decoding failure on its way up; a class, so that it is told apart from a decoded value. */
+class Rejection {
+	readonly error: FrameError;
+	constructor(error: FrameError) {
+		this.error = error;
+	}
+}
+
+function reject(code: ErrorCode, message: string, path: string): Rejection {
+	return new Rejection({ code, message, path });
+}
+
+const NO_PATCHES: readonly Patch[] = Object.freeze([]);
+
+interface Budget {
+	keys: number;
+}
+
+/** Both lists share one key budget, so `maxKeysPerMessage` bounds the whole message. */
+function readPatchLists(
+	record: JsonRecord,
+	limits: Limits,
+	version: ProtocolVersion,
+): { document: readonly Patch[]; ephemeral: readonly Patch[] } | Rejection {
+	const budget: Budget = { keys: limits.maxKeysPerMessage };
+	const document = readList(record, "documentPatches", limits, version, budget);
+	if (document instanceof Rejection) return document;
+	const ephemeral = readList(record, "ephemeralPatches", limits, version, budget);
+	if (ephemeral instanceof Rejection) return ephemeral;
+	return { document, ephemeral };
+}
+
+/**
+ * A list of patches, each validated on its own: one bad entry rejects the frame, even if a
+ * later entry writes the same key again. Empty patches are left out, so an empty list and a
+ * list of empty patches both mean "no keys".
+ */
+function readList(
+	record: JsonRecord,
+	name: string,
+	limits: Limits,
+	version: ProtocolVersion,
+	budget: Budget,
+): readonly Patch[] | Rejection {
+	const value = record[name];
+	if (value === undefined) return NO_PATCHES;
+	if (!Array.isArray(value)) {
+		return reject(
+			ErrorCode.InvalidField,
+			`"${name}" must be a list of patches, [{ "<component key>": { ...fields } }], not ${describe(value)}`,
+			name,
+		);
+	}
+	let out: Patch[] | undefined;
+	for (let index = 0; index < value.length; index++) {
+		const entry: unknown = value[index];
+		const path = `${name}[${index}]`;
+		if (!isRecord(entry)) {
+			return reject(
+				ErrorCode.InvalidField,
+				`each patch must be an object of component changes, not ${describe(entry)}`,
+				path,
+			);
+		}
+		const patch = readPatch(entry, path, limits, version, budget);
+		if (patch instanceof Rejection) return patch;
+		const keep = patch !== undefined;
+		if (out === undefined && (!keep || patch !== (entry as Patch)))
+			out = value.slice(0, index) as Patch[];
+		if (keep) out?.push(patch);
+	}
+	return out ?? (value.length === 0 ? NO_PATCHES : (value as Patch[]));
+}
+
+/**
+ * One patch map. Returns it as is, a copy where buffer deltas had to be decoded, or undefined
+ * when it holds no key.
+ */
+function readPatch(
+	entry: JsonRecord,
+	path: string,
+	limits: Limits,
+	version: ProtocolVersion,
+	budget: Budget,
+): Patch | undefined | Rejection {
+	const keys = Object.keys(entry);
+	if (keys.length === 0) return undefined;
+	budget.keys -= keys.length;
+	if (budget.keys < 0) {
+		return reject(
+			ErrorCode.TooManyKeys,
+			`a message may carry at most ${limits.maxKeysPerMessage} component keys`,
+			path,
+		);
+	}
+	let copy: Record<string, ComponentPatch> | undefined;
+	for (const key of keys) {
+		if (key.length > limits.maxKeyLength) {
+			return reject(
+				ErrorCode.KeyTooLong,
+				`component keys are limited to ${limits.maxKeyLength} characters`,
+				keyPath(path, key),
+			);
+		}
+		const data = entry[key];
+		const component = readComponent(data, path, key, limits, version);
+		if (component instanceof Rejection) return component;
+		if (component !== data) {
+			copy ??= copyRecord(entry) as Record<string, ComponentPatch>;
+			copy[key] = component;
+		}
+	}
+	return copy ?? (entry as Patch);
+}
+
+/**
+ * One component's change; a copy only where a buffer delta was decoded. Paths are built only
+ * once there is a problem to name.
+ */
+function readComponent(
+	value: unknown,
+	entryPath: string,
+	key: string,
+	limits: Limits,
+	version: ProtocolVersion,
+): ComponentPatch | Rejection {
+	if (!isRecord(value)) {
+		return reject(
+			ErrorCode.InvalidField,
+			`component data must be an object of fields, not ${describe(value)}`,
+			keyPath(entryPath, key),
+		);
+	}
+	let copy: Record<string, FieldValue> | undefined;
+	for (const field of Object.keys(value)) {
+		const fieldPath = () => `${keyPath(entryPath, key)}${fieldSuffix(field)}`;
+		if (field.length > limits.maxKeyLength) {
+			return reject(
+				ErrorCode.KeyTooLong,
+				`field names are limited to ${limits.maxKeyLength} characters`,
+				fieldPath(),
+			);
+		}
+		const fieldValue = value[field];
+		if (field === "_exists") {
+			if (typeof fieldValue !== "boolean") {
+				return reject(ErrorCode.InvalidField, '"_exists" must be true or false', fieldPath());
+			}
+			continue;
+		}
+		if (isWireBufferDelta(fieldValue)) {
+			const delta = readBufferDelta(fieldValue, fieldPath(), limits, version);
+			if (delta instanceof Rejection) return delta;
+			copy ??= copyRecord(value) as Record<string, FieldValue>;
+			copy[field] = delta;
+			continue;
+		}
+		const problem = checkJsonValue(fieldValue, limits.maxValueDepth);
+		if (problem !== undefined) return reject(problem.code, problem.message, fieldPath());
+	}
+	return (copy ?? value) as ComponentPatch;
+}
+
+/** What version 2 clients recognise as a buffer delta: an object whose `__buf` is 1. */
+function isWireBufferDelta(value: unknown): value is JsonRecord {
+	return isRecord(value) && Object.hasOwn(value, "__buf") && value.__buf === 1;
+}
+
+function readBufferDelta(
+	value: JsonRecord,
+	path: string,
+	limits: Limits,
+	version: ProtocolVersion,
+): BufferDelta | Rejection {
+	if (version < 2) {
+		return reject(
+			ErrorCode.InvalidField,
+			`buffer deltas ("__buf") are part of protocol version 2; this session speaks version ${version}`,
+			path,
+		);
+	}
+	const { len, runs } = value;
+	if (!Number.isSafeInteger(len) || (len as number) < 0) {
+		return reject(ErrorCode.InvalidField, '"len" must be a non-negative integer', `${path}.len`);
+	}
+	if ((len as number) > limits.maxBufferLength) {
+		return reject(
+			ErrorCode.InvalidField,
+			`a buffer may hold at most ${limits.maxBufferLength} values`,
+			`${path}.len`,
+		);
+	}
+	if (!Array.isArray(runs)) {
+		return reject(
+			ErrorCode.InvalidField,
+			'"runs" must be a list of [offset, values] pairs',
+			`${path}.runs`,
+		);
+	}
+	for (let i = 0; i < runs.length; i++) {
+		const run: unknown = runs[i];
+		const runPath = `${path}.runs[${i}]`;
+		if (
+			!Array.isArray(run) ||
+			run.length !== 2 ||
+			!Number.isSafeInteger(run[0]) ||
+			!Array.isArray(run[1])
+		) {
+			return reject(ErrorCode.InvalidField, "a run must be [integer offset, [values]]", runPath);
+		}
+		const values = run[1] as unknown[];
+		for (let j = 0; j < values.length; j++) {
+			// Each value lands one level deep in the array the delta produces.
+			const problem = checkJsonValue(values[j], limits.maxValueDepth - 1);
+			if (problem !== undefined) {
+				return reject(problem.code, problem.message, `${runPath}[1][${j}]`);
+			}
+		}
+	}
+	return new BufferDelta(len as number, runs as BufferRun[]);
+}
+
+/** What is wrong with a field value, before its path is known. */
+interface ValueProblem {
+	readonly code: ErrorCode;
+	readonly message: string;
+}
+
+const NOT_JSON: ValueProblem = {
+	code: ErrorCode.InvalidField,
+	message: "field values must be JSON (finite numbers, strings, booleans, null, arrays, objects)",
+};
+
+/**
+ * Walks a value without recursion, so hostile nesting cannot exhaust the stack. Frames from
+ * JSON.parse only fail on depth or on numbers that overflowed to Infinity; already-parsed input
+ * can also carry values JSON cannot represent.
+ */
+function checkJsonValue(root: unknown, maxDepth: number): ValueProblem | undefined {
+	// Most field values are scalars: decide those without allocating the walk's stacks.
+	if (typeof root !== "object" || root === null) return checkScalar(root);
+	const pending: unknown[] = [root];
+	const depths: number[] = [0];
+	for (;;) {
+		const value = pending.pop();
+		const depth = depths.pop();
+		if (depth === undefined) return undefined;
+		if (typeof value !== "object" || value === null) {
+			const problem = checkScalar(value);
+			if (problem !== undefined) return problem;
+			continue;
+		}
+		if (depth >= maxDepth) {
+			return {
+				code: ErrorCode.TooDeep,
+				message: `field values may nest at most ${maxDepth} levels`,
+			};
+		}
+		const children = Array.isArray(value)
+			? value
+			: isPlainObject(value)
+				? Object.values(value)
+				: undefined;
+		if (children === undefined) return NOT_JSON;
+		for (const child of children) {
+			pending.push(child);
+			depths.push(depth + 1);
+		}
+	}
+}
+
+function checkScalar(value: unknown): ValueProblem | undefined {
+	switch (typeof value) {
+		case "string":
+		case "boolean":
+			return undefined;
+		case "number":
+			return Number.isFinite(value) ? undefined : NOT_JSON;
+		case "object":
+			return value === null ? undefined : NOT_JSON;
+		default:
+			return NOT_JSON;
+	}
+}
+
+/** A null-prototype copy, so that a key named `__proto__` stays an own key. */
+function copyRecord(record: JsonRecord): Record<string, unknown> {
+	const copy = emptyRecord<unknown>();
+	for (const key of Object.keys(record)) copy[key] = record[key];
+	return copy;
+}
+
+function isRecord(value: unknown): value is JsonRecord {
+	return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isPlainObject(value: object): boolean {
+	const prototype = Object.getPrototypeOf(value);
+	return prototype === Object.prototype || prototype === null;
+}
+
+function isMessageId(value: unknown, limits: Limits): value is MessageId {
+	return typeof value === "string"
+		? value.length <= limits.maxKeyLength
+		: typeof value === "number" && Number.isFinite(value);
+}
+
+function isTimestamp(value: unknown): value is number {
+	return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+
+/** What a value is, for an error message: "an object", "a number", "null". */
+function describe(value: unknown): string {
+	if (value === null) return "null";
+	if (Array.isArray(value)) return "a list";
+	const type = typeof value;
+	return type === "object" ? "an object" : `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
+}
+
+/**
+ * UTF-8 is at least one byte per UTF-16 unit and at most three, so most frames are decided
+ * by their length alone; only the band in between is counted.
+ */
+function exceedsUtf8Bytes(text: string, maxBytes: number): boolean {
+	if (text.length > maxBytes) return true;
+	if (text.length * 3 <= maxBytes) return false;
+	let bytes = 0;
+	for (let i = 0; i < text.length; i++) {
+		const unit = text.charCodeAt(i);
+		if (unit < 0x80) bytes += 1;
+		else if (unit < 0x800) bytes += 2;
+		else if (isHighSurrogate(unit) && isLowSurrogate(text.charCodeAt(i + 1))) {
+			// A surrogate pair is one code point of four bytes.
+			bytes += 4;
+			i++;
+		} else bytes += 3;
+		if (bytes > maxBytes) return true;
+	}
+	return false;
+}
+
+function isHighSurrogate(unit: number): boolean {
+	return unit >= 0xd800 && unit <= 0xdbff;
+}
+
+function isLowSurrogate(unit: number): boolean {
+	return unit >= 0xdc00 && unit <= 0xdfff;
+}
+
+function keyPath(entryPath: string, key: string): string {
+	return `${entryPath}[${quote(key)}]`;
+}
+
+/** `.x` for a plain field name, `["a b"]` for any other. */
+function fieldSuffix(field: string): string {
+	return /^[A-Za-z_$][\w$]*$/.test(field) && field.length <= 64 ? `.${field}` : `[${quote(field)}]`;
+}
+
+/** Quotes a client-chosen name for a message, cut short so an error never echoes a huge key. */
+function quote(name: string): string {
+	return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
+}
+
+function fail(code: ErrorCode, message: string, path?: string): DecodeResult {
+	return { ok: false, error: path === undefined ? { code, message } : { code, message, path } };
+}

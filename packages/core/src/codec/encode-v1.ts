@@ -1,0 +1,89 @@
+/**
+ * Protocol version 1 on the wire, as the woven-canvas `ecs-sync` client reads it: every `patch`
+ * carries `timestamp` (the client takes its last seen timestamp from each one), the answer to
+ * `reconnect` is sent even when it is empty, and field values are always whole: buffer deltas
+ * arrive as the arrays they produced.
+ */
+import type { ServerEvent } from "../protocol/events.ts";
+import type {
+	WireAckMessage,
+	WireClientCountMessage,
+	WireErrorMessage,
+	WirePatch,
+	WireResyncMessage,
+	WireServerMessage,
+	WireServerPatchMessage,
+	WireSyncedMessage,
+	WireVersionMismatchMessage,
+} from "./wire.ts";
+
+/** The frame for `event`; version 1 sends something for every event. */
+export function encodeV1(event: ServerEvent): string {
+	return JSON.stringify(toWireV1(event));
+}
+
+function toWireV1(event: ServerEvent): WireServerMessage {
+	switch (event.type) {
+		case "ack":
+			return {
+				type: "ack",
+				messageId: event.messageId,
+				timestamp: event.timestamp,
+			} satisfies WireAckMessage;
+		case "changes":
+			return patchMessage(
+				event.clientId,
+				event.timestamp,
+				event.document?.materialized as readonly WirePatch[] | undefined,
+				event.ephemeral?.materialized as readonly WirePatch[] | undefined,
+			);
+		case "catch-up":
+			return patchMessage(
+				"",
+				event.timestamp,
+				event.document === undefined ? undefined : [event.document],
+				event.ephemeral === undefined ? undefined : [event.ephemeral],
+			);
+		case "synced":
+			return { type: "synced", timestamp: event.timestamp } satisfies WireSyncedMessage;
+		case "resync":
+			return { type: "resync", since: event.since } satisfies WireResyncMessage;
+		case "client-count":
+			return { type: "clientCount", count: event.count } satisfies WireClientCountMessage;
+		case "version-mismatch":
+			return {
+				type: "version-mismatch",
+				serverProtocolVersion: event.supported,
+			} satisfies WireVersionMismatchMessage;
+		case "error":
+			return errorMessage(event);
+	}
+}
+
+/** A `patch` with the lists it has, in the field order every ecs-sync server has used. */
+function patchMessage(
+	clientId: string,
+	timestamp: number,
+	documentPatches: readonly WirePatch[] | undefined,
+	ephemeralPatches: readonly WirePatch[] | undefined,
+): WireServerPatchMessage {
+	if (documentPatches !== undefined && ephemeralPatches !== undefined) {
+		return { type: "patch", documentPatches, ephemeralPatches, clientId, timestamp };
+	}
+	if (documentPatches !== undefined) return { type: "patch", documentPatches, clientId, timestamp };
+	if (ephemeralPatches !== undefined) {
+		return { type: "patch", ephemeralPatches, clientId, timestamp };
+	}
+	return { type: "patch", clientId, timestamp };
+}
+
+/** An `error` without the optional fields it does not have. */
+export function errorMessage(event: Extract<ServerEvent, { type: "error" }>): WireErrorMessage {
+	const { code, message, path, messageId } = event;
+	if (path !== undefined && messageId !== undefined) {
+		return { type: "error", code, message, path, messageId };
+	}
+	if (path !== undefined) return { type: "error", code, message, path };
+	if (messageId !== undefined) return { type: "error", code, message, messageId };
+	return { type: "error", code, message };
+}
