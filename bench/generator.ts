@@ -1,11 +1,14 @@
 /**
  * One load-generator process, driven by `bench/run.ts` over IPC. It opens its share of the
- * clients, sends `reconnect`, waits for `start`, then has every client send patches at `hz`,
- * each with its send time (wall-clock milliseconds with sub-millisecond precision, comparable
- * across processes on this machine) and sequence number embedded. It measures what was sent
- * inside the measurement window, waits for what is still in flight, and reports per-sender
- * and per-receiver counts so the coordinator can find messages that never arrived.
+ * clients, each sending `reconnect` (protocol version 2) that creates its shape and cursor,
+ * waits for `start`, then has every client send patches at `hz`, each with its send time
+ * (wall-clock milliseconds with sub-millisecond precision, comparable across processes on
+ * this machine) and sequence number embedded. It measures what was sent inside the
+ * measurement window, waits for what is still in flight, and reports per-sender and
+ * per-receiver counts so the coordinator can find messages that never arrived. A broadcast it
+ * cannot read (the wire format changed under it) fails the run rather than counting nothing.
  */
+import { patch, reconnect, text } from "../tests/support/frames.ts";
 import { Histogram, type HistogramData } from "./histogram.ts";
 import { LeanWebSocket } from "./lean-websocket.ts";
 
@@ -66,8 +69,8 @@ class SimClient {
 		this.id = id;
 		this.socket = new LeanWebSocket(
 			new URL(url),
-			(text) => onMessage(this, text),
-			() => this.socket.send('{"type":"reconnect","lastTimestamp":0}'),
+			(received) => onMessage(this, received),
+			() => this.socket.send(joinFrame(id)),
 			() => {
 				if (!stopping) this.closedUnexpectedly = true;
 			},
@@ -108,6 +111,10 @@ function numberAfter(text: string, key: string, from = 0): number {
 	return Number(text.slice(start, end));
 }
 
+/** The list form's opening, where the sender's shape key follows. */
+const DOCUMENT_LIST = '"documentPatches":[{"';
+let unreadable: string | undefined;
+
 function onMessage(client: SimClient, text: string): void {
 	const now = clock();
 	lastArrival = now;
@@ -128,11 +135,19 @@ function onMessage(client: SimClient, text: string): void {
 		counts.errors += 1;
 		return;
 	}
-	const keyAt = text.indexOf('"documentPatches":{"');
-	if (!text.startsWith('{"type":"patch"') || keyAt < 0) return;
-	const fromStart = keyAt + '"documentPatches":{"'.length;
+	// Only other clients' patches count; the answer to `reconnect` (clientId "") does not.
+	if (!text.startsWith('{"type":"patch"') || text.includes('"clientId":""')) return;
+	if (!text.includes("/shape")) return;
+	const keyAt = text.indexOf(DOCUMENT_LIST);
+	if (keyAt < 0) {
+		unreadable ??= text.slice(0, 200);
+		return;
+	}
+	const fromStart = keyAt + DOCUMENT_LIST.length;
 	const from = text.slice(fromStart, text.indexOf("/shape", fromStart));
 	const seq = numberAfter(text, '"seq":', fromStart);
+	// Sequence 0 is the shape's creation in the sender's reconnect, not a measured patch.
+	if (seq === 0) return;
 	const sentAt = numberAfter(text, '"sentAt":', fromStart);
 	const last = client.lastSeq.get(from) ?? 0;
 	if (seq !== last + 1) counts.reordered += seq <= last ? 1 : 0;
@@ -144,21 +159,35 @@ function onMessage(client: SimClient, text: string): void {
 	}
 }
 
+/** A client's first frame: it creates its shape (sequence 0) and its cursor. */
+function joinFrame(id: string): string {
+	return text(
+		reconnect({
+			document: { [`${id}/shape`]: { _exists: true, seq: 0, sentAt: 0, x: 0, y: 0 } },
+			ephemeral: { [`${id}/cursor`]: { _exists: true, x: 0, y: 0 } },
+		}),
+	);
+}
+
+/** A measured patch: the shape's sequence number and send time, and a cursor move. */
 function patchFrame(client: SimClient, now: number): string {
 	client.seq += 1;
 	const seq = client.seq;
 	client.sentAt[seq % RING] = now;
 	const x = seq % 1000;
-	const cursor = config.cursor
-		? `,"ephemeralPatches":{"${client.id}/cursor":{"x":${x},"y":${x}}}`
-		: "";
-	// The prefix is fixed: the raw relay reads the messageId from it without parsing.
-	return `{"type":"patch","messageId":${seq},"documentPatches":{"${client.id}/shape":{"seq":${seq},"sentAt":${now},"x":${x},"y":${-x}}}${cursor}}`;
+	// The frame opens with type and messageId: the raw relay reads the id without parsing.
+	return text(
+		patch(seq, {
+			document: { [`${client.id}/shape`]: { seq, sentAt: now, x, y: -x } },
+			ephemeral: config.cursor ? { [`${client.id}/cursor`]: { x, y: x } } : undefined,
+		}),
+	);
 }
 
 async function connectAll(): Promise<void> {
 	for (const [index, { room, id }] of config.clients.entries()) {
-		const client = new SimClient(id, `${config.url}/?roomId=${room}&clientId=${id}`);
+		// canvas-store-server requires a token; the other servers ignore it.
+		const client = new SimClient(id, `${config.url}/?roomId=${room}&clientId=${id}&token=bench`);
 		await client.socket.connect();
 		clients.push(client);
 		// Open connections in small groups, so a thousand do not hit the listener at once.
@@ -204,6 +233,13 @@ function run(): void {
 async function finish(cpuSeconds: number): Promise<void> {
 	const deadline = clock() + 5_000;
 	while (clock() - lastArrival < 300 && clock() < deadline) await Bun.sleep(20);
+	if (unreadable !== undefined) {
+		send({
+			type: "failed",
+			error: `a broadcast in a form this generator cannot read: ${unreadable}`,
+		});
+		return;
+	}
 	send({
 		type: "result",
 		result: {

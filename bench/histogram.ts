@@ -19,7 +19,8 @@ export class Histogram {
 	/** Records a latency in milliseconds. */
 	record(milliseconds: number): void {
 		const micros = Math.max(1, milliseconds * 1000);
-		this.counts[Math.min(BUCKETS - 1, Math.floor(Math.log(micros) / GROWTH))] += 1;
+		const bucket = Math.min(BUCKETS - 1, Math.floor(Math.log(micros) / GROWTH));
+		this.counts[bucket] = (this.counts[bucket] as number) + 1;
 		this.total += 1;
 		if (milliseconds > this.max) this.max = milliseconds;
 	}

@@ -9,7 +9,7 @@ import type { Socket } from "bun";
  */
 export class LeanWebSocket {
 	private socket: Socket<undefined> | undefined;
-	private buffered = Buffer.alloc(0);
+	private buffered: Buffer = Buffer.alloc(0);
 	private upgraded = false;
 	private readonly outbox: Uint8Array[] = [];
 	private readonly key = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64");

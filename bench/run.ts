@@ -1,7 +1,8 @@
 /**
- * `bun run bench [--quick]`: roomsync against the raw relay, back to back, with the same
- * generator and the same load points, on 127.0.0.1. Writes bench/results/<date>-<name>.json
- * and bench/results/latest.svg, and prints a table with the ratios.
+ * `bun run bench [--quick]`: roomsync against the raw relay and canvas-store-server 2.0.2,
+ * back to back, with the same generator and the same load points, on 127.0.0.1. Writes
+ * bench/results/<date>-<name>.json and bench/results/latest.svg, and prints a table with the
+ * ratios.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
@@ -17,6 +18,12 @@ const only = flagValue("--only")?.split(",");
 const serversFlag = flagValue("--servers")?.split(",");
 /** `--profile DIR` starts each server under `bun --cpu-prof`, writing profiles to DIR. */
 const profileDir = flagValue("--profile");
+/**
+ * `--repeat N` measures each point N times per server, one server after the other, and keeps
+ * the run with the median fan-out p99: the machine's noise (hypervisor steal) varies from one
+ * run to the next.
+ */
+const repeat = Math.max(1, Number(flagValue("--repeat") ?? 1));
 
 function flagValue(flag: string): string | undefined {
 	const index = process.argv.indexOf(flag);
@@ -26,13 +33,25 @@ const root = join(import.meta.dir, "..");
 
 export type ServerName =
 	| "raw-relay"
+	| "canvas-store-server"
 	| "roomsync-memory"
 	| "roomsync-sqlite"
 	| "roomsync-sqlite-normal";
-/** roomsync-sqlite syncs every commit (the default); -normal syncs at checkpoints. */
+/**
+ * The baselines (the raw relay, and canvas-store-server 2.0.2: the server ecs-sync users would
+ * otherwise run) and roomsync. roomsync-sqlite syncs every commit (the default); -normal syncs
+ * at checkpoints.
+ */
 const ALL_SERVERS: readonly ServerName[] = quick
-	? ["raw-relay", "roomsync-memory", "roomsync-sqlite"]
-	: ["raw-relay", "roomsync-memory", "roomsync-sqlite", "roomsync-sqlite-normal"];
+	? ["raw-relay", "canvas-store-server", "roomsync-memory", "roomsync-sqlite"]
+	: [
+			"raw-relay",
+			"canvas-store-server",
+			"roomsync-memory",
+			"roomsync-sqlite",
+			"roomsync-sqlite-normal",
+		];
+const BASELINES: readonly ServerName[] = ["raw-relay", "canvas-store-server"];
 const SERVERS = ALL_SERVERS.filter((server) => serversFlag?.includes(server) ?? true);
 /** Fan-out p99 above this is past saturation: the rate is not sustained. */
 const SATURATION_P99_MS = 50;
@@ -65,6 +84,10 @@ export interface RunResult {
 	readonly serverCpuPercent: number;
 	readonly serverPeakRssMiB: number;
 	readonly generatorCpuPercent: number[];
+	/** CPU time the hypervisor gave to other machines during the window (steal): noise, not roomsync. */
+	readonly stealPercent: number;
+	/** With `--repeat`, the fan-out p99 of every repetition (this run is the median one). */
+	readonly repeats?: number[];
 	readonly idleKiBPerConnection?: number;
 }
 
@@ -79,6 +102,9 @@ function serverCommand(server: ServerName, port: number, dataDir: string): strin
 			? ["bun"]
 			: ["bun", "--cpu-prof", "--cpu-prof-dir", join(profileDir, server)];
 	if (server === "raw-relay") return [...bun, join(root, "bench/raw-relay.ts"), String(port)];
+	if (server === "canvas-store-server") {
+		return [...bun, join(root, "bench/canvas-store-server.ts"), String(port)];
+	}
 	return [
 		...bun,
 		join(root, "apps/bun-server/src/main.ts"),
@@ -145,6 +171,14 @@ function cpuSeconds(pid: number): number {
 	return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+/** All CPUs' time and the part of it stolen by the hypervisor, in clock ticks, from /proc/stat. */
+function machineTicks(): { total: number; steal: number } {
+	const fields =
+		readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1) ?? [];
+	const numbers = fields.map(Number);
+	return { total: numbers.reduce((sum, n) => sum + n, 0), steal: numbers[7] ?? 0 };
+}
+
 /** A /proc/<pid>/status memory line (VmRSS, VmHWM) in KiB. */
 function memoryKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
 	const status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -175,6 +209,15 @@ function spawnGenerator(config: GeneratorConfig) {
 	};
 }
 
+/** The point measured `repeat` times on `server`; the run with the median fan-out p99. */
+async function measureMedian(point: LoadPoint, server: ServerName): Promise<RunResult> {
+	const runs: RunResult[] = [];
+	for (let i = 0; i < repeat; i++) runs.push(await measure(point, server));
+	const byP99 = [...runs].sort((a, b) => (a.fanoutMs.p99 || 0) - (b.fanoutMs.p99 || 0));
+	const median = byP99[Math.floor((byP99.length - 1) / 2)] as RunResult;
+	return repeat === 1 ? median : { ...median, repeats: runs.map((run) => run.fanoutMs.p99) };
+}
+
 async function measure(point: LoadPoint, server: ServerName): Promise<RunResult> {
 	const running = await startServer(server);
 	const baselineKiB = memoryKiB(running.pid, "VmRSS");
@@ -196,6 +239,7 @@ async function measure(point: LoadPoint, server: ServerName): Promise<RunResult>
 
 	let idleKiBPerConnection: number | undefined;
 	let serverCpu = 0;
+	let stealPercent = 0;
 	let results: GeneratorResult[] = [];
 	if (point.idle) {
 		await Bun.sleep(1_000);
@@ -205,8 +249,13 @@ async function measure(point: LoadPoint, server: ServerName): Promise<RunResult>
 		for (const generator of generators) generator.send({ type: "start" });
 		await Bun.sleep(timing.warmupMs);
 		const cpuBefore = cpuSeconds(running.pid);
+		const ticksBefore = machineTicks();
 		await Bun.sleep(timing.durationMs);
 		serverCpu = cpuSeconds(running.pid) - cpuBefore;
+		const ticksAfter = machineTicks();
+		stealPercent =
+			((ticksAfter.steal - ticksBefore.steal) / Math.max(1, ticksAfter.total - ticksBefore.total)) *
+			100;
 		results = await Promise.all(
 			generators.map(async (generator) => {
 				const message = await generator.next();
@@ -246,6 +295,7 @@ async function measure(point: LoadPoint, server: ServerName): Promise<RunResult>
 		serverCpuPercent: (serverCpu / seconds) * 100,
 		serverPeakRssMiB: peakKiB / 1024,
 		generatorCpuPercent: results.map((r) => (r.cpuSeconds / seconds) * 100),
+		stealPercent,
 		...(idleKiBPerConnection === undefined ? {} : { idleKiBPerConnection }),
 	};
 }
@@ -284,6 +334,7 @@ function describe(run: RunResult): string {
 		`server cpu ${f(run.serverCpuPercent, 0)}%`,
 		`gen cpu ${run.generatorCpuPercent.map((p) => f(p, 0)).join("+")}%`,
 		`rss ${f(run.serverPeakRssMiB, 0)} MiB`,
+		`steal ${f(run.stealPercent, 0)}%`,
 		run.errors + run.missing + run.reordered + run.unexpectedCloses > 0
 			? `errors ${run.errors} missing ${run.missing} reordered ${run.reordered} closes ${run.unexpectedCloses}`
 			: "",
@@ -315,19 +366,21 @@ function record(run: RunResult): void {
 }
 
 const startedAt = performance.now();
-console.log(`Bun ${Bun.version}, ${availableParallelism()} cores${quick ? ", quick" : ""}`);
+console.log(
+	`Bun ${Bun.version}, ${availableParallelism()} cores${quick ? ", quick" : ""}${repeat > 1 ? `, median of ${repeat}` : ""}`,
+);
 const selected = (name: string) => only?.some((prefix) => name.startsWith(prefix)) ?? true;
 for (const point of fixedPoints.filter((p) => selected(p.name))) {
-	for (const server of SERVERS) record(await measure(point, server));
+	for (const server of SERVERS) record(await measureMedian(point, server));
 }
 if (selected(idlePoint.name))
-	for (const server of SERVERS) record(await measure(idlePoint, server));
+	for (const server of SERVERS) record(await measureMedian(idlePoint, server));
 // Saturation: 1 room x 50 clients, raising the rate until p99 fan-out passes 50 ms or
 // delivered messages stop growing.
 for (const server of selected("saturation") ? SERVERS : []) {
 	let previous = 0;
 	for (const hz of saturationRates) {
-		const run = await measure(
+		const run = await measureMedian(
 			{
 				name: `saturation ${hz}Hz`,
 				rooms: 1,
@@ -355,21 +408,39 @@ const saturated = (server: ServerName) =>
 	);
 const at = (point: string, server: ServerName) =>
 	runs.find((r) => r.point === point && r.server === server);
-const roomsync = SERVERS.filter((s) => s !== "raw-relay");
+const roomsync = SERVERS.filter((s) => !BASELINES.includes(s));
 const perServer = <T>(pick: (server: ServerName) => T) =>
 	Object.fromEntries(SERVERS.map((server) => [server, pick(server)]));
+/** Per roomsync series, its figure at `point` over the baseline's. */
+const ratios = (point: string, baseline: ServerName, pick: (run: RunResult) => number) =>
+	Object.fromEntries(
+		roomsync.map((s) => {
+			const mine = at(point, s);
+			const theirs = at(point, baseline);
+			return [s, mine && theirs ? pick(mine) / pick(theirs) : Number.NaN];
+		}),
+	);
 const summary = {
 	sustainedDeliveredPerSecond: perServer(saturated),
 	sustainedRatioToRawRelay: Object.fromEntries(
 		roomsync.map((s) => [s, saturated(s) / saturated("raw-relay")]),
 	),
+	sustainedRatioToCanvasStoreServer: Object.fromEntries(
+		roomsync.map((s) => [s, saturated(s) / saturated("canvas-store-server")]),
+	),
 	fanoutP99Ms1x50: perServer((s) => at("1x50x30Hz", s)?.fanoutMs.p99),
-	fanoutP99RatioToRawRelay1x50: Object.fromEntries(
-		roomsync.map((s) => [
-			s,
-			(at("1x50x30Hz", s)?.fanoutMs.p99 ?? Number.NaN) /
-				(at("1x50x30Hz", "raw-relay")?.fanoutMs.p99 ?? Number.NaN),
-		]),
+	fanoutP99RatioToRawRelay1x50: ratios("1x50x30Hz", "raw-relay", (r) => r.fanoutMs.p99),
+	fanoutP99RatioToCanvasStoreServer1x50: ratios(
+		"1x50x30Hz",
+		"canvas-store-server",
+		(r) => r.fanoutMs.p99,
+	),
+	fanoutP50Ms100x4: perServer((s) => at("100x4x30Hz", s)?.fanoutMs.p50),
+	fanoutP99Ms100x4: perServer((s) => at("100x4x30Hz", s)?.fanoutMs.p99),
+	fanoutP99RatioToCanvasStoreServer100x4: ratios(
+		"100x4x30Hz",
+		"canvas-store-server",
+		(r) => r.fanoutMs.p99,
 	),
 	/** Server CPU per delivered broadcast at 1 x 50 x 30 Hz, in microseconds. */
 	serverCpuMicrosPerDelivery1x50: perServer((s) => {
@@ -377,6 +448,10 @@ const summary = {
 		return run === undefined ? undefined : (run.serverCpuPercent * 1e4) / run.deliveredPerSecond;
 	}),
 	idleKiBPerConnection: perServer((s) => at("1000 idle", s)?.idleKiBPerConnection),
+	/** The hypervisor's share of the machine's CPU time over the measured windows (noise). */
+	meanStealPercent:
+		runs.filter((r) => !r.point.includes("idle")).reduce((sum, r) => sum + r.stealPercent, 0) /
+		Math.max(1, runs.filter((r) => !r.point.includes("idle")).length),
 	/** Points where a generator process used more than 90% of a core: the generator was the limit. */
 	generatorBound: runs
 		.filter((r) => r.generatorCpuPercent.some((p) => p > 90))
@@ -394,6 +469,7 @@ if (only === undefined && serversFlag === undefined) {
 		bun: Bun.version,
 		cores: availableParallelism(),
 		quick,
+		repeat,
 		timing,
 		runs,
 		summary,

@@ -4,6 +4,15 @@ export type { DecodeResult, Frame, FrameError } from "./codec/decode.ts";
 export { decodeFrame, decodeMessage } from "./codec/decode.ts";
 export { encodeEvent } from "./codec/encode.ts";
 export type * from "./codec/wire.ts";
+export {
+	type ApplyOne,
+	applyEach,
+	applyList,
+	applyPatch,
+	type ListEffect,
+	type PatchEffect,
+	replicaApplier,
+} from "./document/applied.ts";
 export { BufferDelta, type BufferRun } from "./document/buffer-delta.ts";
 export type { Component, ComponentData, ComponentKey } from "./document/component.ts";
 export { copyComponent, emptyRecord } from "./document/component.ts";
@@ -17,7 +26,7 @@ export type {
 export { applyDocumentPatches, createDocument, documentDiffSince } from "./document/document.ts";
 export type { JsonObject, JsonValue } from "./document/json.ts";
 export type { ComponentPatch, FieldValue, Patch } from "./document/patch.ts";
-export { applyComponentPatch, applyPatch, resolveField } from "./document/patch.ts";
+export { applyComponentPatch, resolveField } from "./document/patch.ts";
 export type { RoomSnapshot, SnapshotError, SnapshotResult } from "./document/snapshot.ts";
 export { exportSnapshot, importSnapshot } from "./document/snapshot.ts";
 export { CloseCode } from "./protocol/close-codes.ts";

@@ -34,14 +34,20 @@ describe("patch", () => {
 		room.send(
 			"s1",
 			patch("m1", {
-				document: [{ "e1/pos": { x: 1 } }, { "e1/pos": { y: 2 }, "e2/pos": { x: 3 } }],
+				document: [
+					{ "e1/pos": { _exists: true, x: 1 } },
+					{ "e1/pos": { y: 2 }, "e2/pos": { _exists: true, x: 3 } },
+				],
 				ephemeral: { "a/cursor": { _exists: true, x: 5 } },
 			}),
 		);
 		expect(room.take("s1")).toEqual([{ type: "ack", messageId: "m1", timestamp: 1 }]);
 		const broadcast = {
 			type: "patch",
-			documentPatches: [{ "e1/pos": { x: 1 } }, { "e1/pos": { y: 2 }, "e2/pos": { x: 3 } }],
+			documentPatches: [
+				{ "e1/pos": { _exists: true, x: 1 } },
+				{ "e1/pos": { y: 2 }, "e2/pos": { _exists: true, x: 3 } },
+			],
 			ephemeralPatches: [{ "a/cursor": { _exists: true, x: 5 } }],
 			clientId: "a",
 			timestamp: 1,
@@ -84,9 +90,14 @@ describe("patch", () => {
 		const room = twoClients();
 		room.join("s3", "c", { version: 1 });
 		room.send("s1", patch(1, { document: { k: { _exists: true, f: 1 } } }));
+		room.send("s1", patch(2, { ephemeral: { "a/cursor": { _exists: true, x: 0 } } }));
 		room.take("s2");
 		room.take("s3");
-		expect(room.take("s1")).toMatchObject([{ type: "clientCount" }, { type: "ack" }]);
+		expect(room.take("s1")).toMatchObject([
+			{ type: "clientCount" },
+			{ type: "ack" },
+			{ type: "ack" },
+		]);
 		const outbound = room.send("s1", patch(2, { ephemeral: { "a/cursor": { x: 1 } } }));
 		expect(outbound.some((effect) => effect.kind === "persist")).toBe(false);
 		expect(room.take("s1")).toEqual([{ type: "ack", messageId: 2, timestamp: 1 }]);
@@ -137,19 +148,43 @@ describe("patch", () => {
 		expect(exportSnapshot(room.state.document).timestamps).toEqual({ k: { _exists: 3, z: 3 } });
 	});
 
-	test("a merge into a component that does not exist changes nothing, but is acked and relayed", () => {
+	test("a merge into a component that does not exist changes nothing: acked, but not relayed", () => {
 		const room = twoClients();
-		room.send("s1", patch(1, { document: { gone: { _exists: true, x: 1 } } }));
+		room.send(
+			"s1",
+			patch(1, { document: { gone: { _exists: true, x: 1 }, kept: { _exists: true } } }),
+		);
 		room.send("s1", patch(2, { document: { gone: { _exists: false } } }));
 		room.take("s1");
 		room.take("s2");
-		// A concurrent edit of a deleted component, and one of a key never created.
-		room.send("s2", patch(1, { document: [{ gone: { x: 2 } }, { never: { y: 1 } }] }));
-		expect(live(room)).toEqual({});
-		expect(Object.keys(exportSnapshot(room.state.document).timestamps)).toEqual(["gone"]);
+		// A concurrent edit of a deleted component, one of a key never created, a second deletion.
+		room.send(
+			"s2",
+			patch(1, {
+				document: [
+					{ gone: { x: 2 }, kept: { y: 1 } },
+					{ never: { y: 1 }, gone: { _exists: false } },
+				],
+			}),
+		);
+		expect(live(room)).toEqual({ kept: { _exists: true, y: 1 } });
+		expect(Object.keys(exportSnapshot(room.state.document).timestamps).sort()).toEqual([
+			"gone",
+			"kept",
+		]);
+		expect(exportSnapshot(room.state.document).timestamps.gone).toEqual({ _exists: 2 });
 		expect(room.take("s2")).toEqual([{ type: "ack", messageId: 1, timestamp: 3 }]);
-		expect(room.take("s1")).toMatchObject([{ type: "patch", clientId: "b", timestamp: 3 }]);
-		expect(room.persisted.at(-1)).toMatchObject({ timestamp: 3, changes: {} });
+		// Clients fold "delete, then merge" into a merge: relaying the ignored merge would bring
+		// the component back on them.
+		expect(room.take("s1")).toEqual([
+			{ type: "patch", documentPatches: [{ kept: { y: 1 } }], clientId: "b", timestamp: 3 },
+		]);
+		expect(room.persisted.at(-1)).toMatchObject({ timestamp: 3, changes: { kept: { y: 1 } } });
+		// A message none of which took effect still advances the timestamp, and says so.
+		room.send("s2", patch(2, { document: { gone: { x: 3 } } }));
+		expect(room.take("s1")).toEqual([
+			{ type: "patch", documentPatches: [], clientId: "b", timestamp: 4 },
+		]);
 	});
 
 	test("_exists: true replaces the component with exactly the fields given", () => {

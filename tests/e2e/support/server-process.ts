@@ -29,12 +29,15 @@ export class ServerProcess {
 		this.port = port;
 	}
 
-	/** Starts the server on a free port with `args`; `dataDir` defaults to a new temporary one. */
+	/**
+	 * Starts the server with `args`; `dataDir` defaults to a new temporary one, `port` to a free
+	 * one (pass the port of a stopped server to restart it where its clients look for it).
+	 */
 	static async start(
 		args: readonly string[] = [],
 		dataDir = tempDataDir(),
+		port = freePort(),
 	): Promise<ServerProcess> {
-		const port = freePort();
 		const child = Bun.spawn(
 			["bun", MAIN, "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, ...args],
 			{ stdout: "ignore", stderr: "pipe", stdin: "ignore" },

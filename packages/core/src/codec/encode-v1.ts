@@ -41,7 +41,7 @@ function toWireV1(event: ServerEvent): WireServerMessage {
 			return patchMessage(
 				"",
 				event.timestamp,
-				event.document === undefined ? undefined : [event.document],
+				event.document,
 				event.ephemeral === undefined ? undefined : [event.ephemeral],
 			);
 		case "synced":

@@ -35,7 +35,7 @@ export function encodeV2(event: ServerEvent): string | null {
 					? { type: "patch", ephemeralPatches, clientId: "" }
 					: {
 							type: "patch",
-							documentPatches: [document],
+							documentPatches: document,
 							ephemeralPatches,
 							clientId: "",
 							timestamp: event.timestamp,

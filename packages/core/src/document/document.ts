@@ -2,19 +2,21 @@
  * The shared document: field-level last-write-wins over component keys, stamped with the room
  * timestamp, and the change index that makes reconnect diffs cost what changed, not the document.
  */
+
+import { applyList, type ListEffect } from "./applied.ts";
 import {
 	type Component,
 	type ComponentData,
 	type ComponentKey,
 	copyComponent,
 	emptyRecord,
+	hasKeys,
 } from "./component.ts";
 import type { JsonValue } from "./json.ts";
 import {
 	type ComponentPatch,
 	type FieldValue,
 	hasBufferDelta,
-	materializeWith,
 	type Patch,
 	resolveField,
 } from "./patch.ts";
@@ -61,14 +63,12 @@ export interface DocumentChange {
 	readonly changes: Readonly<Record<ComponentKey, ComponentData>>;
 }
 
-/** What applying one message's patches did. */
-export interface AppliedPatches {
+/**
+ * What applying one message's patches did: the change for storage, and the patches as they
+ * took effect (see `ListEffect`), which is what other sessions are sent.
+ */
+export interface AppliedPatches extends ListEffect {
 	readonly change: DocumentChange;
-	/**
-	 * The patches with every buffer delta replaced by the array it produced (the patches
-	 * themselves when they held none): what a session that knows no deltas receives.
-	 */
-	readonly materialized: readonly Patch[];
 }
 
 /**
@@ -83,43 +83,34 @@ export function applyDocumentPatches(
 	const timestamp = document.timestamp + 1;
 	document.timestamp = timestamp;
 	const changed: ChangedKeys = new Map();
-	let materialized: Patch[] | undefined;
-	for (let i = 0; i < patches.length; i++) {
-		const patch = patches[i] as Patch;
-		let copy: Record<ComponentKey, ComponentPatch> | undefined;
-		for (const key of Object.keys(patch)) {
-			const componentPatch = patch[key] as ComponentPatch;
-			const record = applyToRecord(document, key, componentPatch, timestamp, changed);
-			if (hasBufferDelta(componentPatch)) {
-				copy ??= Object.assign(emptyRecord<ComponentPatch>(), patch);
-				copy[key] = materializeWith(componentPatch, record?.component ?? undefined);
-			}
-		}
-		if (copy !== undefined) materialized ??= patches.slice(0, i);
-		materialized?.push(copy ?? patch);
-	}
-	return {
-		change: { timestamp, changes: storedForm(changed) },
-		materialized: materialized ?? patches,
-	};
+	const effect = applyList(patches, (key, patch) => {
+		const record = applyToRecord(document, key, patch, timestamp, changed);
+		return record === undefined ? undefined : record.component;
+	});
+	return { change: { timestamp, changes: storedForm(changed) }, ...effect };
 }
 
 /**
  * The patches that bring a replica that has seen everything up to `since` to the current
- * state: per key, the fields written after `since` with their current values; the whole
- * component with `_exists: true` when it was (re)created after `since`; `{ _exists: false }`
- * when it was deleted after `since`. Costs O(size of what changed since `since`).
+ * state, as one patch (none when nothing changed): per key, the fields written after `since`
+ * with their current values; the whole component with `_exists: true` when it was (re)created
+ * after `since`; `{ _exists: false }` when it was deleted after `since`. Costs O(size of what
+ * changed since `since`).
+ *
+ * A re-created key is not sent as a deletion followed by the creation, though that would
+ * replace an older incarnation exactly: the canvas-store client lets deletions through the mask
+ * of its own unacked patches, so a client that re-sent its offline creation would delete it.
  */
 export function documentDiffSince(
 	document: DocumentState,
 	since: number,
-): Record<ComponentKey, ComponentData> {
+): readonly Record<ComponentKey, ComponentData>[] {
 	const diff = emptyRecord<ComponentData>();
 	for (let record = document.newest; record !== null && record.changedAt > since; ) {
 		diff[record.key] = changesSince(record, since);
 		record = record.older;
 	}
-	return diff;
+	return hasKeys(diff) ? [diff] : [];
 }
 
 function changesSince(record: KeyRecord, since: number): ComponentData {
@@ -143,7 +134,8 @@ type ChangedKeys = Map<KeyRecord, Set<string> | ComponentPatch | null>;
 /**
  * `applyComponentPatch`'s rule, done in place and stamped with `timestamp`. Returns the key's
  * record, or undefined if the patch changed nothing: a merge into a component that does not
- * exist, or of no fields. Only a patch that changes something creates a record.
+ * exist or of no fields, or the deletion of one that does not exist. Only a creation makes a
+ * record.
  */
 function applyToRecord(
 	document: DocumentState,
@@ -162,27 +154,29 @@ function applyToRecord(
 			record.times[field] = timestamp;
 		}
 		noteMerge(changed, record, patch, fields);
+	} else if (patch._exists === false) {
+		// Deleting what is not there changes nothing; the earlier deletion stands.
+		if (record === undefined || record.component === null) return undefined;
+		record.existsAt = timestamp;
+		changed.set(record, null);
+		record.component = null;
+		record.times = emptyRecord();
 	} else {
 		if (record === undefined) {
 			record = newRecord(key);
 			document.records.set(key, record);
 		}
+		const component = copyComponent({});
+		const times = emptyRecord<number>();
+		for (const field of Object.keys(patch)) {
+			if (field === "_exists") continue;
+			component[field] = resolveField(patch[field] as FieldValue, undefined);
+			times[field] = timestamp;
+		}
+		record.component = component;
+		record.times = times;
 		record.existsAt = timestamp;
 		changed.set(record, null);
-		if (patch._exists === false) {
-			record.component = null;
-			record.times = emptyRecord();
-		} else {
-			const component = copyComponent({});
-			const times = emptyRecord<number>();
-			for (const field of Object.keys(patch)) {
-				if (field === "_exists") continue;
-				component[field] = resolveField(patch[field] as FieldValue, undefined);
-				times[field] = timestamp;
-			}
-			record.component = component;
-			record.times = times;
-		}
 	}
 	// Records changed at this timestamp are all at the newest end already.
 	if (record.changedAt !== timestamp) {

@@ -55,26 +55,6 @@ function writeFields(component: Component, patch: ComponentPatch): Component {
 	return component;
 }
 
-/**
- * Applies a patch to a replica held as a Map, the way a client or the server's ephemeral state
- * does. Returns the patch with every buffer delta replaced by the array it produced (the patch
- * itself when it holds none), which is what a session that knows no deltas must receive.
- */
-export function applyPatch(replica: Map<ComponentKey, Component>, patch: Patch): Patch {
-	let materialized: Record<ComponentKey, ComponentPatch> | undefined;
-	for (const key of Object.keys(patch)) {
-		const componentPatch = patch[key] as ComponentPatch;
-		const next = applyComponentPatch(replica.get(key), componentPatch);
-		if (next === undefined) replica.delete(key);
-		else replica.set(key, next);
-		if (hasBufferDelta(componentPatch)) {
-			materialized ??= Object.assign(emptyRecord<ComponentPatch>(), patch);
-			materialized[key] = materializeWith(componentPatch, next);
-		}
-	}
-	return materialized ?? patch;
-}
-
 /** Whether any field of the patch is a buffer delta. */
 export function hasBufferDelta(patch: ComponentPatch): boolean {
 	for (const field of Object.keys(patch)) if (patch[field] instanceof BufferDelta) return true;

@@ -39,8 +39,8 @@ export interface ChangesEvent {
 export interface CatchUpEvent {
 	readonly type: "catch-up";
 	readonly timestamp: number;
-	/** The document diff since the client's `lastTimestamp`; absent when empty. */
-	readonly document?: Readonly<Record<ComponentKey, ComponentData>>;
+	/** The document diff since the client's `lastTimestamp` (see `documentDiffSince`); absent when empty. */
+	readonly document?: readonly Readonly<Record<ComponentKey, ComponentData>>[];
 	/** Every other client's ephemeral state; absent when empty. */
 	readonly ephemeral?: Readonly<Record<ComponentKey, ComponentData>>;
 }

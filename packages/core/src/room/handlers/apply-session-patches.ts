@@ -1,6 +1,7 @@
 /** The one path by which a session's changes enter the room, for `patch` and `reconnect` alike. */
+import { applyList, type ListEffect, replicaApplier } from "../../document/applied.ts";
 import { applyDocumentPatches } from "../../document/document.ts";
-import { applyPatch, type Patch } from "../../document/patch.ts";
+import type { Patch } from "../../document/patch.ts";
 import type { MessageId } from "../../protocol/commands.ts";
 import type { RelayedPatches } from "../../protocol/events.ts";
 import type { Effects } from "../effects.ts";
@@ -8,9 +9,9 @@ import type { RoomState, Session } from "../state.ts";
 
 /**
  * Applies a session's patch lists (each possibly empty), hands the document part to storage
- * and relays both to the rest of the room as one message with the sender's clientId. Returns
- * the room timestamp after them: advanced by one if there were document patches, unchanged for
- * ephemeral-only ones.
+ * and relays what took effect to the rest of the room as one message with the sender's
+ * clientId. Returns the room timestamp after them: advanced by one if there were document
+ * patches, unchanged for ephemeral-only ones.
  */
 export function applySessionPatches(
 	state: RoomState,
@@ -25,18 +26,11 @@ export function applySessionPatches(
 	if (documentPatches.length > 0) {
 		const applied = applyDocumentPatches(state.document, documentPatches);
 		out.persist(applied.change, session, messageId);
-		document = { patches: documentPatches, materialized: applied.materialized };
+		// Sent even when none of it took effect: the new timestamp is news (version 1 takes it).
+		document = { patches: applied.relayed, materialized: applied.materialized };
 	}
 	if (ephemeralPatches.length > 0) {
-		const replica = session.client.ephemeral;
-		let materialized: Patch[] | undefined;
-		for (let i = 0; i < ephemeralPatches.length; i++) {
-			const patch = ephemeralPatches[i] as Patch;
-			const applied = applyPatch(replica, patch);
-			if (applied !== patch) materialized ??= ephemeralPatches.slice(0, i);
-			materialized?.push(applied);
-		}
-		ephemeral = { patches: ephemeralPatches, materialized: materialized ?? ephemeralPatches };
+		ephemeral = relayed(applyList(ephemeralPatches, replicaApplier(session.client.ephemeral)));
 	}
 	const timestamp = state.document.timestamp;
 	const { clientId } = session;
@@ -48,4 +42,10 @@ export function applySessionPatches(
 		out.broadcast(session, { type: "changes", clientId, timestamp, ephemeral });
 	}
 	return timestamp;
+}
+
+/** What others are told of ephemeral patches: nothing, if none of them took effect. */
+function relayed(effect: ListEffect): RelayedPatches | undefined {
+	if (effect.relayed.length === 0) return undefined;
+	return { patches: effect.relayed, materialized: effect.materialized };
 }

@@ -49,7 +49,7 @@ export function handleReconnect(
 	out.send(session, {
 		type: "catch-up",
 		timestamp,
-		...(hasKeys(diff) ? { document: diff } : {}),
+		...(diff.length > 0 ? { document: diff } : {}),
 		...(hasKeys(ephemeral) ? { ephemeral } : {}),
 	});
 	out.send(session, { type: "synced", timestamp });
