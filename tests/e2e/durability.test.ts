@@ -133,3 +133,34 @@ test("SIGTERM closes clients with 1001, flushes file storage, and exits 0", asyn
 	const saved = JSON.parse(await Bun.file(join(dataDir, "flush.json")).text());
 	expect(saved.state).toEqual({ k: { _exists: true, v: 1 } });
 });
+
+test("a second signal during a slow shutdown exits at once with 1", async () => {
+	const dataDir = tempDataDir();
+	const server = await ServerProcess.start(
+		[
+			"--storage",
+			"file",
+			"--save-throttle-ms",
+			"600000",
+			"--max-frame-bytes",
+			String(64 * 2 ** 20),
+			"--max-keys",
+			"1000000",
+		],
+		dataDir,
+	);
+	const client = await Client.join(server.url("/?roomId=slow&clientId=a"));
+	// A large unsaved room: its last save on shutdown takes a while.
+	const big: Record<string, { _exists: true; label: string }> = {};
+	for (let i = 0; i < 300_000; i++)
+		big[`entity-${i}/shape`] = { _exists: true, label: `shape ${i}` };
+	await client.patch(1, big);
+	server.process.kill("SIGTERM");
+	await server.waitForLog((line) => line.msg === "shutting down");
+	server.process.kill("SIGTERM");
+	expect(await server.process.exited).toBe(1);
+	expect(server.logs.some((line) => line.msg === "second signal; exiting without waiting")).toBe(
+		true,
+	);
+	expect(server.logs.some((line) => line.msg === "stopped")).toBe(false);
+}, 30_000);

@@ -448,7 +448,11 @@ export class Room {
 			if (effect.kind === "persist") {
 				const { sessionId, messageId } = effect;
 				senders.push(messageId === undefined ? { sessionId } : { sessionId, messageId });
-			} else if (effect.kind === "send" || effect.kind === "subscribe") {
+			} else if (
+				effect.kind === "send" ||
+				effect.kind === "subscribe" ||
+				effect.kind === "token-refresh"
+			) {
 				waiting.push(effect.sessionId);
 			} else if (effect.kind === "close") {
 				this.perform(effect);

@@ -87,7 +87,8 @@ export function applyDocumentPatches(
 		const record = applyToRecord(document, key, patch, timestamp, changed);
 		return record === undefined ? undefined : record.component;
 	});
-	return { change: { timestamp, changes: storedForm(changed) }, ...effect };
+	const change = { timestamp, changes: storedForm(changed) };
+	return { change, relayed: effect.relayed, materialized: effect.materialized };
 }
 
 /**

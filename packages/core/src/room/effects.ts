@@ -27,17 +27,19 @@ export class Effects {
 
 	/** To every live session but `except`: encoded for each version that has a recipient. */
 	broadcast(except: Session | null, event: ServerEvent): void {
-		const texts: Partial<Record<ProtocolVersion, string>> = {};
-		let any = false;
+		const live = this.state.liveByVersion;
+		const senderVersion = except?.live ? except.version : undefined;
+		let texts: Partial<Record<ProtocolVersion, string>> | undefined;
 		for (const version of PROTOCOL_VERSIONS) {
-			const senderHere = except?.live && except.version === version ? 1 : 0;
-			if (this.state.liveByVersion[version] - senderHere <= 0) continue;
+			if (live[version] - (senderVersion === version ? 1 : 0) <= 0) continue;
 			const text = encodeEvent(event, version);
 			if (text === null) continue;
+			texts ??= {};
 			texts[version] = text;
-			any = true;
 		}
-		if (any) this.list.push({ kind: "broadcast", except: except?.sessionId ?? null, texts });
+		if (texts !== undefined) {
+			this.list.push({ kind: "broadcast", except: except?.sessionId ?? null, texts });
+		}
 	}
 
 	subscribe(session: Session): void {

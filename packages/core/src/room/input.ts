@@ -54,8 +54,8 @@ export interface RefreshDeniedInput {
 /**
  * A storage commit failed: none of its changes is durable, and none of the effects that waited
  * for it was carried out. `senders` made the lost changes; `waiting` missed something that
- * waited (a catch-up answer, an ack, a subscription). The shell reloads the document from
- * storage next and reports it with `document-loaded`.
+ * waited (a catch-up answer, an ack, a subscription, a token check). The shell reloads the
+ * document from storage next and reports it with `document-loaded`.
  */
 export interface CommitFailedInput {
 	readonly kind: "commit-failed";
