@@ -55,6 +55,11 @@ const BASELINES: readonly ServerName[] = ["raw-relay", "canvas-store-server"];
 const SERVERS = ALL_SERVERS.filter((server) => serversFlag?.includes(server) ?? true);
 /** Fan-out p99 above this is past saturation: the rate is not sustained. */
 const SATURATION_P99_MS = 50;
+/** Steal above this makes a failed saturation point worth another try, at most this often. */
+const NOISY_STEAL_PERCENT = 10;
+const MAX_STEAL_RETRIES = 2;
+const failed = (run: RunResult) => run.fanoutMs.p99 > SATURATION_P99_MS;
+const noisy = (run: RunResult) => run.stealPercent > NOISY_STEAL_PERCENT;
 
 interface LoadPoint {
 	readonly name: string;
@@ -383,19 +388,22 @@ if (selected(idlePoint.name))
 for (const server of selected("saturation") ? SERVERS : []) {
 	let previous = 0;
 	for (const hz of saturationRates) {
-		const run = await measureRepeated(
-			{
-				name: `saturation ${hz}Hz`,
-				rooms: 1,
-				clientsPerRoom: 50,
-				hz,
-				cursor: false,
-				generators: 2,
-			},
-			server,
-		);
+		const point: LoadPoint = {
+			name: `saturation ${hz}Hz`,
+			rooms: 1,
+			clientsPerRoom: 50,
+			hz,
+			cursor: false,
+			generators: 2,
+		};
+		let run = await measureRepeated(point, server);
+		// A rate that failed while the hypervisor took much of the machine is tried again: the
+		// search is after the server's limit, not the neighbours'.
+		for (let retry = 0; retry < MAX_STEAL_RETRIES && failed(run) && noisy(run); retry++) {
+			run = await measureRepeated(point, server);
+		}
 		record(run);
-		if (run.fanoutMs.p99 > SATURATION_P99_MS || run.deliveredPerSecond < previous * 1.05) break;
+		if (failed(run) || run.deliveredPerSecond < previous * 1.05) break;
 		previous = run.deliveredPerSecond;
 	}
 }
