@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { CloseCode, ErrorCode } from "@roomsync/core";
+import { WebSocket } from "ws";
 import { patch, text } from "../support/frames.ts";
 import { Client, only } from "./support/client.ts";
 import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
@@ -58,6 +59,16 @@ test("binary frames get binary-frame", async () => {
 	});
 	await roomStillServes("after-binary");
 	client.close();
+});
+
+test("a text frame that is not valid UTF-8 closes only that connection, with 1007", async () => {
+	// Browsers cannot send such a frame; `ws` sends bytes as a text frame without checking them.
+	const socket = new WebSocket(server.url("/?roomId=bad&clientId=utf8"));
+	await new Promise((resolve) => socket.once("open", resolve));
+	const closed = new Promise<number>((resolve) => socket.once("close", resolve));
+	socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+	expect(await closed).toBe(CloseCode.InvalidFramePayload);
+	await roomStillServes("after-utf8");
 });
 
 test("a 10 MB frame closes only that connection, with 1009", async () => {

@@ -241,6 +241,7 @@ export function helpText(): string {
 	lines.push(
 		"",
 		"Connect with ws://HOST:PORT/?roomId=ROOM&clientId=CLIENT or ws://HOST:PORT/rooms/ROOM?clientId=CLIENT",
+		"Repair stored rooms offline: bun run apps/bun-server repair --room ID (see repair --help)",
 	);
 	return lines.join("\n");
 }

@@ -1,5 +1,3 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import {
 	CloseCode,
 	DEFAULT_PROTOCOL_VERSION,
@@ -8,13 +6,12 @@ import {
 	encodeEvent,
 	type ProtocolVersion,
 } from "@roomsync/core";
-import { type Room, RoomManager, type RoomStorage, type WebSocketLike } from "@roomsync/room";
-import { FileStorage, MemoryStorage } from "@roomsync/storage";
-import { SqliteStorage } from "@roomsync/storage/sqlite";
+import { type Room, RoomManager, type WebSocketLike } from "@roomsync/room";
 import type { ServerWebSocket } from "bun";
 import type { ServerConfig } from "./config.ts";
 import { parseConnectUrl } from "./connection-url.ts";
 import type { ServerLogger } from "./logger.ts";
+import { openStorage } from "./storage.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 /** What each WebSocket carries from the upgrade on. */
@@ -35,45 +32,12 @@ export interface RunningServer {
 	shutdown(): Promise<void>;
 }
 
-/** The storage of every room, per the config; and what must be closed on shutdown. */
-function openStorage(config: ServerConfig): {
-	createStorage: (roomId: string) => RoomStorage;
-	close: () => void;
-} {
-	if (config.storage === "memory") {
-		// Kept per id so a room that idles out and comes back finds its state while the process lives.
-		const stores = new Map<string, MemoryStorage>();
-		return {
-			createStorage: (roomId) => {
-				let storage = stores.get(roomId);
-				if (storage === undefined) {
-					storage = new MemoryStorage();
-					stores.set(roomId, storage);
-				}
-				return storage;
-			},
-			close: () => undefined,
-		};
-	}
-	mkdirSync(config.dataDir, { recursive: true });
-	if (config.storage === "file") {
-		return {
-			createStorage: (roomId) => new FileStorage({ dir: config.dataDir, roomId }),
-			close: () => undefined,
-		};
-	}
-	const database = new SqliteStorage({
-		path: join(config.dataDir, "roomsync.sqlite"),
-		synchronous: config.sqliteSynchronous,
-	});
-	return { createStorage: (roomId) => database.forRoom(roomId), close: () => database.close() };
-}
-
 export function startServer(config: ServerConfig, logger: ServerLogger): RunningServer {
 	const storage = openStorage(config);
 	// Each room has a topic per protocol version: a broadcast is published once per version
 	// and Bun delivers it.
 	const topic = (roomId: string, version: ProtocolVersion) => `room:${roomId}:v${version}`;
+	let quarantined = 0;
 	const rooms = new RoomManager({
 		createFanout: (roomId) => ({
 			subscribe: (socket, version) => (socket as BunSocket).ws.subscribe(topic(roomId, version)),
@@ -87,6 +51,9 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 		saveThrottleMs: config.saveThrottleMs,
 		limits: { maxFrameBytes: config.maxFrameBytes, maxKeysPerMessage: config.maxKeysPerMessage },
 		logger,
+		onQuarantine: (_room, { entries }) => {
+			quarantined += entries.length;
+		},
 	});
 	const startedAt = performance.now();
 	let connections = 0;
@@ -102,6 +69,8 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 					uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
 					rooms: rooms.getRoomIds().length,
 					connections,
+					// Stored entries set aside since start (each is also logged with its room and key).
+					quarantined,
 				});
 			}
 			const upgrade = request.headers.get("upgrade") !== null;

@@ -24,11 +24,18 @@ export type {
 	KeyRecord,
 } from "./document/document.ts";
 export { applyDocumentPatches, createDocument, documentDiffSince } from "./document/document.ts";
-export type { JsonObject, JsonValue } from "./document/json.ts";
+export type { JsonObject, JsonProblem, JsonValue } from "./document/json.ts";
+export { findJsonProblem, isStorableString } from "./document/json.ts";
 export type { ComponentPatch, FieldValue, Patch } from "./document/patch.ts";
 export { applyComponentPatch, resolveField } from "./document/patch.ts";
-export type { RoomSnapshot, SnapshotError, SnapshotResult } from "./document/snapshot.ts";
-export { exportSnapshot, importSnapshot } from "./document/snapshot.ts";
+export type {
+	QuarantineEntry,
+	RoomSnapshot,
+	SalvageResult,
+	SnapshotError,
+	SnapshotResult,
+} from "./document/snapshot.ts";
+export { exportSnapshot, importSnapshot, salvageSnapshot } from "./document/snapshot.ts";
 export { CloseCode } from "./protocol/close-codes.ts";
 export type * from "./protocol/commands.ts";
 export { ErrorCode } from "./protocol/error-codes.ts";

@@ -378,6 +378,66 @@ describe("decodeFrame rejects", () => {
 		);
 	});
 
+	test("lone surrogates anywhere a string can be, since UTF-8 storage cannot keep them", () => {
+		// JSON escapes carry them; raw source text here keeps the frames exactly as sent.
+		const cases: [frame: string, path: string][] = [
+			[
+				String.raw`{"type":"patch","messageId":"a","documentPatches":[{"\ud800":{"x":1}}]}`,
+				String.raw`documentPatches[0]["\ud800"]`,
+			],
+			[
+				String.raw`{"type":"patch","messageId":"b","documentPatches":[{"\udbff":{"_exists":false}}]}`,
+				String.raw`documentPatches[0]["\udbff"]`,
+			],
+			[
+				String.raw`{"type":"patch","messageId":1,"documentPatches":[{"k":{"\udc00":1}}]}`,
+				String.raw`documentPatches[0]["k"]["\udc00"]`,
+			],
+			[
+				String.raw`{"type":"patch","messageId":1,"documentPatches":[{"k":{"x":"ok\ud83d"}}]}`,
+				'documentPatches[0]["k"].x',
+			],
+			[
+				String.raw`{"type":"patch","messageId":1,"documentPatches":[{"k":{"x":[["\ude00"]]}}]}`,
+				'documentPatches[0]["k"].x',
+			],
+			[
+				String.raw`{"type":"patch","messageId":1,"documentPatches":[{"k":{"x":{"\ud800":1}}}]}`,
+				'documentPatches[0]["k"].x',
+			],
+			[
+				String.raw`{"type":"patch","messageId":1,"ephemeralPatches":[{"k":{"x":"\ud800"}}]}`,
+				'ephemeralPatches[0]["k"].x',
+			],
+			[
+				String.raw`{"type":"reconnect","lastTimestamp":0,"documentPatches":[{"\ud800":{"x":1}}]}`,
+				String.raw`documentPatches[0]["\ud800"]`,
+			],
+			[
+				String.raw`{"type":"patch","messageId":1,"documentPatches":[{"k":{"b":{"__buf":1,"len":1,"runs":[[0,["\ud800"]]]}}}]}`,
+				'documentPatches[0]["k"].b.runs[0][1][0]',
+			],
+		];
+		for (const [frame, path] of cases) {
+			const error = errorOf(decode(frame, 2, { ...limits, maxKeyLength: 64 }));
+			expect(error.code).toBe(ErrorCode.InvalidField);
+			expect(error.path).toBe(path);
+			expect(error.message).toContain("lone UTF-16 surrogate");
+			// The error itself is well-formed, so it reaches the client as written.
+			expect(JSON.stringify(error).isWellFormed()).toBe(true);
+		}
+		rejects(String.raw`{"type":"patch","messageId":"\ud800"}`, ErrorCode.InvalidField, "messageId");
+		// Pairs are ordinary characters, in keys, fields and values.
+		// (Bun's transpiler rewrites a literal astral character inside String.raw as \u{...}.)
+		const pair = String.raw`{"type":"patch","messageId":"\ud83d\ude00","documentPatches":[{"\ud83d\ude00":{"\ud83d\ude00":"\ud83d\ude00"}}]}`;
+		expect(commandOf(decode(pair, 2, { ...limits, maxKeyLength: 64 }))).toEqual({
+			type: "patch",
+			messageId: "😀",
+			document: [{ "😀": { "😀": "😀" } }],
+			ephemeral: [],
+		});
+	});
+
 	test("malformed buffer deltas, with the path into the delta", () => {
 		const frame = (delta: string) =>
 			`{"type":"patch","messageId":1,"documentPatches":[{"k":{"p":${delta}}}]}`;

@@ -6,6 +6,7 @@ import {
 	documentDiffSince,
 	exportSnapshot,
 	importSnapshot,
+	salvageSnapshot,
 } from "@roomsync/core";
 
 function load(value: unknown): DocumentState {
@@ -65,7 +66,7 @@ describe("snapshots", () => {
 	test("accepts snapshots written without _exists flags or timestamps", () => {
 		const document = load({
 			timestamp: 9,
-			state: { a: { x: 1, y: 2 }, b: { z: 1 }, gone: { _exists: false, x: 1 } },
+			state: { a: { x: 1, y: 2 }, b: { z: 1 }, gone: { _exists: false } },
 			timestamps: { a: { x: 3, y: 5 }, gone: { x: 8 } },
 		});
 		expect(exportSnapshot(document)).toEqual({
@@ -121,6 +122,114 @@ describe("snapshots", () => {
 		expect(invalidPath({ timestamp: 1, state: {}, timestamps: { k: { _exists: 1.5 } } })).toBe(
 			'timestamps["k"]["_exists"]',
 		);
+		expect(invalidPath({ timestamp: 1, state: { k: { _exists: false, x: 1 } } })).toBe(
+			'state["k"]["x"]',
+		);
+		expect(invalidPath({ timestamp: 1, state: { k: { x: "\ud800" } } })).toBe('state["k"]["x"]');
+		expect(invalidPath({ timestamp: 1, state: { "\udc00": { x: 1 } } })).toBe('state["\\udc00"]');
+	});
+});
+
+describe("salvageSnapshot", () => {
+	function salvage(value: unknown) {
+		const result = salvageSnapshot(value);
+		if (!result.ok) throw new Error(`${result.error.path}: ${result.error.message}`);
+		return { snapshot: exportSnapshot(result.document), quarantine: result.quarantine };
+	}
+
+	test("takes in a consistent snapshot whole, with nothing set aside", () => {
+		const snapshot = {
+			timestamp: 3,
+			state: { a: { _exists: true, x: 1 } },
+			timestamps: { a: { _exists: 1, x: 3 }, gone: { _exists: 2 } },
+		};
+		expect(salvage(snapshot)).toEqual({ snapshot, quarantine: [] });
+	});
+
+	test("sets aside each inconsistent part with what it held, and keeps the rest", () => {
+		const { snapshot, quarantine } = salvage({
+			timestamp: 9,
+			state: {
+				ok: { _exists: true, x: 1, bad: "\ud800", late: 2 },
+				// What SQLite made of two keys that UTF-8 collapsed into one: a field left on a
+				// deleted component.
+				"\ufffd": { _exists: false, y: 2 },
+				"\udbff": { _exists: true, z: 1 },
+				notData: 7,
+				weird: { _exists: "yes" },
+				neverLive: { x: 5 },
+			},
+			timestamps: {
+				ok: { _exists: 1, x: 1, bad: 2, late: "3" },
+				"\ufffd": { _exists: 4, y: 5 },
+				neverLive: { _exists: -1 },
+			},
+		});
+		expect(snapshot).toEqual({
+			timestamp: 9,
+			state: { ok: { _exists: true, x: 1 } },
+			timestamps: { ok: { _exists: 1, x: 1 }, "\ufffd": { _exists: 4 } },
+		});
+		expect(quarantine).toEqual([
+			{
+				key: "ok",
+				field: "bad",
+				path: 'state["ok"]["bad"]',
+				reason: expect.stringContaining("lone UTF-16 surrogate"),
+				data: "\ud800",
+				times: 2,
+			},
+			{
+				key: "ok",
+				field: "late",
+				path: 'timestamps["ok"]["late"]',
+				reason: "must be a non-negative integer",
+				data: 2,
+				times: "3",
+			},
+			{
+				key: "\ufffd",
+				field: "y",
+				path: 'state["\ufffd"]["y"]',
+				reason: "a deleted component holds no fields",
+				data: 2,
+				times: 5,
+			},
+			{
+				key: "neverLive",
+				path: 'timestamps["neverLive"]["_exists"]',
+				reason: "must be a non-negative integer",
+				data: { x: 5 },
+				times: { _exists: -1 },
+			},
+			{
+				key: "\udbff",
+				path: 'state["\\udbff"]',
+				reason: expect.stringContaining("lone UTF-16 surrogate"),
+				data: { _exists: true, z: 1 },
+				times: undefined,
+			},
+			{
+				key: "notData",
+				path: 'state["notData"]',
+				reason: "component data must be an object",
+				data: 7,
+				times: undefined,
+			},
+			{
+				key: "weird",
+				path: 'state["weird"]._exists',
+				reason: "_exists must be a boolean",
+				data: { _exists: "yes" },
+				times: undefined,
+			},
+		]);
+	});
+
+	test("still refuses what is not a snapshot at all", () => {
+		expect(salvageSnapshot("{").ok).toBe(false);
+		expect(salvageSnapshot({ timestamp: "3", state: {} }).ok).toBe(false);
+		expect(salvageSnapshot({ timestamp: 3, state: [] }).ok).toBe(false);
 	});
 });
 

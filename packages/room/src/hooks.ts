@@ -1,8 +1,15 @@
 /** The points where an embedder plugs into a room's life, and what each one is told. */
+import type { QuarantineEntry } from "@roomsync/core";
 import type { Room } from "./room.ts";
 
 /** Whatever the embedder attached to a session when it was let in: user id, roles, colour. */
 export type SessionMetadata = Readonly<Record<string, unknown>>;
+
+/** What `onQuarantine` is told. */
+export interface Quarantined {
+	/** The stored parts set aside on this load, each with its key, path, reason and data. */
+	readonly entries: readonly QuarantineEntry[];
+}
 
 /** What `onBeforeConnect` gets to decide on. */
 export interface ConnectRequest {
@@ -62,6 +69,12 @@ export interface RoomHooks {
 	 * meanwhile are queued and handled in order once it is let in.
 	 */
 	onBeforeConnect?(request: ConnectRequest): ConnectDecision | Promise<ConnectDecision>;
+	/**
+	 * Loading the room (for its first session, or again after a failed write) found stored
+	 * parts that are not consistent and moved them to the storage's quarantine; the room
+	 * serves the rest. Each entry is also logged.
+	 */
+	onQuarantine?(room: Room, info: Quarantined): void;
 	/** A session joined the room (it passed `onBeforeConnect` and the room is loaded). */
 	onSessionAdded?(room: Room, info: SessionInfo): void;
 	/**

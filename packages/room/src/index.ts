@@ -2,10 +2,15 @@ export type { Fanout } from "./fanout.ts";
 export type {
 	ConnectDecision,
 	ConnectRequest,
+	Quarantined,
 	RoomHooks,
 	SessionInfo,
 	SessionMetadata,
+	SessionRemoved,
+	TokenRefreshDecision,
+	TokenRefreshRequest,
 } from "./hooks.ts";
+export { type LoadedRoom, loadRoom } from "./load-room.ts";
 export { consoleLogger, type Logger } from "./logger.ts";
 export {
 	DEFAULT_SAVE_THROTTLE_MS,
@@ -19,8 +24,10 @@ export { DEFAULT_IDLE_TIMEOUT_MS, RoomManager, type RoomManagerOptions } from ".
 export {
 	type IncrementalStorage,
 	isIncremental,
+	type Quarantine,
 	type RoomStorage,
 	type SyncStorage,
+	UnreadableRoomError,
 } from "./storage.ts";
 export { hostTimers, type Timers } from "./timers.ts";
 export type { WebSocketEvents, WebSocketLike } from "./websocket-like.ts";

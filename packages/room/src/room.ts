@@ -20,9 +20,10 @@ import {
 import { CommitPipeline } from "./commit-pipeline.ts";
 import type { Fanout } from "./fanout.ts";
 import type { ConnectDecision, RoomHooks, SessionInfo, SessionMetadata } from "./hooks.ts";
+import { type LoadedRoom, loadRoom } from "./load-room.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
 import { SnapshotSaver } from "./snapshot-saver.ts";
-import { isIncremental, type RoomStorage } from "./storage.ts";
+import { isIncremental, type RoomStorage, UnreadableRoomError } from "./storage.ts";
 import { hostTimers, type Timers } from "./timers.ts";
 import type { WebSocketLike } from "./websocket-like.ts";
 
@@ -244,30 +245,47 @@ export class Room {
 
 	private async loadDocument(): Promise<void> {
 		this.currentStatus = "loading";
-		const snapshot = this.options.initialSnapshot ?? (await this.readStorage());
-		if (snapshot !== null) {
-			this.dispatch({ kind: "document-loaded", document: this.importOrThrow(snapshot) });
-		}
+		const initial = this.options.initialSnapshot;
+		const document = initial === undefined ? await this.readStorage() : this.importInitial(initial);
+		if (document !== null) this.dispatch({ kind: "document-loaded", document });
 	}
 
-	private async readStorage(): Promise<RoomSnapshot | null> {
+	/** The stored document, with its inconsistent parts quarantined; null for a new room. */
+	private async readStorage(): Promise<DocumentState | null> {
 		const storage = this.options.storage;
 		if (storage === undefined) return null;
+		let loaded: LoadedRoom | null;
 		try {
-			return await storage.load();
+			loaded = await loadRoom(storage, this.roomId);
 		} catch (error) {
-			throw new Error(`room ${JSON.stringify(this.roomId)} could not be loaded from storage`, {
-				cause: error,
-			});
+			const id = JSON.stringify(this.roomId);
+			const repair =
+				error instanceof UnreadableRoomError
+					? `; nothing was changed. Move the stored data aside with the storage's quarantineAll (bun run apps/bun-server repair --room ${id}) and the room starts empty`
+					: "";
+			throw new Error(`room ${id} could not be loaded from storage${repair}`, { cause: error });
 		}
+		if (loaded === null) return null;
+		const entries = loaded.quarantined;
+		if (entries.length > 0) {
+			for (const { key, field, path, reason } of entries) {
+				this.logger.warn(
+					"inconsistent stored data quarantined",
+					this.fields({ key, field, path, reason }),
+				);
+			}
+			this.notify("onQuarantine", () => this.options.onQuarantine?.(this, { entries }));
+		}
+		return loaded.document;
 	}
 
-	private importOrThrow(snapshot: unknown): DocumentState {
+	/** The embedder's own starting state: it must be consistent throughout. */
+	private importInitial(snapshot: RoomSnapshot): DocumentState {
 		const result = importSnapshot(snapshot);
 		if (result.ok) return result.document;
 		const { path, message } = result.error;
 		throw new Error(
-			`room ${JSON.stringify(this.roomId)} has an invalid snapshot in storage: ${path || "snapshot"} ${message}`,
+			`room ${JSON.stringify(this.roomId)} got an invalid initialSnapshot: ${path || "snapshot"} ${message}`,
 		);
 	}
 
@@ -464,8 +482,7 @@ export class Room {
 	}
 
 	private async reloadDocument(): Promise<void> {
-		const snapshot = await this.readStorage();
-		const document = snapshot === null ? createDocument() : this.importOrThrow(snapshot);
+		const document = (await this.readStorage()) ?? createDocument();
 		this.dispatch({ kind: "document-loaded", document });
 		const waiting = this.held ?? [];
 		this.held = null;

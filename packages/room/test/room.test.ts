@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { CloseCode, ErrorCode, type RoomSnapshot } from "@roomsync/core";
-import { type Logger, Room, type RoomOptions } from "@roomsync/room";
+import { CloseCode, ErrorCode, type QuarantineEntry, type RoomSnapshot } from "@roomsync/core";
+import { type Logger, Room, type RoomOptions, UnreadableRoomError } from "@roomsync/room";
 import {
 	authRefresh,
 	patch as patchMessage,
@@ -366,9 +366,84 @@ describe("loading", () => {
 			save: async () => undefined,
 		};
 		const room = newRoom({ storage });
-		await expect(room.load()).rejects.toThrow(
-			'room "r" has an invalid snapshot in storage: timestamp',
+		const failure = await room.load().then(
+			() => undefined,
+			(error: Error) => error,
 		);
+		expect(failure?.message).toContain('room "r" could not be loaded from storage');
+		expect(failure?.message).toContain("bun run apps/bun-server repair --room");
+		expect(failure?.cause).toBeInstanceOf(UnreadableRoomError);
+		expect(String((failure?.cause as Error | undefined)?.message)).toContain("timestamp");
+	});
+});
+
+describe("loading a partly inconsistent room", () => {
+	const damaged = {
+		timestamp: 3,
+		state: { good: { _exists: true, v: 1, bad: "\ud800" }, broken: 5 },
+		timestamps: { good: { _exists: 1, v: 1, bad: 2 } },
+	} as unknown as RoomSnapshot;
+
+	test("quarantines the parts first, saves what is kept, reports them, then serves", async () => {
+		const events: string[] = [];
+		const storage = new RecordingSnapshotStorage();
+		storage.stored = damaged;
+		const quarantined: QuarantineEntry[] = [];
+		const store = {
+			load: () => storage.load(),
+			save: async (snapshot: RoomSnapshot) => {
+				events.push("save");
+				await storage.save(snapshot);
+			},
+			quarantine: async (entries: readonly QuarantineEntry[]) => {
+				events.push("quarantine");
+				quarantined.push(...entries);
+			},
+		};
+		const { logger, lines } = recordingLogger();
+		const room = newRoom({
+			storage: store,
+			logger,
+			onQuarantine: (_room, { entries }) => events.push(`hook ${entries.length}`),
+		});
+		const socket = await join(room, "s1", "alice");
+		expect(events).toEqual(["quarantine", "save", "hook 2"]);
+		expect(quarantined.map(({ key, field, data }) => [key, field, data])).toEqual([
+			["good", "bad", "\ud800"],
+			["broken", undefined, 5],
+		]);
+		expect(storage.stored?.state).toEqual({ good: { _exists: true, v: 1 } });
+		expect(lines.filter((line) => line.level === "warn").map((line) => line.fields)).toEqual([
+			{
+				roomId: "r",
+				key: "good",
+				field: "bad",
+				path: 'state["good"]["bad"]',
+				reason: expect.any(String),
+			},
+			{
+				roomId: "r",
+				key: "broken",
+				field: undefined,
+				path: 'state["broken"]',
+				reason: "component data must be an object",
+			},
+		]);
+		expect(socket.take()).toContainEqual({
+			type: "patch",
+			documentPatches: [{ good: { _exists: true, v: 1 } }],
+			clientId: "",
+			timestamp: 3,
+		});
+	});
+
+	test("without a quarantine to keep the parts in, does not open and changes nothing", async () => {
+		const storage = new RecordingSnapshotStorage();
+		storage.stored = damaged;
+		const room = newRoom({ storage });
+		await expect(room.load()).rejects.toThrow("could not be loaded from storage");
+		expect(storage.saves).toEqual([]);
+		expect(storage.stored).toEqual(damaged);
 	});
 });
 

@@ -1,7 +1,7 @@
-import { mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { appendFile, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import { importSnapshot, type RoomSnapshot } from "@roomsync/core";
-import type { SyncStorage } from "@roomsync/room";
+import type { QuarantineEntry, RoomSnapshot } from "@roomsync/core";
+import { type Quarantine, type SyncStorage, UnreadableRoomError } from "@roomsync/room";
 import { roomFileName } from "./room-file-name.ts";
 
 export interface FileStorageOptions {
@@ -13,16 +13,19 @@ export interface FileStorageOptions {
 /**
  * A room's snapshot as a JSON file (`<dir>/<encoded room id>.json`). A save writes a temporary
  * file, flushes it to disk and renames it over the old one, so a crash leaves either the old
- * file or the new one, never a torn or empty one. Reading validates the snapshot: a corrupt
- * file is an error naming the file, not an empty room.
+ * file or the new one, never a torn or empty one. A file that is not JSON is an error naming
+ * it, never an empty room. Quarantined entries are appended to
+ * `<dir>/<encoded room id>.quarantine.jsonl`, one JSON object per line.
  */
-export class FileStorage implements SyncStorage {
+export class FileStorage implements SyncStorage, Quarantine {
 	readonly path: string;
+	readonly quarantinePath: string;
 	private readonly dir: string;
 
 	constructor(options: FileStorageOptions) {
 		this.dir = resolve(options.dir);
 		this.path = join(this.dir, roomFileName(options.roomId, ".json"));
+		this.quarantinePath = join(this.dir, roomFileName(options.roomId, ".quarantine.jsonl"));
 		// Defence in depth: the encoded name cannot leave the directory, and this proves it.
 		if (!this.path.startsWith(this.dir + sep)) {
 			throw new Error(
@@ -39,19 +42,39 @@ export class FileStorage implements SyncStorage {
 			if ((error as { code?: string }).code === "ENOENT") return null;
 			throw error;
 		}
-		let value: unknown;
 		try {
-			value = JSON.parse(text);
+			return JSON.parse(text) as RoomSnapshot;
 		} catch (error) {
-			throw new Error(`${this.path} is not valid JSON`, { cause: error });
+			throw new UnreadableRoomError(`${this.path} is not valid JSON`, { cause: error });
 		}
-		const result = importSnapshot(value);
-		if (!result.ok) {
-			throw new Error(
-				`${this.path} is not a room snapshot: ${result.error.path} ${result.error.message}`,
-			);
-		}
-		return value as RoomSnapshot;
+	}
+
+	/** Appends the entries to the quarantine file and flushes it; the Room then saves. */
+	async quarantine(entries: readonly QuarantineEntry[]): Promise<void> {
+		await mkdir(this.dir, { recursive: true });
+		const quarantinedAt = new Date().toISOString();
+		// JSON escapes what UTF-8 cannot hold (lone surrogates), so every entry is kept exactly.
+		const lines = entries.map((entry) => `${JSON.stringify({ quarantinedAt, ...entry })}\n`);
+		await appendFile(this.quarantinePath, lines.join(""));
+		await this.syncFile(this.quarantinePath);
+		await this.syncDirectory();
+	}
+
+	/**
+	 * Renames the room's file aside, byte for byte, so that the room starts empty, and notes
+	 * where it went and why in the quarantine file.
+	 */
+	async quarantineAll(reason: string): Promise<string> {
+		const quarantinedAt = new Date().toISOString();
+		const aside = `${this.path}.quarantined-${quarantinedAt.replaceAll(":", "-")}`;
+		await rename(this.path, aside);
+		await appendFile(
+			this.quarantinePath,
+			`${JSON.stringify({ quarantinedAt, movedTo: aside, reason })}\n`,
+		);
+		await this.syncFile(this.quarantinePath);
+		await this.syncDirectory();
+		return aside;
 	}
 
 	async save(snapshot: RoomSnapshot): Promise<void> {
@@ -71,11 +94,19 @@ export class FileStorage implements SyncStorage {
 			throw error;
 		}
 		// The rename itself is durable only once the directory is.
-		const directory = await open(this.dir, "r");
+		await this.syncDirectory();
+	}
+
+	private async syncFile(path: string): Promise<void> {
+		const file = await open(path, "r");
 		try {
-			await directory.sync();
+			await file.sync();
 		} finally {
-			await directory.close();
+			await file.close();
 		}
+	}
+
+	private syncDirectory(): Promise<void> {
+		return this.syncFile(this.dir);
 	}
 }

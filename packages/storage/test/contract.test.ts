@@ -3,18 +3,24 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+	applyDocumentPatches,
 	createDocument,
+	DEFAULT_LIMITS,
 	type DocumentChange,
+	decodeFrame,
+	emptyRecord,
 	exportSnapshot,
 	type RoomSnapshot,
+	salvageSnapshot,
 	type WirePatch,
 } from "@roomsync/core";
 import type { IncrementalStorage, SyncStorage } from "@roomsync/room";
 import { FileStorage, MemoryStorage } from "@roomsync/storage";
 import { SqliteStorage } from "@roomsync/storage/sqlite";
 import fc from "fast-check";
-import { patchListWithDeltas } from "../../../tests/support/arbitraries.ts";
+import { componentKey, patchListWithDeltas } from "../../../tests/support/arbitraries.ts";
 import { change } from "../../../tests/support/domain.ts";
+import { patch } from "../../../tests/support/frames.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -132,6 +138,110 @@ for (const adapter of adapters) {
 			place.close();
 		});
 	});
+}
+
+/**
+ * Strings of every kind a client can send: any code point, NUL, U+2028, very long ones, and
+ * lone surrogates (which the boundary must refuse, since UTF-8 stores cannot keep them).
+ */
+const loneSurrogate = fc
+	.integer({ min: 0xd800, max: 0xdfff })
+	.map((unit) => String.fromCharCode(unit));
+const anyString = fc.oneof(
+	{ weight: 4, arbitrary: fc.string({ unit: "binary", maxLength: 8 }) },
+	fc.constantFrom("\u0000", "a\u0000b", "\u2028\u2029", "😀", "\ufffd", "", "__proto__"),
+	fc
+		.tuple(fc.string({ maxLength: 3 }), loneSurrogate, fc.string({ maxLength: 3 }))
+		.map((parts) => parts.join("")),
+	fc.string({ unit: "binary", minLength: 20_000, maxLength: 40_000 }),
+);
+const anyValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+	value: fc.oneof(
+		{ depthSize: "small", withCrossShrink: true },
+		anyString,
+		fc.double({ noNaN: true, noDefaultInfinity: true }),
+		fc.boolean(),
+		fc.constant(null),
+		fc.array(tie("value"), { maxLength: 3 }),
+		fc.array(fc.tuple(anyString, tie("value")), { maxLength: 3 }).map(record),
+	),
+})).value;
+const anyMessage = fc
+	.array(
+		fc.tuple(
+			fc.oneof(componentKey, anyString),
+			fc.tuple(
+				fc.boolean(),
+				fc.array(fc.tuple(fc.oneof(anyString, fc.constant("x")), anyValue), { maxLength: 3 }),
+			),
+		),
+		{ minLength: 1, maxLength: 4 },
+	)
+	.map((entries) =>
+		record(
+			entries.map(([key, [create, fields]]) => [
+				key,
+				create ? { _exists: true, ...record(fields) } : record(fields),
+			]),
+		),
+	);
+
+function record(entries: readonly (readonly [string, unknown])[]): Record<string, unknown> {
+	const out = emptyRecord<unknown>();
+	for (const [key, value] of entries) out[key] = value;
+	return out;
+}
+
+/** Whether any key or string anywhere in the value holds a lone surrogate. */
+function holdsLoneSurrogate(value: unknown): boolean {
+	if (typeof value === "string") return !value.isWellFormed();
+	if (typeof value !== "object" || value === null) return false;
+	return Object.entries(value).some(
+		([key, inner]) => !key.isWellFormed() || holdsLoneSurrogate(inner),
+	);
+}
+
+/** JSON with keys sorted: equal text means equal values, string for string, code unit for code unit. */
+function canonical(value: unknown): string {
+	return JSON.stringify(value, (_key, inner: unknown) =>
+		typeof inner === "object" && inner !== null && !Array.isArray(inner)
+			? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+			: inner,
+	);
+}
+
+for (const adapter of adapters) {
+	test(`${adapter.name}: every string the boundary accepts reads back exactly after a reopen`, async () => {
+		const limits = { ...DEFAULT_LIMITS, maxKeyLength: 100_000 };
+		await fc.assert(
+			fc.asyncProperty(fc.array(anyMessage, { minLength: 1, maxLength: 6 }), async (messages) => {
+				const place = adapter.create("strings");
+				const store = place.open();
+				const document = createDocument();
+				const changes: DocumentChange[] = [];
+				for (const message of messages) {
+					const frame = JSON.stringify(patch(1, { document: message as WirePatch }));
+					const decoded = decodeFrame(frame, limits, 2);
+					// Refused exactly when a string could not be stored, and then nothing is applied.
+					expect(decoded.ok).toBe(!holdsLoneSurrogate(message));
+					if (!decoded.ok || decoded.command.type !== "patch") continue;
+					changes.push(applyDocumentPatches(document, decoded.command.document).change);
+				}
+				if (store.commit !== undefined) await store.commit(changes);
+				else await store.save(exportSnapshot(document));
+				place.close();
+				const loaded = await place.open().load();
+				place.close();
+				const salvaged = salvageSnapshot(loaded ?? { timestamp: 0, state: {} });
+				if (!salvaged.ok) throw new Error(salvaged.error.message);
+				expect(salvaged.quarantine).toEqual([]);
+				expect(canonical(exportSnapshot(salvaged.document))).toBe(
+					canonical(exportSnapshot(document)),
+				);
+			}),
+			{ numRuns: 40 },
+		);
+	}, 60_000);
 }
 
 for (const adapter of adapters.filter((a) => a.name === "SqliteStorage")) {

@@ -6,6 +6,7 @@
  */
 import { BufferDelta, type BufferRun } from "../document/buffer-delta.ts";
 import { emptyRecord } from "../document/component.ts";
+import { findJsonProblem, isStorableString, type JsonProblem } from "../document/json.ts";
 import type { ComponentPatch, FieldValue, Patch } from "../document/patch.ts";
 import type { Command, MessageId } from "../protocol/commands.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
@@ -90,7 +91,7 @@ function decodePatch(record: JsonRecord, limits: Limits, version: ProtocolVersio
 	if (!isMessageId(messageId, limits)) {
 		return fail(
 			ErrorCode.InvalidField,
-			`"messageId" must be a string of at most ${limits.maxKeyLength} characters or a finite number`,
+			`"messageId" must be a well-formed string of at most ${limits.maxKeyLength} characters or a finite number`,
 			"messageId",
 		);
 	}
@@ -237,6 +238,9 @@ function readPatch(
 				keyPath(path, key),
 			);
 		}
+		if (!isStorableString(key)) {
+			return reject(ErrorCode.InvalidField, LONE_SURROGATE, keyPath(path, key));
+		}
 		const data = entry[key];
 		const component = readComponent(data, path, key, limits, version);
 		if (component instanceof Rejection) return component;
@@ -276,6 +280,8 @@ function readComponent(
 				fieldPath(),
 			);
 		}
+		if (!isStorableString(field))
+			return reject(ErrorCode.InvalidField, LONE_SURROGATE, fieldPath());
 		const fieldValue = value[field];
 		if (field === "_exists") {
 			if (typeof fieldValue !== "boolean") {
@@ -290,8 +296,11 @@ function readComponent(
 			copy[field] = delta;
 			continue;
 		}
-		const problem = checkJsonValue(fieldValue, limits.maxValueDepth);
-		if (problem !== undefined) return reject(problem.code, problem.message, fieldPath());
+		const problem = findJsonProblem(fieldValue, limits.maxValueDepth);
+		if (problem !== undefined) {
+			const { code, message } = valueProblem(problem, limits.maxValueDepth);
+			return reject(code, message, fieldPath());
+		}
 	}
 	return (copy ?? value) as ComponentPatch;
 }
@@ -346,77 +355,40 @@ function readBufferDelta(
 		const values = run[1] as unknown[];
 		for (let j = 0; j < values.length; j++) {
 			// Each value lands one level deep in the array the delta produces.
-			const problem = checkJsonValue(values[j], limits.maxValueDepth - 1);
+			const problem = findJsonProblem(values[j], limits.maxValueDepth - 1);
 			if (problem !== undefined) {
-				return reject(problem.code, problem.message, `${runPath}[1][${j}]`);
+				const { code, message } = valueProblem(problem, limits.maxValueDepth);
+				return reject(code, message, `${runPath}[1][${j}]`);
 			}
 		}
 	}
 	return new BufferDelta(len as number, runs as BufferRun[]);
 }
 
-/** What is wrong with a field value, before its path is known. */
-interface ValueProblem {
-	readonly code: ErrorCode;
-	readonly message: string;
-}
-
-const NOT_JSON: ValueProblem = {
-	code: ErrorCode.InvalidField,
-	message: "field values must be JSON (finite numbers, strings, booleans, null, arrays, objects)",
-};
-
-/**
- * Walks a value without recursion, so hostile nesting cannot exhaust the stack. Frames from
- * JSON.parse only fail on depth or on numbers that overflowed to Infinity; already-parsed input
- * can also carry values JSON cannot represent.
- */
-function checkJsonValue(root: unknown, maxDepth: number): ValueProblem | undefined {
-	// Most field values are scalars: decide those without allocating the walk's stacks.
-	if (typeof root !== "object" || root === null) return checkScalar(root);
-	const pending: unknown[] = [root];
-	const depths: number[] = [0];
-	for (;;) {
-		const value = pending.pop();
-		const depth = depths.pop();
-		if (depth === undefined) return undefined;
-		if (typeof value !== "object" || value === null) {
-			const problem = checkScalar(value);
-			if (problem !== undefined) return problem;
-			continue;
-		}
-		if (depth >= maxDepth) {
+/** The error for a value `findJsonProblem` refused, before its path is known. */
+function valueProblem(
+	problem: JsonProblem,
+	maxDepth: number,
+): { code: ErrorCode; message: string } {
+	switch (problem) {
+		case "not-json":
+			return {
+				code: ErrorCode.InvalidField,
+				message:
+					"field values must be JSON (finite numbers, strings, booleans, null, arrays, objects)",
+			};
+		case "too-deep":
 			return {
 				code: ErrorCode.TooDeep,
 				message: `field values may nest at most ${maxDepth} levels`,
 			};
-		}
-		const children = Array.isArray(value)
-			? value
-			: isPlainObject(value)
-				? Object.values(value)
-				: undefined;
-		if (children === undefined) return NOT_JSON;
-		for (const child of children) {
-			pending.push(child);
-			depths.push(depth + 1);
-		}
+		case "lone-surrogate":
+			return { code: ErrorCode.InvalidField, message: LONE_SURROGATE };
 	}
 }
 
-function checkScalar(value: unknown): ValueProblem | undefined {
-	switch (typeof value) {
-		case "string":
-		case "boolean":
-			return undefined;
-		case "number":
-			return Number.isFinite(value) ? undefined : NOT_JSON;
-		case "object":
-			return value === null ? undefined : NOT_JSON;
-		default:
-			return NOT_JSON;
-	}
-}
+const LONE_SURROGATE =
+	"strings must be well-formed Unicode: a lone UTF-16 surrogate (\\ud800-\\udfff without its pair) cannot be stored";
 
 /** A null-prototype copy, so that a key named `__proto__` stays an own key. */
 function copyRecord(record: JsonRecord): Record<string, unknown> {
@@ -429,14 +401,9 @@ function isRecord(value: unknown): value is JsonRecord {
 	return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function isPlainObject(value: object): boolean {
-	const prototype = Object.getPrototypeOf(value);
-	return prototype === Object.prototype || prototype === null;
-}
-
 function isMessageId(value: unknown, limits: Limits): value is MessageId {
 	return typeof value === "string"
-		? value.length <= limits.maxKeyLength
+		? value.length <= limits.maxKeyLength && isStorableString(value)
 		: typeof value === "number" && Number.isFinite(value);
 }
 

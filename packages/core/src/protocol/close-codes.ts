@@ -6,6 +6,11 @@
 export const CloseCode = {
 	/** The room or the server is shutting down. */
 	GoingAway: 1001,
+	/**
+	 * A text frame that is not valid UTF-8 (sent by the WebSocket layer itself, which checks
+	 * text frames before the server sees them).
+	 */
+	InvalidFramePayload: 1007,
 	/** The client sent too much before it had joined. */
 	PolicyViolation: 1008,
 	/** A frame was larger than the server's maximum (sent by the WebSocket layer itself). */

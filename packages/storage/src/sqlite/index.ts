@@ -1,5 +1,6 @@
 export { SCHEMA_VERSION } from "./migrations.ts";
 export {
+	type QuarantineRow,
 	SqliteRoomStorage,
 	SqliteStorage,
 	type SqliteStorageOptions,

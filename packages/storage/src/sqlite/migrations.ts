@@ -30,6 +30,24 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
 			) WITHOUT ROWID;
 		`,
 	},
+	{
+		// Stored parts a room could not use (see Quarantine in @roomsync/room), kept as stored.
+		version: 2,
+		sql: `
+			CREATE TABLE quarantine (
+				id INTEGER PRIMARY KEY,
+				room TEXT NOT NULL,
+				key TEXT,
+				field TEXT,
+				value TEXT,
+				times TEXT,
+				path TEXT NOT NULL,
+				reason TEXT NOT NULL,
+				quarantined_at TEXT NOT NULL
+			);
+			CREATE INDEX quarantine_by_room ON quarantine (room);
+		`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

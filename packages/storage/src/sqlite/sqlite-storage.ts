@@ -5,10 +5,10 @@ import {
 	emptyRecord,
 	exportSnapshot,
 	importSnapshot,
-	type JsonValue,
+	type QuarantineEntry,
 	type RoomSnapshot,
 } from "@roomsync/core";
-import type { IncrementalStorage, SyncStorage } from "@roomsync/room";
+import type { IncrementalStorage, Quarantine, SyncStorage } from "@roomsync/room";
 import { GroupCommit } from "./group-commit.ts";
 import { migrate } from "./migrations.ts";
 
@@ -35,8 +35,10 @@ export class SqliteStorage {
 	private readonly db: Database;
 	private readonly statements: Statements;
 	private readonly groupCommit: GroupCommit;
+	private readonly path: string;
 
 	constructor(options: SqliteStorageOptions) {
+		this.path = options.path;
 		this.db = new Database(options.path, { create: true, strict: true });
 		this.db.run("PRAGMA journal_mode = WAL");
 		this.db.run(`PRAGMA synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
@@ -47,7 +49,7 @@ export class SqliteStorage {
 	}
 
 	forRoom(roomId: string): SqliteRoomStorage {
-		return new SqliteRoomStorage(this.groupCommit, this.statements, roomId);
+		return new SqliteRoomStorage(this.groupCommit, this.statements, roomId, this.path);
 	}
 
 	/** Ids of every room the database holds. */
@@ -60,46 +62,164 @@ export class SqliteStorage {
 	}
 }
 
+/** A row of the `quarantine` table: what was set aside, as it was stored, and why. */
+export interface QuarantineRow {
+	/** Null for a whole room moved aside by `quarantineAll`. */
+	readonly key: string | null;
+	/** Null when the whole key was set aside. */
+	readonly field: string | null;
+	/** The value as stored (JSON text, or text that was not JSON). */
+	readonly value: string | null;
+	/** Its timestamps, as JSON. */
+	readonly times: string | null;
+	readonly path: string;
+	readonly reason: string;
+	readonly quarantined_at: string;
+}
+
+/**
+ * A stored value that is not JSON (a hand edit, a disk fault): handed to the Room as a value
+ * it cannot take, so that it is quarantined with its text as stored.
+ */
+export class UnparsedValue {
+	readonly text: string;
+	constructor(text: string) {
+		this.text = text;
+	}
+}
+
+function parseStored(text: string): unknown {
+	try {
+		return JSON.parse(text);
+	} catch {
+		return new UnparsedValue(text);
+	}
+}
+
+/** What was stored, as text: an unparsed value as it was, anything else as JSON. */
+function storedText(value: unknown): string | null {
+	if (value === undefined) return null;
+	if (value instanceof UnparsedValue) return value.text;
+	return JSON.stringify(value, (_key, inner: unknown) =>
+		inner instanceof UnparsedValue ? { unparsed: inner.text } : inner,
+	);
+}
+
 /** One room's rows: an `IncrementalStorage` for the Room, and a `SyncStorage` for imports. */
-export class SqliteRoomStorage implements IncrementalStorage, SyncStorage {
+export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quarantine {
 	private readonly groupCommit: GroupCommit;
 	private readonly statements: Statements;
 	private readonly roomId: string;
 
-	constructor(groupCommit: GroupCommit, statements: Statements, roomId: string) {
+	private readonly databasePath: string;
+
+	constructor(
+		groupCommit: GroupCommit,
+		statements: Statements,
+		roomId: string,
+		databasePath: string,
+	) {
 		this.groupCommit = groupCommit;
 		this.statements = statements;
 		this.roomId = roomId;
+		this.databasePath = databasePath;
 	}
 
+	/**
+	 * The room's rows as a snapshot, inconsistencies included for the Room to quarantine: a
+	 * field row of a key that is not live comes back on a deleted component, a value that is
+	 * not JSON as an `UnparsedValue`, timestamps as stored.
+	 */
 	async load(): Promise<RoomSnapshot | null> {
 		const room = this.roomId;
 		const row = this.statements.roomTimestamp.get({ room });
 		if (row === null) return null;
-		const state = emptyRecord<Record<string, JsonValue>>();
-		const timestamps = emptyRecord<Record<string, number>>();
+		const state = emptyRecord<Record<string, unknown>>();
+		const timestamps = emptyRecord<Record<string, unknown>>();
 		for (const { key, live, exists_at } of this.statements.components.iterate({ room })) {
-			const times = emptyRecord<number>();
+			const times = emptyRecord<unknown>();
 			times._exists = exists_at;
 			timestamps[key] = times;
-			if (live === 1) {
-				const component = emptyRecord<JsonValue>();
-				component._exists = true;
+			if (live !== 0) {
+				const component = emptyRecord<unknown>();
+				component._exists = live === 1 ? true : live;
 				state[key] = component;
 			}
 		}
 		for (const { key, field, value, written_at } of this.statements.fields.iterate({ room })) {
-			const component = state[key];
-			const times = timestamps[key];
-			if (component === undefined || times === undefined) {
-				throw new Error(
-					`room ${JSON.stringify(room)}: field ${JSON.stringify(field)} of ${JSON.stringify(key)} has no live component`,
-				);
+			let component = state[key];
+			if (component === undefined) {
+				// A field of a key with no live component row: e.g. two keys UTF-8 made one.
+				component = emptyRecord<unknown>();
+				component._exists = false;
+				state[key] = component;
 			}
-			component[field] = JSON.parse(value) as JsonValue;
+			component[field] = parseStored(value);
+			let times = timestamps[key];
+			if (times === undefined) {
+				times = emptyRecord<unknown>();
+				timestamps[key] = times;
+			}
 			times[field] = written_at;
 		}
-		return { timestamp: row.timestamp, state, timestamps };
+		return { timestamp: row.timestamp, state, timestamps } as RoomSnapshot;
+	}
+
+	/** Moves the entries into the `quarantine` table and deletes their rows, in one transaction. */
+	quarantine(entries: readonly QuarantineEntry[]): Promise<void> {
+		const room = this.roomId;
+		const at = new Date().toISOString();
+		return this.groupCommit.run(() => {
+			for (const { key, field, path, reason, data, times } of entries) {
+				this.statements.insertQuarantine.run({
+					room,
+					key,
+					field: field ?? null,
+					value: storedText(data),
+					times: storedText(times),
+					path,
+					reason,
+					at,
+				});
+				if (field === undefined) {
+					this.statements.deleteFields.run({ room, key });
+					this.statements.deleteComponent.run({ room, key });
+				} else {
+					this.statements.deleteField.run({ room, key, field });
+				}
+			}
+		});
+	}
+
+	/** What was set aside for this room so far, oldest first. */
+	quarantined(): QuarantineRow[] {
+		return this.statements.quarantined.all({ room: this.roomId });
+	}
+
+	/** Moves every row of the room into one `quarantine` row, so that the room starts empty. */
+	async quarantineAll(reason: string): Promise<string> {
+		const room = this.roomId;
+		await this.groupCommit.run(() => {
+			const dump = {
+				room: this.statements.roomRow.get({ room }),
+				components: this.statements.components.all({ room }),
+				fields: this.statements.fields.all({ room }),
+			};
+			this.statements.insertQuarantine.run({
+				room,
+				key: null,
+				field: null,
+				value: JSON.stringify(dump),
+				times: null,
+				path: "",
+				reason,
+				at: new Date().toISOString(),
+			});
+			this.statements.deleteRoomFields.run({ room });
+			this.statements.deleteRoomComponents.run({ room });
+			this.statements.deleteRoom.run({ room });
+		});
+		return `the quarantine table of ${this.databasePath}, room ${JSON.stringify(room)}`;
 	}
 
 	commit(changes: readonly DocumentChange[]): Promise<void> {
@@ -190,13 +310,17 @@ function prepare(db: Database) {
 			[{ room: string }]
 		>,
 		roomIds: db.query("SELECT room FROM rooms ORDER BY room") as Statement<{ room: string }, []>,
+		roomRow: db.query("SELECT * FROM rooms WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
 		components: db.query(
 			"SELECT key, live, exists_at FROM components WHERE room = $room",
-		) as Statement<{ key: string; live: number; exists_at: number }, [{ room: string }]>,
+		) as Statement<{ key: string; live: unknown; exists_at: unknown }, [{ room: string }]>,
 		fields: db.query(
 			"SELECT key, field, value, written_at FROM fields WHERE room = $room",
 		) as Statement<
-			{ key: string; field: string; value: string; written_at: number },
+			{ key: string; field: string; value: string; written_at: unknown },
 			[{ room: string }]
 		>,
 		upsertRoom: db.query(
@@ -215,6 +339,36 @@ function prepare(db: Database) {
 			unknown,
 			[{ room: string; key: string }]
 		>,
+		deleteField: db.query(
+			"DELETE FROM fields WHERE room = $room AND key = $key AND field = $field",
+		) as Statement<unknown, [{ room: string; key: string; field: string }]>,
+		deleteComponent: db.query(
+			"DELETE FROM components WHERE room = $room AND key = $key",
+		) as Statement<unknown, [{ room: string; key: string }]>,
+		deleteRoom: db.query("DELETE FROM rooms WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+		insertQuarantine: db.query(
+			"INSERT INTO quarantine (room, key, field, value, times, path, reason, quarantined_at) VALUES ($room, $key, $field, $value, $times, $path, $reason, $at)",
+		) as Statement<
+			unknown,
+			[
+				{
+					room: string;
+					key: string | null;
+					field: string | null;
+					value: string | null;
+					times: string | null;
+					path: string;
+					reason: string;
+					at: string;
+				},
+			]
+		>,
+		quarantined: db.query(
+			"SELECT key, field, value, times, path, reason, quarantined_at FROM quarantine WHERE room = $room ORDER BY id",
+		) as Statement<QuarantineRow, [{ room: string }]>,
 		deleteRoomFields: db.query("DELETE FROM fields WHERE room = $room") as Statement<
 			unknown,
 			[{ room: string }]

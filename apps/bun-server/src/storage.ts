@@ -1,0 +1,47 @@
+/** The storage the configuration names, for the server and for the repair command. */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { RoomStorage } from "@roomsync/room";
+import { FileStorage, MemoryStorage } from "@roomsync/storage";
+import { SqliteStorage } from "@roomsync/storage/sqlite";
+import type { ServerConfig } from "./config.ts";
+
+export interface OpenStorage {
+	readonly createStorage: (roomId: string) => RoomStorage;
+	/** Closes what the storage holds open (the SQLite database). */
+	readonly close: () => void;
+}
+
+/** The storage of every room, per the config; and what must be closed on shutdown. */
+export function openStorage(config: ServerConfig): OpenStorage {
+	if (config.storage === "memory") {
+		// Kept per id so a room that idles out and comes back finds its state while the process lives.
+		const stores = new Map<string, MemoryStorage>();
+		return {
+			createStorage: (roomId) => {
+				let storage = stores.get(roomId);
+				if (storage === undefined) {
+					storage = new MemoryStorage();
+					stores.set(roomId, storage);
+				}
+				return storage;
+			},
+			close: () => undefined,
+		};
+	}
+	mkdirSync(config.dataDir, { recursive: true });
+	if (config.storage === "file") {
+		return {
+			createStorage: (roomId) => new FileStorage({ dir: config.dataDir, roomId }),
+			close: () => undefined,
+		};
+	}
+	const database = new SqliteStorage({
+		path: join(config.dataDir, SQLITE_FILE_NAME),
+		synchronous: config.sqliteSynchronous,
+	});
+	return { createStorage: (roomId) => database.forRoom(roomId), close: () => database.close() };
+}
+
+/** The database file of `--storage sqlite`, inside `--data-dir`. */
+export const SQLITE_FILE_NAME = "roomsync.sqlite";
