@@ -1,11 +1,4 @@
-import {
-	CloseCode,
-	DEFAULT_PROTOCOL_VERSION,
-	ErrorCode,
-	type ErrorEvent,
-	encodeEvent,
-	type ProtocolVersion,
-} from "@roomsync/core";
+import { CloseCode, type ProtocolVersion } from "@roomsync/core";
 import { type Room, RoomManager, type WebSocketLike } from "@roomsync/room";
 import type { ServerWebSocket } from "bun";
 import type { ServerConfig } from "./config.ts";
@@ -134,11 +127,9 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			message(ws, message) {
 				const { room, sessionId } = ws.data;
 				if (room === null) return;
-				if (!ws.data.bucket.take(performance.now())) {
-					ws.send(encodeEvent(rateLimited(message), DEFAULT_PROTOCOL_VERSION) as string);
-					return;
-				}
-				room.handleSocketMessage(sessionId, message);
+				// Refused frames are answered by the room, in order with the session's other answers.
+				if (ws.data.bucket.take(performance.now())) room.handleSocketMessage(sessionId, message);
+				else room.handleRateLimitedMessage(sessionId, message);
 			},
 			close(ws, code, reason) {
 				connections -= 1;
@@ -182,26 +173,6 @@ function bunSocket(ws: ServerWebSocket<SessionData>): BunSocket {
 		send: (text) => ws.send(text),
 		close: (code, reason) => ws.close(code, reason),
 	};
-}
-
-/**
- * The answer to a frame over the rate limit, naming its messageId when it has one. Errors read
- * the same in every protocol version.
- */
-function rateLimited(frame: string | Buffer): ErrorEvent {
-	const message = "too many frames; this one was not applied, send it again later";
-	let messageId: unknown;
-	try {
-		messageId =
-			typeof frame === "string"
-				? (JSON.parse(frame) as { messageId?: unknown }).messageId
-				: undefined;
-	} catch {
-		messageId = undefined;
-	}
-	return typeof messageId === "string" || typeof messageId === "number"
-		? { type: "error", code: ErrorCode.RateLimited, message, messageId }
-		: { type: "error", code: ErrorCode.RateLimited, message };
 }
 
 function plain(status: number, reason: string): Response {

@@ -1,7 +1,7 @@
 /** @roomsync/core: the ecs-sync protocol as a pure, dependency-free reducer. */
 
 export type { DecodeResult, Frame, FrameError } from "./codec/decode.ts";
-export { decodeFrame, decodeMessage } from "./codec/decode.ts";
+export { decodeFrame, decodeMessage, peekMessageId } from "./codec/decode.ts";
 export { encodeEvent } from "./codec/encode.ts";
 export type * from "./codec/wire.ts";
 export {

@@ -64,7 +64,7 @@ interface Connection {
 	readonly clientId: string;
 	metadata: SessionMetadata | undefined;
 	/** Frames received before the session joined, in order; null once it has joined. */
-	early: Frame[] | null;
+	early: Input[] | null;
 }
 
 /**
@@ -162,13 +162,24 @@ export class Room {
 
 	/** A frame from a socket; for sockets whose events the owner forwards. */
 	handleSocketMessage(sessionId: string, data: unknown): void {
+		this.frameInput(sessionId, { kind: "frame", sessionId, frame: toFrame(data) });
+	}
+
+	/**
+	 * A frame the owner's rate limiter refused: answered with `rate-limited` after the answers
+	 * to the session's earlier frames, and not applied.
+	 */
+	handleRateLimitedMessage(sessionId: string, data: unknown): void {
+		this.frameInput(sessionId, { kind: "rate-limited", sessionId, frame: toFrame(data) });
+	}
+
+	private frameInput(sessionId: string, input: Input): void {
 		const connection = this.connections.get(sessionId);
 		if (connection === undefined || this.currentStatus === "closing") return;
-		const frame = toFrame(data);
 		if (connection.early === null) {
-			this.input({ kind: "frame", sessionId, frame });
+			this.input(input);
 		} else if (connection.early.length < MAX_FRAMES_BEFORE_JOIN) {
-			connection.early.push(frame);
+			connection.early.push(input);
 		} else {
 			this.drop(connection, CloseCode.PolicyViolation, "too many frames before joining");
 		}
@@ -322,7 +333,7 @@ export class Room {
 		this.input({ kind: "connect", sessionId, clientId });
 		const info: SessionInfo = { sessionId, clientId, metadata: decision.metadata, joined: true };
 		this.notify("onSessionAdded", () => this.options.onSessionAdded?.(this, info));
-		for (const frame of early) this.input({ kind: "frame", sessionId, frame });
+		for (const input of early) this.input(input);
 	}
 
 	private async decide(connection: Connection, request: unknown): Promise<ConnectDecision> {

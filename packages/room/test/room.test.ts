@@ -551,6 +551,23 @@ describe("acked means durable (incremental storage)", () => {
 		expect(bob.take()).toHaveLength(1);
 	});
 
+	test("a rate-limited frame is answered after the ack its earlier frame waits for", async () => {
+		const { timers, storage, room, alice } = await roomWithCommits();
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
+		room.handleRateLimitedMessage("s1", patch(2, { k: { v: 2 } }));
+		room.handleRateLimitedMessage("s1", "not json");
+		await timers.turn();
+		expect(alice.sent).toEqual([]);
+		await storage.release();
+		const message = "too many frames; this one was not applied, send it again later";
+		expect(alice.take()).toEqual([
+			{ type: "ack", messageId: 1, timestamp: 1 },
+			{ type: "error", code: ErrorCode.RateLimited, message, messageId: 2 },
+			{ type: "error", code: ErrorCode.RateLimited, message },
+		]);
+		expect(storage.commits).toHaveLength(1);
+	});
+
 	test("all patches of one event-loop turn go into one commit, in order", async () => {
 		const { timers, storage, room, alice } = await roomWithCommits();
 		room.handleSocketMessage("s1", patch(1, { a: create({ v: 1 }) }));

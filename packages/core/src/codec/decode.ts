@@ -76,6 +76,22 @@ export function decodeMessage(
 	return decoders[type as WireClientMessage["type"]](value, limits, version);
 }
 
+/**
+ * The usable `messageId` of a frame, without checking the rest: for answering a frame that is
+ * refused unread (over the rate limit), so that the client can still match the answer.
+ */
+export function peekMessageId(frame: Frame, limits: Limits): MessageId | undefined {
+	if (typeof frame !== "string" || exceedsUtf8Bytes(frame, limits.maxFrameBytes)) return undefined;
+	let value: unknown;
+	try {
+		value = JSON.parse(frame);
+	} catch {
+		return undefined;
+	}
+	const messageId = isRecord(value) ? value.messageId : undefined;
+	return isMessageId(messageId, limits) ? messageId : undefined;
+}
+
 type JsonRecord = Readonly<Record<string, unknown>>;
 type Decoder = (record: JsonRecord, limits: Limits, version: ProtocolVersion) => DecodeResult;
 

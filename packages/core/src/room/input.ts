@@ -12,6 +12,7 @@ export type Input =
 	| ConnectInput
 	| FrameInput
 	| MessageInput
+	| RateLimitedInput
 	| DisconnectInput
 	| RefreshDeniedInput
 	| CommitFailedInput
@@ -36,6 +37,16 @@ export interface MessageInput {
 	readonly kind: "message";
 	readonly sessionId: SessionId;
 	readonly message: unknown;
+}
+
+/**
+ * A frame the shell refused unread because its session sent too many: answered with
+ * `rate-limited` in its place among the session's answers, and never applied.
+ */
+export interface RateLimitedInput {
+	readonly kind: "rate-limited";
+	readonly sessionId: SessionId;
+	readonly frame: Frame;
 }
 
 /** The socket is gone (closed, errored or reaped). Unknown or repeated sessionIds are ignored. */

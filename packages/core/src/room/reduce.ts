@@ -6,6 +6,7 @@ import { handleAuthRefresh, handleRefreshDenied } from "./handlers/auth-refresh.
 import { handleConnect } from "./handlers/connect.ts";
 import { handleDisconnect } from "./handlers/disconnect.ts";
 import { handlePatch } from "./handlers/patch.ts";
+import { handleRateLimited } from "./handlers/rate-limited.ts";
 import { handleReconnect, handleUnsupportedVersion } from "./handlers/reconnect.ts";
 import { handleCommitFailed, handleDocumentLoaded } from "./handlers/storage-failure.ts";
 import type { Input } from "./input.ts";
@@ -64,6 +65,9 @@ export function reduce(state: RoomState, input: Input): ReduceResult {
 			handleDecoded(state, session, decoded, out);
 			break;
 		}
+		case "rate-limited":
+			handleRateLimited(state, input, out);
+			break;
 		case "refresh-denied":
 			handleRefreshDenied(state, input, out);
 			break;

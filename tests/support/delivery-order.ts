@@ -1,0 +1,286 @@
+/**
+ * The order one connection must see things in, checked message by message: the answers to its
+ * own frames in the order it sent them, and, once its `reconnect` is answered, every document
+ * change exactly once, in timestamp order, none missing. Used by the ordering property test and
+ * by the fuzzer against a real server.
+ */
+import {
+	decodeFrame,
+	type Limits,
+	type MessageId,
+	type ProtocolVersion,
+	type WireServerMessage,
+} from "@roomsync/core";
+
+/** What the server owes a frame, as the decoder judges it. */
+export type Expectation =
+	/** A valid patch with keys: an ack (or `rate-limited`). `document`: it changes the document. */
+	| { readonly kind: "ack"; readonly messageId: MessageId; readonly document: boolean }
+	/** A valid reconnect: `resync`?, the answer (version 1 always), `synced`. */
+	| { readonly kind: "reconnect"; readonly document: boolean }
+	/** A reconnect naming a version the server does not speak: `version-mismatch`, close 4001. */
+	| { readonly kind: "version-mismatch" }
+	/** A rejected frame: an `error` with this code and messageId. */
+	| { readonly kind: "error"; readonly code: string; readonly messageId?: MessageId }
+	/** A frame that is answered by nothing (a patch without keys, an auth-refresh). */
+	| { readonly kind: "nothing" }
+	/** A frame the WebSocket layer closes the connection for (1007, 1009). */
+	| { readonly kind: "close"; readonly code: number };
+
+/** An expectation with the messageId the server can read off its frame (`peekMessageId`). */
+type Owed = Expectation & { readonly frameId: MessageId | undefined };
+
+export class DeliveryOrder {
+	readonly violations: string[] = [];
+	/** The frames sent and not yet answered, oldest first. */
+	private readonly pending: Owed[] = [];
+	/** The timestamp the next document change must carry, once synced. */
+	private next: number | undefined;
+	/** The latest document timestamp of an ack before the connection synced. */
+	private lastEarlyAck = 0;
+	/** Whether a reconnect of this connection was answered. */
+	private syncedOnce = false;
+	private answerSeen = false;
+	private closedWith: number | undefined;
+	private readonly name: string;
+
+	constructor(name: string) {
+		this.name = name;
+	}
+
+	get synced(): boolean {
+		return this.syncedOnce;
+	}
+
+	/** Frames sent but not answered yet, "nothing" ones not counted. */
+	get unanswered(): number {
+		return this.pending.filter((expectation) => expectation.kind !== "nothing").length;
+	}
+
+	/** The next timestamp this connection expects, once synced: the room's timestamp + 1. */
+	get expectedTimestamp(): number | undefined {
+		return this.next;
+	}
+
+	/** A frame went out; `frameId` is the messageId a refusal unread would name (if any). */
+	sent(expectation: Expectation, frameId?: MessageId): void {
+		this.pending.push({ ...expectation, frameId });
+	}
+
+	received(message: WireServerMessage): void {
+		if (this.closedWith !== undefined) {
+			this.fail(`received ${message.type} after the close (${this.closedWith})`);
+			return;
+		}
+		switch (message.type) {
+			case "ack": {
+				const front = this.answer();
+				if (front?.kind !== "ack" || front.messageId !== message.messageId) {
+					this.fail(`ack ${String(message.messageId)} arrived where ${describe(front)} was due`);
+					return;
+				}
+				this.pending.shift();
+				if (front.document) this.change(message.timestamp, `ack ${String(message.messageId)}`);
+				else this.current(message.timestamp, `ack ${String(message.messageId)}`);
+				return;
+			}
+			case "error": {
+				if (message.code === "rate-limited") {
+					this.rateLimited(message.messageId);
+					return;
+				}
+				if (message.code === "storage-failed") {
+					// A failed write: every answer held behind it is dropped (the session is closed
+					// next), and each of its patches is told.
+					const at = this.pending.findIndex(
+						(owed) => owed.kind === "ack" && owed.document && owed.messageId === message.messageId,
+					);
+					if (at < 0) this.fail(`storage-failed (${String(message.messageId)}) for no sent patch`);
+					else this.pending.splice(0, at + 1);
+					return;
+				}
+				const front = this.answer();
+				const matches =
+					front?.kind === "error" &&
+					front.code === message.code &&
+					front.messageId === message.messageId;
+				if (!matches) {
+					this.fail(
+						`error ${message.code} (${String(message.messageId)}) arrived where ${describe(front)} was due: ${message.message}`,
+					);
+					return;
+				}
+				this.pending.shift();
+				return;
+			}
+			case "resync":
+				if (this.answer()?.kind !== "reconnect") this.fail("resync outside a reconnect answer");
+				return;
+			case "version-mismatch":
+				if (this.answer()?.kind !== "version-mismatch") this.fail("unexpected version-mismatch");
+				else this.pending.shift();
+				return;
+			case "synced": {
+				const front = this.answer();
+				if (front?.kind !== "reconnect") {
+					this.fail(`synced arrived where ${describe(front)} was due`);
+					return;
+				}
+				this.pending.shift();
+				this.answerSeen = false;
+				if (!this.syncedOnce || this.next === undefined) {
+					if (message.timestamp < this.lastEarlyAck) {
+						this.fail(`synced at ${message.timestamp}, behind an ack at ${this.lastEarlyAck}`);
+					}
+					this.syncedOnce = true;
+					this.next = message.timestamp + 1;
+				} else if (front.document && message.timestamp === this.next) {
+					this.next += 1;
+				} else {
+					this.current(message.timestamp, "synced");
+				}
+				return;
+			}
+			case "patch": {
+				if (message.clientId === "") {
+					if (this.answer()?.kind !== "reconnect" || this.answerSeen) {
+						this.fail("a reconnect answer outside a reconnect");
+					}
+					this.answerSeen = true;
+					return;
+				}
+				if (!this.syncedOnce) {
+					this.fail(`a broadcast from ${message.clientId} before the reconnect was answered`);
+					return;
+				}
+				if (message.documentPatches !== undefined) {
+					this.change(message.timestamp, `broadcast from ${message.clientId}`);
+				} else if (message.timestamp !== undefined) {
+					this.current(message.timestamp, `ephemeral broadcast from ${message.clientId}`);
+				}
+				return;
+			}
+			case "clientCount":
+				return;
+		}
+	}
+
+	/** The connection closed with `code`; `expected` lists codes the test caused itself. */
+	closed(code: number, expected: readonly number[] = []): void {
+		this.closedWith = code;
+		const front = this.answer();
+		if (front?.kind === "close" && front.code === code) return;
+		if (front?.kind === "version-mismatch" && code === 4001) return;
+		if (!expected.includes(code)) this.fail(`closed with ${code} where ${describe(front)} was due`);
+	}
+
+	/**
+	 * Any frame may be refused unread: the refusal names the id the server read off it, and
+	 * frames before it that are owed nothing are settled by it.
+	 */
+	private rateLimited(messageId: MessageId | undefined): void {
+		for (;;) {
+			const front = this.pending[0];
+			if (front === undefined) {
+				this.fail(`a rate-limited error (${String(messageId)}) for no frame`);
+				return;
+			}
+			if (front.frameId === messageId && front.kind !== "close") {
+				this.pending.shift();
+				return;
+			}
+			if (front.kind !== "nothing") {
+				this.fail(`a rate-limited error (${String(messageId)}) where ${describe(front)} was due`);
+				return;
+			}
+			this.pending.shift();
+		}
+	}
+
+	/** The first frame still owed an answer; frames owed nothing before it are settled. */
+	private answer(): Expectation | undefined {
+		while (this.pending[0]?.kind === "nothing") this.pending.shift();
+		return this.pending[0];
+	}
+
+	/** A new document change: the next timestamp, exactly. */
+	private change(timestamp: number | undefined, what: string): void {
+		if (timestamp === undefined) {
+			this.fail(`${what} changed the document but carries no timestamp`);
+			return;
+		}
+		if (this.next === undefined) {
+			if (timestamp <= this.lastEarlyAck) {
+				this.fail(`${what} at ${timestamp}, not after ${this.lastEarlyAck}`);
+			}
+			this.lastEarlyAck = timestamp;
+			return;
+		}
+		if (timestamp !== this.next) {
+			this.fail(
+				`${what} at ${timestamp} where ${this.next} was due (${timestamp < this.next ? "reordered or repeated" : "a change went missing"})`,
+			);
+		}
+		this.next = Math.max(this.next, timestamp) + 1;
+	}
+
+	/** A message about the room as it is: the latest timestamp, no newer. */
+	private current(timestamp: number | undefined, what: string): void {
+		if (timestamp === undefined || this.next === undefined) return;
+		if (timestamp !== this.next - 1) {
+			this.fail(`${what} at ${timestamp}, but the room is at ${this.next - 1} here`);
+		}
+	}
+
+	private fail(message: string): void {
+		this.violations.push(`${this.name}: ${message}`);
+	}
+}
+
+function describe(expectation: Expectation | undefined): string {
+	if (expectation === undefined) return "nothing";
+	switch (expectation.kind) {
+		case "ack":
+			return `the ack of ${String(expectation.messageId)}`;
+		case "error":
+			return `error ${expectation.code} (${String(expectation.messageId)})`;
+		case "close":
+			return `close ${expectation.code}`;
+		default:
+			return `the answer to a ${expectation.kind}`;
+	}
+}
+
+/**
+ * What the server owes `frame` from a session speaking `version` (the version of the last
+ * reconnect it accepted on this connection, else 1), as the decoder judges it.
+ */
+export function expectationFor(
+	frame: string,
+	version: ProtocolVersion,
+	limits: Limits,
+): Expectation {
+	if (utf8Length(frame) > limits.maxFrameBytes) return { kind: "close", code: 1009 };
+	const decoded = decodeFrame(frame, limits, version);
+	if (!decoded.ok) {
+		const { code, messageId } = decoded.error;
+		return messageId === undefined ? { kind: "error", code } : { kind: "error", code, messageId };
+	}
+	const command = decoded.command;
+	switch (command.type) {
+		case "patch":
+			if (command.document.length === 0 && command.ephemeral.length === 0)
+				return { kind: "nothing" };
+			return { kind: "ack", messageId: command.messageId, document: command.document.length > 0 };
+		case "reconnect":
+			return { kind: "reconnect", document: command.document.length > 0 };
+		case "unsupported-version":
+			return { kind: "version-mismatch" };
+		case "auth-refresh":
+			return { kind: "nothing" };
+	}
+}
+
+function utf8Length(text: string): number {
+	return Buffer.byteLength(text, "utf8");
+}
