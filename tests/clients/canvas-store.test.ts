@@ -5,9 +5,9 @@
  */
 import { expect, test } from "bun:test";
 import { serverForFile } from "../e2e/support/server-process.ts";
+import { Random, runSeed } from "../support/random.ts";
 import { CanvasClient } from "./support/canvas-client.ts";
 import { idle } from "./support/editor.ts";
-import { Random, runSeed } from "./support/random.ts";
 import { serverView, settle } from "./support/room-check.ts";
 import { runSession } from "./support/run.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
+import { SERVER_MAIN } from "../support/server-process.ts";
 import { Client } from "./support/client.ts";
 import { ServerProcess, serverForFile } from "./support/server-process.ts";
 
@@ -67,7 +67,7 @@ describe("HTTP", () => {
 });
 
 describe("command line", () => {
-	const main = join(import.meta.dir, "../../apps/bun-server/src/main.ts");
+	const main = SERVER_MAIN;
 
 	test("--help lists every option with its environment variable", async () => {
 		const help = Bun.spawnSync(["bun", main, "--help"]);

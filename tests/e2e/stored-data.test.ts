@@ -13,12 +13,11 @@ import { createDocument, ErrorCode, type WireServerMessage } from "@roomsync/cor
 import { SqliteStorage } from "@roomsync/storage/sqlite";
 import { change } from "../support/domain.ts";
 import { patch } from "../support/frames.ts";
+import { SERVER_MAIN } from "../support/server-process.ts";
 import { Client } from "./support/client.ts";
 import { removeTempDirs, ServerProcess, tempDataDir } from "./support/server-process.ts";
 
 afterAll(removeTempDirs);
-
-const MAIN = join(import.meta.dir, "../../apps/bun-server/src/main.ts");
 
 /** The issue's sequence: two keys UTF-8 would turn into one U+FFFD, then a write to the first. */
 const SURROGATE_PATCHES = [
@@ -32,7 +31,7 @@ async function health(server: ServerProcess): Promise<Record<string, unknown>> {
 }
 
 function runRepair(args: readonly string[]): { code: number; lines: Record<string, unknown>[] } {
-	const result = Bun.spawnSync(["bun", MAIN, "repair", ...args], { stderr: "pipe" });
+	const result = Bun.spawnSync(["bun", SERVER_MAIN, "repair", ...args], { stderr: "pipe" });
 	const lines = result.stdout
 		.toString()
 		.trim()
@@ -342,10 +341,18 @@ describe("a room whose stored data is unreadable", () => {
 	});
 
 	test("repair refuses memory storage and bad room ids with exit code 2", () => {
-		const memory = Bun.spawnSync(["bun", MAIN, "repair", "--room", "x", "--storage", "memory"]);
+		const memory = Bun.spawnSync([
+			"bun",
+			SERVER_MAIN,
+			"repair",
+			"--room",
+			"x",
+			"--storage",
+			"memory",
+		]);
 		expect(memory.exitCode).toBe(2);
 		expect(memory.stderr.toString()).toContain("nothing to repair");
-		const bad = Bun.spawnSync(["bun", MAIN, "repair", "--room", "../etc"]);
+		const bad = Bun.spawnSync(["bun", SERVER_MAIN, "repair", "--room", "../etc"]);
 		expect(bad.exitCode).toBe(2);
 		expect(bad.stderr.toString()).toContain("--room needs a room id");
 	});

@@ -5,6 +5,7 @@
  * by the fuzzer against a real server.
  */
 import {
+	CloseCode,
 	decodeFrame,
 	type Limits,
 	type MessageId,
@@ -17,7 +18,7 @@ export type Expectation =
 	/** A valid patch with keys: an ack (or `rate-limited`). `document`: it changes the document. */
 	| { readonly kind: "ack"; readonly messageId: MessageId; readonly document: boolean }
 	/** A valid reconnect: `resync`?, the answer (version 1 always), `synced`. */
-	| { readonly kind: "reconnect"; readonly document: boolean }
+	| { readonly kind: "reconnect"; readonly document: boolean; readonly version: ProtocolVersion }
 	/** A reconnect naming a version the server does not speak: `version-mismatch`, close 4001. */
 	| { readonly kind: "version-mismatch" }
 	/** A rejected frame: an `error` with this code and messageId. */
@@ -26,6 +27,9 @@ export type Expectation =
 	| { readonly kind: "nothing" }
 	/** A frame the WebSocket layer closes the connection for (1007, 1009). */
 	| { readonly kind: "close"; readonly code: number };
+
+/** A document change seen: its timestamp, and who made it (null: this connection). */
+export type ChangeListener = (timestamp: number, clientId: string | null) => void;
 
 /** An expectation with the messageId the server can read off its frame (`peekMessageId`). */
 type Owed = Expectation & { readonly frameId: MessageId | undefined };
@@ -42,14 +46,37 @@ export class DeliveryOrder {
 	private syncedOnce = false;
 	private answerSeen = false;
 	private closedWith: number | undefined;
+	private sessionVersion: ProtocolVersion = 1;
+	/** The close the server announced (4001 after `version-mismatch`), whatever is still owed. */
+	private closeDue: number | undefined;
 	private readonly name: string;
+	private readonly onChange: ChangeListener | undefined;
 
-	constructor(name: string) {
+	/** `onChange` hears of each document change as this connection sees it, in order. */
+	constructor(name: string, onChange?: ChangeListener) {
 		this.name = name;
+		this.onChange = onChange;
+	}
+
+	/** Sent frames whose document changes may or may not have been applied, if it closed now. */
+	get pendingChanges(): number {
+		return this.pending.filter(
+			(owed) => (owed.kind === "ack" || owed.kind === "reconnect") && owed.document,
+		).length;
 	}
 
 	get synced(): boolean {
 		return this.syncedOnce;
+	}
+
+	/** Whether the server announced it closes this connection next. */
+	get closing(): boolean {
+		return this.closeDue !== undefined;
+	}
+
+	/** The session's protocol version: the first answered reconnect fixed it; 1 before that. */
+	get version(): ProtocolVersion {
+		return this.sessionVersion;
 	}
 
 	/** Frames sent but not answered yet, "nothing" ones not counted. */
@@ -80,8 +107,12 @@ export class DeliveryOrder {
 					return;
 				}
 				this.pending.shift();
-				if (front.document) this.change(message.timestamp, `ack ${String(message.messageId)}`);
-				else this.current(message.timestamp, `ack ${String(message.messageId)}`);
+				if (front.document) {
+					this.change(message.timestamp, `ack ${String(message.messageId)}`);
+					this.onChange?.(message.timestamp, null);
+				} else {
+					this.current(message.timestamp, `ack ${String(message.messageId)}`);
+				}
 				return;
 			}
 			case "error": {
@@ -119,6 +150,7 @@ export class DeliveryOrder {
 			case "version-mismatch":
 				if (this.answer()?.kind !== "version-mismatch") this.fail("unexpected version-mismatch");
 				else this.pending.shift();
+				this.closeDue = CloseCode.VersionMismatch;
 				return;
 			case "synced": {
 				const front = this.answer();
@@ -128,10 +160,13 @@ export class DeliveryOrder {
 				}
 				this.pending.shift();
 				this.answerSeen = false;
+				// A reconnect's own document patches took effect at the synced timestamp.
+				if (front.document) this.onChange?.(message.timestamp, null);
 				if (!this.syncedOnce || this.next === undefined) {
 					if (message.timestamp < this.lastEarlyAck) {
 						this.fail(`synced at ${message.timestamp}, behind an ack at ${this.lastEarlyAck}`);
 					}
+					if (!this.syncedOnce) this.sessionVersion = front.version;
 					this.syncedOnce = true;
 					this.next = message.timestamp + 1;
 				} else if (front.document && message.timestamp === this.next) {
@@ -155,6 +190,7 @@ export class DeliveryOrder {
 				}
 				if (message.documentPatches !== undefined) {
 					this.change(message.timestamp, `broadcast from ${message.clientId}`);
+					if (message.timestamp !== undefined) this.onChange?.(message.timestamp, message.clientId);
 				} else if (message.timestamp !== undefined) {
 					this.current(message.timestamp, `ephemeral broadcast from ${message.clientId}`);
 				}
@@ -165,12 +201,16 @@ export class DeliveryOrder {
 		}
 	}
 
-	/** The connection closed with `code`; `expected` lists codes the test caused itself. */
+	/**
+	 * The connection closed with `code`; `expected` lists codes the test caused itself. A frame
+	 * the WebSocket layer closes for settles the close even with answers still owed before it:
+	 * the close drops them, as any lost connection does (they count in `pendingChanges`).
+	 */
 	closed(code: number, expected: readonly number[] = []): void {
 		this.closedWith = code;
+		if (code === this.closeDue) return;
 		const front = this.answer();
-		if (front?.kind === "close" && front.code === code) return;
-		if (front?.kind === "version-mismatch" && code === 4001) return;
+		if (this.pending.some((owed) => owed.kind === "close" && owed.code === code)) return;
 		if (!expected.includes(code)) this.fail(`closed with ${code} where ${describe(front)} was due`);
 	}
 
@@ -273,7 +313,11 @@ export function expectationFor(
 				return { kind: "nothing" };
 			return { kind: "ack", messageId: command.messageId, document: command.document.length > 0 };
 		case "reconnect":
-			return { kind: "reconnect", document: command.document.length > 0 };
+			return {
+				kind: "reconnect",
+				document: command.document.length > 0,
+				version: command.version,
+			};
 		case "unsupported-version":
 			return { kind: "version-mismatch" };
 		case "auth-refresh":

@@ -1,6 +1,7 @@
 /** The seeded session every client test runs: random edits, clients going offline and back. */
+
+import type { Random } from "../../support/random.ts";
 import type { Editor } from "./editor.ts";
-import type { Random } from "./random.ts";
 import { Workload } from "./workload.ts";
 
 /**
@@ -15,7 +16,7 @@ export async function runSession(
 ): Promise<Workload> {
 	const workload = new Workload(random);
 	const offlineFor = new Map<Editor, number>();
-	const plannedOffline = editors.map(() => 20 + random.int(Math.floor(ticks / 2)));
+	const plannedOffline = editors.map(() => 20 + random.below(Math.floor(ticks / 2)));
 	for (let tick = 0; tick < ticks; tick++) {
 		for (const [index, editor] of editors.entries()) {
 			const left = offlineFor.get(editor);
@@ -26,7 +27,7 @@ export async function runSession(
 				offlineFor.set(editor, left - 1);
 			} else if (tick === plannedOffline[index] || (tick < ticks - 100 && random.chance(0.006))) {
 				await editor.goOffline();
-				offlineFor.set(editor, 20 + random.int(60));
+				offlineFor.set(editor, 20 + random.below(60));
 			}
 			editor.receive();
 			if (editor.ready && random.chance(0.5)) workload.step(editor);

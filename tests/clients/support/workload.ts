@@ -13,8 +13,8 @@
  * not deleted again (alone or with its entity) before the client is back. With these rules any difference is the server's.
  */
 import { encodeBufferDelta } from "@woven-ecs/canvas-store";
+import type { Random } from "../../support/random.ts";
 import type { Editor } from "./editor.ts";
-import type { Random } from "./random.ts";
 import type { WirePatchMap } from "./replica.ts";
 
 /** How often each kind of edit was made, so a test can check the run exercised them all. */
@@ -63,9 +63,9 @@ export class Workload {
 		else this.recreatedOffline.delete(editor);
 		if (roll < 0.12 || own.length === 0) this.create(editor);
 		else if (roll < 0.4) this.move(editor);
-		else if (roll < 0.58) this.tag(editor, r.pick(own) as string);
-		else if (roll < 0.76) this.stroke(editor, r.pick(own) as string);
-		else if (roll < 0.81) this.remove(editor, r.pick(own) as string);
+		else if (roll < 0.58) this.tag(editor, r.pick(own));
+		else if (roll < 0.76) this.stroke(editor, r.pick(own));
+		else if (roll < 0.81) this.remove(editor, r.pick(own));
 		else this.cursor(editor);
 	}
 
@@ -75,11 +75,11 @@ export class Workload {
 		const id = `${editor.clientId}.e${n}`;
 		const r = this.random;
 		const patch: WirePatchMap = {
-			[`${id}/Pos`]: { _exists: true, x: r.int(1000), y: r.int(1000) },
-			[`${id}/Tag`]: { _exists: true, label: `tag ${r.int(100)}`, n: 0 },
+			[`${id}/Pos`]: { _exists: true, x: r.below(1000), y: r.below(1000) },
+			[`${id}/Tag`]: { _exists: true, label: `tag ${r.below(100)}`, n: 0 },
 			[`${id}/Stroke`]: {
 				_exists: true,
-				points: Array.from({ length: 4 + r.int(8) }, () => r.int(100)),
+				points: Array.from({ length: 4 + r.below(8) }, () => r.below(100)),
 			},
 		};
 		editor.edit(patch, patch);
@@ -88,17 +88,16 @@ export class Workload {
 
 	/** Anyone moves any live entity: one or both coordinates. */
 	private move(editor: Editor): void {
-		const key = this.random.pick(
-			[...editor.replica.document.keys()].filter((k) => k.endsWith("/Pos")),
-		);
-		if (key === undefined) {
+		const positions = [...editor.replica.document.keys()].filter((k) => k.endsWith("/Pos"));
+		if (positions.length === 0) {
 			this.cursor(editor);
 			return;
 		}
+		const key = this.random.pick(positions);
 		const patch: WirePatchMap = {
 			[key]: this.random.chance(0.5)
-				? { x: this.random.int(1000) }
-				: { x: this.random.int(1000), y: this.random.int(1000) },
+				? { x: this.random.below(1000) }
+				: { x: this.random.below(1000), y: this.random.below(1000) },
 		};
 		editor.edit(patch, patch);
 		this.counts.move += 1;
@@ -111,7 +110,7 @@ export class Workload {
 		let patch: WirePatchMap;
 		const recreated = this.recreatedOffline.get(editor) ?? new Set<string>();
 		if (tag === undefined) {
-			patch = { [key]: { _exists: true, label: `again ${this.random.int(100)}`, n: 1 } };
+			patch = { [key]: { _exists: true, label: `again ${this.random.below(100)}`, n: 1 } };
 			this.counts.retagCreate += 1;
 			if (!editor.online) this.recreatedOffline.set(editor, recreated.add(key));
 		} else if (this.random.chance(0.3) && !recreated.has(key)) {
@@ -130,9 +129,9 @@ export class Workload {
 		const before = editor.replica.document.get(key)?.points as number[] | undefined;
 		if (before === undefined) return;
 		const after = [...before];
-		for (let i = this.random.int(3); i > 0; i--)
-			after[this.random.int(after.length)] = this.random.int(100);
-		for (let i = this.random.int(3); i > 0; i--) after.push(this.random.int(100));
+		for (let i = this.random.below(3); i > 0; i--)
+			after[this.random.below(after.length)] = this.random.below(100);
+		for (let i = this.random.below(3); i > 0; i--) after.push(this.random.below(100));
 		const local: WirePatchMap = { [key]: { points: after } };
 		if (!editor.deltas) {
 			editor.edit(local, local);
@@ -165,7 +164,7 @@ export class Workload {
 
 	private cursor(editor: Editor): void {
 		const key = `${editor.clientId}/Cursor`;
-		const position = { x: this.random.int(1000), y: this.random.int(1000) };
+		const position = { x: this.random.below(1000), y: this.random.below(1000) };
 		const first = !this.cursors.has(editor);
 		this.cursors.add(editor);
 		editor.edit({}, {}, { [key]: first ? { _exists: true, ...position } : position });

@@ -1,122 +1,13 @@
+/** The server process for end-to-end test files, and one server shared by a whole file. */
 import { afterAll, beforeAll } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { freePort } from "../../support/free-port.ts";
+import { removeTempDirs, ServerProcess } from "../../support/server-process.ts";
 
-const MAIN = join(import.meta.dir, "../../../apps/bun-server/src/main.ts");
-
-export interface LogLine {
-	readonly level: string;
-	readonly msg: string;
-	readonly [field: string]: unknown;
-}
-
-/** The real server as a child process on a free port, with its log lines collected. */
-export class ServerProcess {
-	readonly logs: LogLine[] = [];
-	readonly port: number;
-	readonly process: Bun.Subprocess<"ignore", "ignore", "pipe">;
-	readonly dataDir: string;
-
-	private constructor(
-		child: Bun.Subprocess<"ignore", "ignore", "pipe">,
-		dataDir: string,
-		port: number,
-	) {
-		this.process = child;
-		this.dataDir = dataDir;
-		this.port = port;
-	}
-
-	/**
-	 * Starts the server with `args`; `dataDir` defaults to a new temporary one, `port` to a free
-	 * one (pass the port of a stopped server to restart it where its clients look for it).
-	 */
-	static async start(
-		args: readonly string[] = [],
-		dataDir = tempDataDir(),
-		port = freePort(),
-	): Promise<ServerProcess> {
-		const child = Bun.spawn(
-			["bun", MAIN, "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, ...args],
-			{ stdout: "ignore", stderr: "pipe", stdin: "ignore" },
-		);
-		const server = new ServerProcess(child, dataDir, port);
-		server.collectLogs();
-		await server.waitUntilHealthy();
-		return server;
-	}
-
-	url(path: string): string {
-		return `ws://127.0.0.1:${this.port}${path}`;
-	}
-
-	http(path: string, init?: RequestInit): Promise<Response> {
-		return fetch(`http://127.0.0.1:${this.port}${path}`, init);
-	}
-
-	/** Sends a signal and waits for the exit code. */
-	async stop(signal: NodeJS.Signals = "SIGTERM"): Promise<number> {
-		this.process.kill(signal);
-		return await this.process.exited;
-	}
-
-	/** Resolves with the first log line that matches, waiting for it if needed. */
-	async waitForLog(match: (line: LogLine) => boolean, timeoutMs = 5_000): Promise<LogLine> {
-		const deadline = Date.now() + timeoutMs;
-		for (;;) {
-			const line = this.logs.find(match);
-			if (line !== undefined) return line;
-			if (Date.now() > deadline)
-				throw new Error(`no such log line; saw ${JSON.stringify(this.logs)}`);
-			await Bun.sleep(10);
-		}
-	}
-
-	/** Reads stderr line by line in the background. */
-	private async collectLogs(): Promise<void> {
-		const decoder = new TextDecoder();
-		let pending = "";
-		for await (const chunk of this.process.stderr) {
-			pending += decoder.decode(chunk, { stream: true });
-			for (let newline = pending.indexOf("\n"); newline >= 0; newline = pending.indexOf("\n")) {
-				const text = pending.slice(0, newline);
-				pending = pending.slice(newline + 1);
-				try {
-					this.logs.push(JSON.parse(text) as LogLine);
-				} catch {
-					this.logs.push({ level: "raw", msg: text });
-				}
-			}
-		}
-	}
-
-	private async waitUntilHealthy(): Promise<void> {
-		const deadline = Date.now() + 10_000;
-		while (Date.now() < deadline) {
-			if (this.process.exitCode !== null) break;
-			try {
-				if ((await this.http("/health")).ok) return;
-			} catch {
-				// Not listening yet.
-			}
-			await Bun.sleep(20);
-		}
-		throw new Error(`server did not come up: ${JSON.stringify(this.logs)}`);
-	}
-}
-
-const created: string[] = [];
-export function tempDataDir(): string {
-	const dir = mkdtempSync(join(tmpdir(), "roomsync-e2e-"));
-	created.push(dir);
-	return dir;
-}
-
-export function removeTempDirs(): void {
-	for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
-}
+export {
+	type LogLine,
+	removeTempDirs,
+	ServerProcess,
+	tempDataDir,
+} from "../../support/server-process.ts";
 
 /** One server for a whole test file: started before its first test, stopped after its last. */
 export function serverForFile(args: readonly string[] = []): () => ServerProcess {
