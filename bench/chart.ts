@@ -4,6 +4,8 @@ const COLORS: Record<ServerName, string> = {
 	"raw-relay": "#888888",
 	"canvas-store-server": "#2ca02c",
 	"roomsync-memory": "#1f77b4",
+	"roomsync-memory-bare": "#aec7e8",
+	"roomsync-memory-auth": "#9467bd",
 	"roomsync-sqlite": "#d62728",
 	"roomsync-sqlite-normal": "#ff9896",
 };

@@ -14,6 +14,8 @@ import { LeanWebSocket } from "./lean-websocket.ts";
 
 export interface GeneratorConfig {
 	readonly url: string;
+	/** The token every client connects with (a JWT for roomsync with auth on). */
+	readonly token: string;
 	/** This process's clients: room and client ids. A room's clients may span processes. */
 	readonly clients: readonly { readonly room: string; readonly id: string }[];
 	readonly hz: number;
@@ -186,8 +188,11 @@ function patchFrame(client: SimClient, now: number): string {
 
 async function connectAll(): Promise<void> {
 	for (const [index, { room, id }] of config.clients.entries()) {
-		// canvas-store-server requires a token; the other servers ignore it.
-		const client = new SimClient(id, `${config.url}/?roomId=${room}&clientId=${id}&token=bench`);
+		// canvas-store-server requires a token; roomsync verifies it with auth on.
+		const client = new SimClient(
+			id,
+			`${config.url}/?roomId=${room}&clientId=${id}&token=${config.token}`,
+		);
 		await client.socket.connect();
 		clients.push(client);
 		// Open connections in small groups, so a thousand do not hit the listener at once.

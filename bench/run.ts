@@ -4,9 +4,11 @@
  * bench/results/<date>-<name>.json and bench/results/latest.svg, and prints a table with the
  * ratios.
  */
+
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import { SignJWT } from "jose";
 import { drawChart } from "./chart.ts";
 import type { FromGenerator, GeneratorConfig, GeneratorResult } from "./generator.ts";
 import { type HistogramData, mergeHistograms, percentile } from "./histogram.ts";
@@ -35,8 +37,22 @@ export type ServerName =
 	| "raw-relay"
 	| "canvas-store-server"
 	| "roomsync-memory"
+	| "roomsync-memory-bare"
+	| "roomsync-memory-auth"
 	| "roomsync-sqlite"
 	| "roomsync-sqlite-normal";
+/**
+ * Only with `--servers`: roomsync in memory without metrics (-bare), and with token auth on
+ * (-auth; metrics on, as by default), to measure what auth and metrics cost.
+ */
+const EXTRA_SERVERS: readonly ServerName[] = ["roomsync-memory-bare", "roomsync-memory-auth"];
+/** The HS256 secret of roomsync-memory-auth, and a token for every benchmark client. */
+const AUTH_SECRET = "the benchmark's HS256 secret, 32 bytes or more";
+const TOKEN = await new SignJWT({ rooms: ["*"] })
+	.setProtectedHeader({ alg: "HS256" })
+	.setSubject("bench")
+	.setExpirationTime("1d")
+	.sign(new TextEncoder().encode(AUTH_SECRET));
 /**
  * The baselines (the raw relay, and canvas-store-server 2.0.2: the server ecs-sync users would
  * otherwise run) and roomsync. roomsync-sqlite syncs every commit (the default); -normal syncs
@@ -52,7 +68,9 @@ const ALL_SERVERS: readonly ServerName[] = quick
 			"roomsync-sqlite-normal",
 		];
 const BASELINES: readonly ServerName[] = ["raw-relay", "canvas-store-server"];
-const SERVERS = ALL_SERVERS.filter((server) => serversFlag?.includes(server) ?? true);
+const SERVERS = [...ALL_SERVERS, ...EXTRA_SERVERS].filter(
+	(server) => serversFlag?.includes(server) ?? ALL_SERVERS.includes(server),
+);
 /** Fan-out p99 above this is past saturation: the rate is not sustained. */
 const SATURATION_P99_MS = 50;
 /** Steal above this makes a failed saturation point worth another try, at most this often. */
@@ -118,7 +136,7 @@ function serverCommand(server: ServerName, port: number, dataDir: string): strin
 		"--host",
 		"127.0.0.1",
 		"--storage",
-		server === "roomsync-memory" ? "memory" : "sqlite",
+		server.startsWith("roomsync-memory") ? "memory" : "sqlite",
 		"--sqlite-synchronous",
 		server === "roomsync-sqlite-normal" ? "normal" : "full",
 		"--data-dir",
@@ -132,6 +150,10 @@ function serverCommand(server: ServerName, port: number, dataDir: string): strin
 		"100000000",
 		"--max-buffered-bytes",
 		String(2 ** 30),
+		"--max-upgrades-per-ip",
+		"0",
+		...(server === "roomsync-memory-bare" ? ["--metrics", "off"] : []),
+		...(server === "roomsync-memory-auth" ? ["--auth-secret", AUTH_SECRET] : []),
 	];
 }
 
@@ -236,6 +258,7 @@ async function measure(point: LoadPoint, server: ServerName): Promise<RunResult>
 	const generators = Array.from({ length: point.generators }, (_, g) =>
 		spawnGenerator({
 			url: running.url,
+			token: TOKEN,
 			clients: clients.filter((_, i) => i % point.generators === g),
 			hz: point.hz,
 			cursor: point.cursor,

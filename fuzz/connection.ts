@@ -31,6 +31,10 @@ export class FuzzConnection {
 	readonly expectedCloses: number[] = [];
 	/** Called with each message, after the order check. */
 	onMessage: ((message: WireServerMessage) => void) | undefined;
+	/** The last frames sent and messages received, for the report of a violation. */
+	private readonly transcript: string[] = [];
+	/** The transcript as it was when this connection's first violation was found. */
+	firstViolationContext: string[] | null = null;
 	private readonly socket: WebSocket;
 	private readonly stats: Stats;
 	private isClosed = false;
@@ -48,7 +52,10 @@ export class FuzzConnection {
 			this.socket.once("close", (code: number) => {
 				this.isClosed = true;
 				this.stats.count(this.stats.closes, String(code));
+				this.note(`closed ${code}`);
+				const before = this.order.violations.length;
 				this.order.closed(code, this.expectedCloses);
+				if (this.order.violations.length > before) this.keepContext();
 				this.notify();
 				resolve(code);
 			});
@@ -57,9 +64,13 @@ export class FuzzConnection {
 			// The close that follows says what happened.
 		});
 		this.socket.on("message", (data: Buffer) => {
-			const message = JSON.parse(data.toString("utf8")) as WireServerMessage;
+			const text = data.toString("utf8");
+			const message = JSON.parse(text) as WireServerMessage;
 			if (message.type === "error") this.stats.count(this.stats.errors, message.code);
+			this.note(`<- ${text}`);
+			const before = this.order.violations.length;
 			this.order.received(message);
+			if (this.order.violations.length > before) this.keepContext();
 			this.onMessage?.(message);
 			this.notify();
 		});
@@ -90,8 +101,19 @@ export class FuzzConnection {
 		}
 		// A reconnect names its own version; everything else is read in the session's.
 		const expectation = expectationFor(data, this.version, SERVER_LIMITS);
-		this.order.sent(expectation, peekMessageId(data, SERVER_LIMITS));
+		const frameId = peekMessageId(data, SERVER_LIMITS);
+		this.order.sent(expectation, frameId);
+		this.note(`-> ${JSON.stringify(expectation)} id=${String(frameId)} ${data}`);
 		this.socket.send(data);
+	}
+
+	private note(line: string): void {
+		if (this.transcript.length >= 400) this.transcript.splice(0, 200);
+		this.transcript.push(line.length > 300 ? `${line.slice(0, 300)}...` : line);
+	}
+
+	private keepContext(): void {
+		this.firstViolationContext ??= this.transcript.slice(-60);
 	}
 
 	/** Drops the connection without a close handshake, as a lost network does. */

@@ -217,7 +217,17 @@ export class FuzzClient {
 		await connection.closed;
 		this.room.allowUncertain(this.clientId, connection.order.pendingChanges);
 		if (this.connection === connection) this.connection = null;
-		for (const violation of connection.order.violations.splice(0)) this.stats.violation(violation);
+		this.collectFrom(connection);
+	}
+
+	/** Moves a connection's violations to the run's, with what it sent and got around the first. */
+	private collectFrom(connection: FuzzConnection): void {
+		const violations = connection.order.violations.splice(0);
+		for (const violation of violations) this.stats.violation(violation);
+		const context = connection.firstViolationContext;
+		if (violations.length > 0 && context !== null && this.stats.contexts.length < 3) {
+			this.stats.contexts.push([violations[0] as string, context]);
+		}
 	}
 
 	private send(connection: FuzzConnection, frame: FuzzFrame): void {
@@ -231,7 +241,7 @@ export class FuzzClient {
 	collectViolations(): void {
 		const connection = this.connection;
 		if (connection === null) return;
-		for (const violation of connection.order.violations.splice(0)) this.stats.violation(violation);
+		this.collectFrom(connection);
 	}
 
 	/** The open connection, dropped at the end of a run when the server is killed. */

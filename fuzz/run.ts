@@ -279,6 +279,10 @@ async function main(): Promise<number> {
 		stats.checks += 1;
 
 		report(options, stats, performance.now() - startedAt);
+		for (const [violation, transcript] of stats.contexts) {
+			console.log(`\n${violation}\nwhat that connection sent (->) and got (<-) before it:`);
+			for (const line of transcript) console.log(`  ${line}`);
+		}
 		if (stats.violations.length > 0) {
 			const fuzzClients = clients.map(({ client }) => client);
 			if (options.minimize) await minimize(stats.violations, fuzzClients, options.seed);

@@ -4,6 +4,8 @@ export class Stats {
 	readonly errors = new Map<string, number>();
 	readonly closes = new Map<string, number>();
 	readonly violations: string[] = [];
+	/** For the first few connections with violations: the first one, and the transcript before it. */
+	readonly contexts: [violation: string, transcript: string[]][] = [];
 	rssStart = 0;
 	rssPeak = 0;
 	rssEnd = 0;

@@ -50,7 +50,41 @@ test("a client that stops reading is dropped; a fast reader in the same room get
 	expect((await slow.closed).code).toBe(1006);
 	const health = (await (await server.http("/health")).json()) as { connections: number };
 	expect(health.connections).toBe(2);
+
 	writer.close();
 	fast.close();
+	await server.stop();
+}, 40_000);
+
+test("a reader that falls behind at a steady pace is counted and logged as a backpressure drop", async () => {
+	const server = await ServerProcess.start([
+		"--storage",
+		"memory",
+		"--max-buffered-bytes",
+		String(2 ** 20),
+	]);
+	const url = server.url("/?roomId=steady&clientId=");
+	const writer = await Client.join(`${url}writer`);
+	const slow = await Client.join(`${url}slow`);
+	const lost = await Client.join(`${url}lost`);
+	(slow.socket as WebSocket & { pause(): void }).pause();
+	// About 2 MB/s: the socket buffers fill first, then the server's queue grows past a quarter
+	// of the limit well before the limit, where the backlog sampler (every 250 ms) sees it.
+	const payload = "x".repeat(8 * 1024);
+	let i = 0;
+	while (!server.logs.some((line) => line.msg === "disconnect" && line.clientId === "slow")) {
+		writer.send(patch(i, { document: { [`k${i % 50}`]: { _exists: true, payload, i } } }));
+		i += 1;
+		if (i > 5_000) throw new Error("the slow reader was never dropped");
+		await Bun.sleep(4);
+	}
+	// A connection lost with nothing queued is not a backpressure drop.
+	(lost.socket as WebSocket & { terminate(): void }).terminate();
+	await server.waitForLog((line) => line.msg === "disconnect" && line.clientId === "lost");
+	const metrics = await (await server.http("/metrics")).text();
+	expect(metrics).toMatch(/^roomsync_backpressure_drops_total 1$/m);
+	const warned = server.logs.filter((line) => line.msg === "dropped a slow reader");
+	expect(warned.map((line) => line.clientId)).toEqual(["slow"]);
+	writer.close();
 	await server.stop();
 }, 40_000);

@@ -83,6 +83,12 @@ describe("command line", () => {
 			"--data-dir",
 			"DATA_DIR",
 			"--log-level",
+			"--auth-secret",
+			"AUTH_SECRET",
+			"--admin-token",
+			"--metrics-port",
+			"--webhook-url",
+			"--max-upgrades-per-ip",
 		]) {
 			expect(text).toContain(name);
 		}
@@ -97,6 +103,26 @@ describe("command line", () => {
 		const env = Bun.spawnSync(["bun", main], { env: { ...process.env, PORT: "99999" } });
 		expect(env.exitCode).toBe(2);
 		expect(env.stderr.toString()).toContain('PORT="99999"');
+	});
+
+	test("options that exclude each other, or need each other, are configuration errors", () => {
+		const cases: [string[], string][] = [
+			[
+				["--auth-secret", "x".repeat(32), "--auth-public-key", "key.pem"],
+				"--auth-secret and --auth-public-key exclude each other",
+			],
+			[["--webhook-url", "ftp://example"], "must be an http or https URL"],
+			[["--metrics", "off", "--metrics-port", "9100"], "--metrics-port with --metrics off"],
+		];
+		for (const [args, message] of cases) {
+			const run = Bun.spawnSync(["bun", main, ...args]);
+			expect({ args, exitCode: run.exitCode }).toEqual({ args, exitCode: 2 });
+			expect(run.stderr.toString()).toContain(message);
+		}
+		// A short HS256 secret is refused at start (RFC 7518: at least 32 bytes).
+		const short = Bun.spawnSync(["bun", main, "--auth-secret", "short", "--port", "0"]);
+		expect(short.exitCode).toBe(1);
+		expect(short.stderr.toString()).toContain("--auth-secret must be at least 32 bytes");
 	});
 });
 

@@ -136,7 +136,7 @@ export const input: fc.Arbitrary<Input> = fc.oneof(
 		message: fc.oneof(messageLike, fc.anything()),
 	}),
 	fc.record({
-		kind: fc.constant("refresh-denied" as const),
+		kind: fc.constant("credentials-revoked" as const),
 		sessionId,
 		reason: fc.string({ maxLength: 5 }),
 	}),

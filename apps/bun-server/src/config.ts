@@ -21,6 +21,19 @@ export interface ServerConfig {
 	readonly roomIdleMs: number;
 	readonly saveThrottleMs: number;
 	readonly shutdownTimeoutMs: number;
+	readonly authSecret: string | null;
+	readonly authPublicKey: string | null;
+	readonly authIssuer: string | null;
+	readonly authAudience: string | null;
+	readonly authClockSkewSeconds: number;
+	readonly maxSessionsPerUser: number;
+	readonly maxUpgradesPerIp: number;
+	readonly adminToken: string | null;
+	readonly metrics: "on" | "off";
+	readonly metricsPort: number | null;
+	readonly webhookUrl: string | null;
+	readonly webhookSecret: string | null;
+	readonly webhookThrottleMs: number;
 }
 
 interface Option<K extends keyof ServerConfig> {
@@ -51,6 +64,26 @@ function oneOf<T extends string>(...values: readonly T[]) {
 
 const text = (value: string): string | { error: string } =>
 	value.length > 0 ? value : { error: "must not be empty" };
+
+/** Unset (empty) is null. */
+const optional = (value: string): string | null => (value === "" ? null : value);
+
+function optionalInteger(min: number, max: number) {
+	const parse = integer(min, max);
+	return (value: string): number | null | { error: string } => (value === "" ? null : parse(value));
+}
+
+function url(value: string): string | null | { error: string } {
+	if (value === "") return null;
+	try {
+		const parsed = new URL(value);
+		return parsed.protocol === "http:" || parsed.protocol === "https:"
+			? value
+			: { error: "must be an http or https URL" };
+	} catch {
+		return { error: "must be a URL" };
+	}
+}
 
 /** Every option: a flag, an environment variable, a default. Flags win over the environment. */
 export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
@@ -182,7 +215,125 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		help: "how long a shutdown may take to flush rooms",
 		parse: integer(0, 2 ** 31),
 	},
+	{
+		key: "authSecret",
+		flag: "--auth-secret",
+		env: "AUTH_SECRET",
+		fallback: "",
+		help: "turns token auth on: HS256 secret (at least 32 bytes)",
+		parse: optional,
+	},
+	{
+		key: "authPublicKey",
+		flag: "--auth-public-key",
+		env: "AUTH_PUBLIC_KEY",
+		fallback: "",
+		help: "turns token auth on: RS256/ES256/EdDSA public key, PEM or JWK, a file or the key itself",
+		parse: optional,
+	},
+	{
+		key: "authIssuer",
+		flag: "--auth-issuer",
+		env: "AUTH_ISSUER",
+		fallback: "",
+		help: "tokens must carry this iss",
+		parse: optional,
+	},
+	{
+		key: "authAudience",
+		flag: "--auth-audience",
+		env: "AUTH_AUDIENCE",
+		fallback: "",
+		help: "tokens must carry this aud",
+		parse: optional,
+	},
+	{
+		key: "authClockSkewSeconds",
+		flag: "--auth-clock-skew",
+		env: "AUTH_CLOCK_SKEW_SECONDS",
+		fallback: "30",
+		help: "seconds a token is still good after exp (and before nbf)",
+		parse: integer(0, 3_600),
+	},
+	{
+		key: "maxSessionsPerUser",
+		flag: "--max-sessions-per-user",
+		env: "MAX_SESSIONS_PER_USER",
+		fallback: "0",
+		help: "sessions one token sub may hold open (0: no limit); more get HTTP 429",
+		parse: integer(0, 10_000_000),
+	},
+	{
+		key: "maxUpgradesPerIp",
+		flag: "--max-upgrades-per-ip",
+		env: "MAX_UPGRADES_PER_IP",
+		fallback: "100",
+		help: "WebSocket upgrades per second per client address (0: no limit); more get HTTP 429",
+		parse: integer(0, 10_000_000),
+	},
+	{
+		key: "adminToken",
+		flag: "--admin-token",
+		env: "ADMIN_TOKEN",
+		fallback: "",
+		help: "turns the admin API (/admin/) on, for requests with Authorization: Bearer <it>",
+		parse: optional,
+	},
+	{
+		key: "metrics",
+		flag: "--metrics",
+		env: "METRICS",
+		fallback: "on",
+		help: "on | off: Prometheus metrics at /metrics",
+		parse: oneOf("on", "off"),
+	},
+	{
+		key: "metricsPort",
+		flag: "--metrics-port",
+		env: "METRICS_PORT",
+		fallback: "",
+		help: "serve /metrics on this port instead of the main one",
+		parse: optionalInteger(0, 65_535),
+	},
+	{
+		key: "webhookUrl",
+		flag: "--webhook-url",
+		env: "WEBHOOK_URL",
+		fallback: "",
+		help: "POST room and session events here (Standard Webhooks)",
+		parse: url,
+	},
+	{
+		key: "webhookSecret",
+		flag: "--webhook-secret",
+		env: "WEBHOOK_SECRET",
+		fallback: "",
+		help: "signs webhooks (whsec_<base64> or any string); required with --webhook-url",
+		parse: optional,
+	},
+	{
+		key: "webhookThrottleMs",
+		flag: "--webhook-throttle-ms",
+		env: "WEBHOOK_THROTTLE_MS",
+		fallback: "5000",
+		help: "document.changed at most once per room per this long",
+		parse: integer(0, 2 ** 31),
+	},
 ];
+
+/** Options that only make sense together, or not together. */
+function crossCheck(config: ServerConfig): string | null {
+	if (config.authSecret !== null && config.authPublicKey !== null) {
+		return "--auth-secret and --auth-public-key exclude each other: pick one";
+	}
+	if (config.webhookUrl !== null && config.webhookSecret === null) {
+		return "--webhook-url needs --webhook-secret to sign with";
+	}
+	if (config.metricsPort !== null && config.metrics === "off") {
+		return "--metrics-port with --metrics off: turn metrics on or drop the port";
+	}
+	return null;
+}
 
 export type ConfigResult =
 	| { readonly kind: "config"; readonly config: ServerConfig }
@@ -222,6 +373,8 @@ export function readConfig(
 		}
 		config[option.key] = value;
 	}
+	const problem = crossCheck(config as unknown as ServerConfig);
+	if (problem !== null) return { kind: "error", message: problem };
 	return { kind: "config", config: config as unknown as ServerConfig };
 }
 
@@ -231,11 +384,11 @@ export function helpText(): string {
 		"",
 		"usage: bun run apps/bun-server [options]",
 		"",
-		"option                      env                   default    meaning",
+		"option                      env                     default    meaning",
 	];
 	for (const option of OPTIONS) {
 		lines.push(
-			`${option.flag.padEnd(28)}${option.env.padEnd(22)}${option.fallback.padEnd(11)}${option.help}`,
+			`${option.flag.padEnd(28)}${option.env.padEnd(24)}${(option.fallback || "-").padEnd(11)}${option.help}`,
 		);
 	}
 	lines.push(

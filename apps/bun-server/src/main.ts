@@ -56,6 +56,10 @@ try {
 logger.info("listening", {
 	url: server.url,
 	port: server.port,
+	metricsPort: server.metricsPort,
+	auth: config.authSecret !== null || config.authPublicKey !== null,
+	admin: config.adminToken !== null,
+	webhooks: config.webhookUrl !== null,
 	storage: config.storage,
 	dataDir: config.dataDir,
 });

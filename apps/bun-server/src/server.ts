@@ -1,25 +1,56 @@
-import { CloseCode, type ProtocolVersion } from "@roomsync/core";
-import { type Room, RoomManager, type WebSocketLike } from "@roomsync/room";
-import type { ServerWebSocket } from "bun";
+/**
+ * The server: Bun.serve in front of a RoomManager. HTTP routes (`/health`, `/metrics`,
+ * `/admin/`), the upgrade decision (upgrade.ts), and the WebSocket events handed to rooms.
+ * Auth, metrics and webhooks plug into the rooms through the Room API's hooks and observer.
+ */
+import type { ProtocolVersion } from "@roomsync/core";
+import { CloseCode } from "@roomsync/core";
+import {
+	type Room,
+	RoomManager,
+	type RoomManagerOptions,
+	type WebSocketLike,
+} from "@roomsync/room";
+import type { Server, ServerWebSocket } from "bun";
+import { handleAdmin } from "./admin/admin-api.ts";
+import { authHooks, type UserMetadata } from "./auth/auth-hooks.ts";
+import { TokenVerifier } from "./auth/token-verifier.ts";
+import { publicKey, secretKey } from "./auth/verification-key.ts";
 import type { ServerConfig } from "./config.ts";
-import { parseConnectUrl } from "./connection-url.ts";
 import type { ServerLogger } from "./logger.ts";
+import { ServerMetrics } from "./metrics/server-metrics.ts";
+import { RoomTraffic, SessionTraffic } from "./session-traffic.ts";
 import { openStorage } from "./storage.ts";
 import { TokenBucket } from "./token-bucket.ts";
+import { type Admitted, decideUpgrade, type UpgradeGate } from "./upgrade.ts";
+import { UpgradeLimiter } from "./upgrade-limiter.ts";
+import { WebhookDispatcher } from "./webhooks/webhook-dispatcher.ts";
+
+/** How long a shutdown waits for queued webhooks after the rooms have closed. */
+const WEBHOOK_FLUSH_MS = 2_000;
+/**
+ * How often every socket's queued bytes are sampled, to tell a backpressure drop from a lost
+ * connection (Bun reports both as 1006): one native call per socket per sample.
+ */
+const BACKLOG_SAMPLE_MS = 250;
+/** A socket with more than this share of --max-buffered-bytes queued counts as behind. */
+const BEHIND_SHARE = 0.25;
 
 /** What each WebSocket carries from the upgrade on. */
-export interface SessionData {
-	readonly roomId: string;
-	readonly clientId: string;
+export interface SessionData extends Admitted {
 	readonly sessionId: string;
-	readonly token: string | null;
 	readonly bucket: TokenBucket;
+	readonly traffic: SessionTraffic;
 	room: Room | null;
+	/** Whether the last backlog sample found it far behind its reader (see BACKLOG_SAMPLE_MS). */
+	behind: boolean;
 }
 
 export interface RunningServer {
 	readonly port: number;
 	readonly url: string;
+	/** The port `/metrics` is served on (the main one unless `--metrics-port`); null when off. */
+	readonly metricsPort: number | null;
 	stats(): { rooms: number; connections: number };
 	/** Stops accepting, flushes every room, closes every socket with 1001. */
 	shutdown(): Promise<void>;
@@ -27,43 +58,139 @@ export interface RunningServer {
 
 export function startServer(config: ServerConfig, logger: ServerLogger): RunningServer {
 	const storage = openStorage(config);
+	const sockets = new Map<string, ServerWebSocket<SessionData>>();
+	const roomTraffic = new Map<string, RoomTraffic>();
+	const userSessions = new Map<string, number>();
+	let quarantined = 0;
+	const metrics =
+		config.metrics === "on"
+			? new ServerMetrics({ rooms: () => rooms.getRoomIds().length, sessions: () => sockets.size })
+			: null;
+	const webhooks = webhookDispatcher(config, logger, metrics);
+	const verifier = tokenVerifier(config);
 	// Each room has a topic per protocol version: a broadcast is published once per version
 	// and Bun delivers it.
 	const topic = (roomId: string, version: ProtocolVersion) => `room:${roomId}:v${version}`;
-	let quarantined = 0;
-	const rooms = new RoomManager({
-		createFanout: (roomId) => ({
-			subscribe: (socket, version) => (socket as BunSocket).ws.subscribe(topic(roomId, version)),
-			publish: (version, text, except) => {
-				if (except === null) server.publish(topic(roomId, version), text);
-				else (except as BunSocket).ws.publish(topic(roomId, version), text);
-			},
-		}),
+	const trafficOf = (roomId: string) => {
+		let traffic = roomTraffic.get(roomId);
+		if (traffic === undefined) {
+			traffic = new RoomTraffic();
+			roomTraffic.set(roomId, traffic);
+		}
+		return traffic;
+	};
+
+	const options: RoomManagerOptions = {
+		createFanout: (roomId) => {
+			const traffic = trafficOf(roomId);
+			return {
+				subscribe: (socket, version) => {
+					const { ws } = socket as BunSocket;
+					ws.data.traffic.subscribed(traffic, version);
+					ws.subscribe(topic(roomId, version));
+				},
+				publish: (version, text, except) => {
+					const sender = except === null ? null : (except as BunSocket).ws;
+					traffic.publish(version, text, sender?.data.traffic ?? null);
+					if (sender === null) server.publish(topic(roomId, version), text);
+					else sender.publish(topic(roomId, version), text);
+				},
+			};
+		},
 		createStorage: storage.createStorage,
 		idleTimeout: config.roomIdleMs,
 		saveThrottleMs: config.saveThrottleMs,
 		limits: { maxFrameBytes: config.maxFrameBytes, maxKeysPerMessage: config.maxKeysPerMessage },
 		logger,
+		...(metrics === null ? {} : { observer: metrics.observer }),
+		...(verifier === null ? {} : authHooks(verifier)),
 		onQuarantine: (_room, { entries }) => {
 			quarantined += entries.length;
 		},
-	});
+		onLoaded: (room) => {
+			metrics?.roomLoaded();
+			webhooks?.emit({ type: "room.opened", data: { roomId: room.roomId } });
+		},
+		onSessionAdded: (room, { sessionId, clientId, metadata }) => {
+			const userId = (metadata as UserMetadata | undefined)?.userId ?? null;
+			webhooks?.emit({
+				type: "session.joined",
+				data: { roomId: room.roomId, sessionId, clientId, userId },
+			});
+		},
+		onDataChange: (room) => {
+			webhooks?.emit({
+				type: "document.changed",
+				data: { roomId: room.roomId, timestamp: room.getTimestamp() },
+			});
+		},
+		onSessionRemoved: (room, { sessionId }) => {
+			const data = sockets.get(sessionId)?.data;
+			if (data === undefined) return;
+			webhooks?.emit({
+				type: "session.left",
+				data: {
+					roomId: room.roomId,
+					sessionId,
+					clientId: data.clientId,
+					userId: data.identity?.userId ?? null,
+				},
+			});
+		},
+		onClosed: (room) => {
+			roomTraffic.delete(room.roomId);
+			metrics?.roomClosed();
+			webhooks?.emit({ type: "room.closed", data: { roomId: room.roomId } });
+		},
+	};
+	const rooms = new RoomManager(options);
+	const gate: UpgradeGate = {
+		config,
+		limiter: new UpgradeLimiter(config.maxUpgradesPerIp),
+		verifier,
+		rooms,
+		userSessions,
+	};
 	const startedAt = performance.now();
-	let connections = 0;
+	const serveMetrics = async () =>
+		new Response(await (metrics as ServerMetrics).exposition(), {
+			headers: { "content-type": (metrics as ServerMetrics).contentType },
+		});
 
-	const server = Bun.serve({
+	const server: Server<SessionData> = Bun.serve<SessionData>({
 		hostname: config.host,
 		port: config.port,
-		fetch(request, server) {
+		async fetch(request, server) {
 			const url = new URL(request.url);
 			if (url.pathname === "/health" && request.method === "GET") {
 				return Response.json({
 					status: "ok",
 					uptimeSeconds: Math.round((performance.now() - startedAt) / 1000),
 					rooms: rooms.getRoomIds().length,
-					connections,
+					connections: sockets.size,
 					// Stored entries set aside since start (each is also logged with its room and key).
 					quarantined,
+				});
+			}
+			if (url.pathname === "/metrics") {
+				if (metrics === null) return plain(404, "metrics are off (--metrics on)");
+				if (config.metricsPort !== null) {
+					return plain(404, "metrics are served on the --metrics-port port");
+				}
+				return serveMetrics();
+			}
+			if (url.pathname === "/admin" || url.pathname.startsWith("/admin/")) {
+				if (config.adminToken === null) return plain(404, "the admin API is off (--admin-token)");
+				return handleAdmin(request, url, {
+					token: config.adminToken,
+					rooms,
+					storage,
+					session: (sessionId) => {
+						const ws = sockets.get(sessionId);
+						return ws === undefined
+							? undefined
+							: { traffic: ws.data.traffic, close: (code, reason) => ws.close(code, reason) };
+					},
 				});
 			}
 			const upgrade = request.headers.get("upgrade") !== null;
@@ -72,31 +199,28 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 					`roomsync: connect a WebSocket to ws://${url.host}/?roomId=ROOM&clientId=CLIENT or ws://${url.host}/rooms/ROOM?clientId=CLIENT\n`,
 				);
 			}
-			const target = parseConnectUrl(url);
-			if (!target.ok) return plain(400, target.reason);
-			if (
-				rooms.getExistingRoom(target.roomId) === undefined &&
-				rooms.getRoomIds().length >= config.maxRooms
-			) {
-				return plain(
-					503,
-					`this server holds its maximum of ${config.maxRooms} rooms; try again later`,
-				);
+			const address = server.requestIP(request)?.address ?? "unknown";
+			const decision = await decideUpgrade(gate, request, url, address);
+			if (!decision.ok) {
+				metrics?.upgradeRefused(decision.status);
+				return plain(decision.status, decision.reason);
 			}
 			const data: SessionData = {
-				roomId: target.roomId,
-				clientId: target.clientId,
-				token: target.token,
+				...decision.admitted,
 				sessionId: crypto.randomUUID(),
 				bucket: new TokenBucket(config.rateLimit, config.rateBurst, performance.now()),
+				traffic: new SessionTraffic(),
 				room: null,
+				behind: false,
 			};
-			return server.upgrade(request, { data })
-				? undefined
-				: plain(400, "expected a WebSocket upgrade request");
+			if (!server.upgrade(request, { data })) {
+				return plain(400, "expected a WebSocket upgrade request");
+			}
+			const userId = data.identity?.userId;
+			if (userId !== undefined) userSessions.set(userId, (userSessions.get(userId) ?? 0) + 1);
+			return undefined;
 		},
 		websocket: {
-			data: {} as SessionData,
 			maxPayloadLength: config.maxFrameBytes,
 			// A client that stops reading is dropped once this much waits for it; it catches up
 			// through `reconnect`, and nothing is queued for it beyond the limit.
@@ -105,9 +229,9 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			idleTimeout: config.keepaliveSeconds,
 			sendPings: true,
 			open(ws) {
-				connections += 1;
-				const { roomId, clientId, sessionId, token } = ws.data;
-				logger.info("connect", { roomId, clientId, sessionId });
+				const { roomId, clientId, sessionId } = ws.data;
+				sockets.set(sessionId, ws);
+				logger.info("connect", { roomId, clientId, sessionId, userId: ws.data.identity?.userId });
 				let room: Room;
 				try {
 					room = rooms.openRoom(roomId);
@@ -121,20 +245,32 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 					sessionId,
 					clientId,
 					socket: bunSocket(ws),
-					request: { token, roomId, clientId },
+					request: ws.data,
 				});
 			},
 			message(ws, message) {
-				const { room, sessionId } = ws.data;
+				const { room, sessionId, traffic } = ws.data;
 				if (room === null) return;
+				traffic.frameIn(message);
 				// Refused frames are answered by the room, in order with the session's other answers.
 				if (ws.data.bucket.take(performance.now())) room.handleSocketMessage(sessionId, message);
 				else room.handleRateLimitedMessage(sessionId, message);
 			},
 			close(ws, code, reason) {
-				connections -= 1;
-				const { room, roomId, clientId, sessionId } = ws.data;
+				const { room, roomId, clientId, sessionId, identity } = ws.data;
+				// Bun closes a socket that overran --max-buffered-bytes as a lost one (1006), and
+				// says nothing else: a socket lost while the sampler saw it far behind was dropped.
+				if (code === 1006 && ws.data.behind) {
+					metrics?.backpressureDrop();
+					logger.warn("dropped a slow reader", { roomId, clientId, sessionId });
+				}
 				room?.handleSocketClose(sessionId);
+				sockets.delete(sessionId);
+				if (identity !== null) {
+					const open = (userSessions.get(identity.userId) ?? 1) - 1;
+					if (open > 0) userSessions.set(identity.userId, open);
+					else userSessions.delete(identity.userId);
+				}
 				logger.info("disconnect", { roomId, clientId, sessionId, code, reason });
 			},
 			drain(ws) {
@@ -143,11 +279,31 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			},
 		},
 	});
+	const behindBytes = config.maxBufferedBytes * BEHIND_SHARE;
+	const sampler =
+		metrics === null
+			? null
+			: setInterval(() => {
+					for (const ws of sockets.values()) ws.data.behind = ws.getBufferedAmount() > behindBytes;
+				}, BACKLOG_SAMPLE_MS);
+	sampler?.unref();
+	const metricsServer =
+		metrics !== null && config.metricsPort !== null
+			? Bun.serve({
+					hostname: config.host,
+					port: config.metricsPort,
+					fetch: (request) =>
+						new URL(request.url).pathname === "/metrics"
+							? serveMetrics()
+							: plain(404, "this port serves /metrics only"),
+				})
+			: null;
 
 	return {
 		port: server.port ?? config.port,
 		url: `ws://${server.hostname}:${server.port}`,
-		stats: () => ({ rooms: rooms.getRoomIds().length, connections }),
+		metricsPort: metrics === null ? null : (metricsServer?.port ?? server.port ?? config.port),
+		stats: () => ({ rooms: rooms.getRoomIds().length, connections: sockets.size }),
 		async shutdown() {
 			// Stop accepting now; the returned promise settles once every socket is closed,
 			// which closing the rooms does.
@@ -155,11 +311,48 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			try {
 				await rooms.closeAll();
 				await stopped;
+				await webhooks?.close(WEBHOOK_FLUSH_MS);
 			} finally {
+				if (sampler !== null) clearInterval(sampler);
+				metricsServer?.stop(true);
 				storage.close();
 			}
 		},
 	};
+}
+
+function tokenVerifier(config: ServerConfig): TokenVerifier | null {
+	const key =
+		config.authSecret !== null
+			? secretKey(config.authSecret)
+			: config.authPublicKey !== null
+				? publicKey(config.authPublicKey)
+				: null;
+	if (key === null) return null;
+	return new TokenVerifier({
+		key,
+		issuer: config.authIssuer,
+		audience: config.authAudience,
+		clockToleranceSeconds: config.authClockSkewSeconds,
+	});
+}
+
+function webhookDispatcher(
+	config: ServerConfig,
+	logger: ServerLogger,
+	metrics: ServerMetrics | null,
+): WebhookDispatcher | null {
+	if (config.webhookUrl === null || config.webhookSecret === null) return null;
+	return new WebhookDispatcher({
+		url: config.webhookUrl,
+		secret: config.webhookSecret,
+		throttleMs: config.webhookThrottleMs,
+		logger,
+		onDelivered: () => metrics?.webhook("delivered"),
+		onRetry: () => metrics?.webhook("retried"),
+		onGivenUp: () => metrics?.webhook("given_up"),
+		onDropped: () => metrics?.webhook("dropped"),
+	});
 }
 
 /** A Room's view of a Bun socket, keeping the socket for the room's fanout. */
@@ -170,7 +363,10 @@ interface BunSocket extends WebSocketLike {
 function bunSocket(ws: ServerWebSocket<SessionData>): BunSocket {
 	return {
 		ws,
-		send: (text) => ws.send(text),
+		send: (text) => {
+			ws.data.traffic.sentDirect(text);
+			return ws.send(text);
+		},
 		close: (code, reason) => ws.close(code, reason),
 	};
 }

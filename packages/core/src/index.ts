@@ -51,7 +51,7 @@ export {
 } from "./protocol/versions.ts";
 export type * from "./room/input.ts";
 export type * from "./room/outbound.ts";
-export type { ReduceResult } from "./room/reduce.ts";
+export type { ReceivedKind, ReduceResult } from "./room/reduce.ts";
 export { reduce } from "./room/reduce.ts";
 export type {
 	ClientId,

@@ -734,10 +734,10 @@ describe("auth-refresh", () => {
 		expect(room.send("s1", authRefresh("new-token"))).toEqual([
 			{ kind: "token-refresh", sessionId: "s1", token: "new-token" },
 		]);
-		expect(room.input({ kind: "refresh-denied", sessionId: "s1", reason: "expired" })).toEqual([
-			{ kind: "close", sessionId: "s1", code: CloseCode.Unauthorized, reason: "expired" },
-		]);
-		expect(room.input({ kind: "refresh-denied", sessionId: "gone", reason: "x" })).toEqual([]);
+		expect(room.input({ kind: "credentials-revoked", sessionId: "s1", reason: "expired" })).toEqual(
+			[{ kind: "close", sessionId: "s1", code: CloseCode.Unauthorized, reason: "expired" }],
+		);
+		expect(room.input({ kind: "credentials-revoked", sessionId: "gone", reason: "x" })).toEqual([]);
 	});
 });
 

@@ -1,4 +1,5 @@
 import type { Outbound, PersistOutbound } from "@roomsync/core";
+import type { CommitReport } from "./observer.ts";
 import type { IncrementalStorage } from "./storage.ts";
 import type { Timers } from "./timers.ts";
 
@@ -18,21 +19,25 @@ export class CommitPipeline {
 	private readonly timers: Timers;
 	private readonly perform: (effect: Outbound) => void;
 	private readonly onFailure: (error: unknown, dropped: Outbound[]) => void;
+	private readonly onCommitted: ((report: CommitReport) => void) | undefined;
 
 	/**
 	 * `perform` carries out an effect and must not push new effects synchronously;
-	 * `onFailure` gets every held effect when a commit fails, and the pipeline is empty after.
+	 * `onFailure` gets every held effect when a commit fails, and the pipeline is empty after;
+	 * `onCommitted` hears how long each commit took.
 	 */
 	constructor(
 		storage: IncrementalStorage,
 		timers: Timers,
 		perform: (effect: Outbound) => void,
 		onFailure: (error: unknown, dropped: Outbound[]) => void,
+		onCommitted?: (report: CommitReport) => void,
 	) {
 		this.storage = storage;
 		this.timers = timers;
 		this.perform = perform;
 		this.onFailure = onFailure;
+		this.onCommitted = onCommitted;
 	}
 
 	push(effects: readonly Outbound[]): void {
@@ -68,14 +73,23 @@ export class CommitPipeline {
 		const changes = this.held
 			.slice(0, batchEnd)
 			.filter((effect): effect is PersistOutbound => effect.kind === "persist");
+		const startedAt = this.timers.now();
+		const report = (ok: boolean) =>
+			this.onCommitted?.({
+				durationMs: this.timers.now() - startedAt,
+				changes: changes.length,
+				ok,
+			});
 		try {
 			await this.storage.commit(changes);
 		} catch (error) {
 			this.committing = null;
+			report(false);
 			this.onFailure(error, this.held.splice(0));
 			return;
 		}
 		this.committing = null;
+		report(true);
 		for (const effect of this.held.splice(0, batchEnd)) {
 			if (effect.kind !== "persist") this.perform(effect);
 		}

@@ -23,8 +23,13 @@ export interface ConnectRequest {
 	readonly request: unknown;
 }
 
+/**
+ * `expiresInMs`: the credentials the session was let in with stop being good after this long
+ * (a token's `exp`); the room then closes it with 4401 (`CloseCode.Unauthorized`) unless an
+ * allowed `auth-refresh` set a later expiry.
+ */
 export type ConnectDecision =
-	| { readonly allow: true; readonly metadata?: SessionMetadata }
+	| { readonly allow: true; readonly metadata?: SessionMetadata; readonly expiresInMs?: number }
 	| { readonly allow: false; readonly reason: string };
 
 export interface SessionInfo {
@@ -46,8 +51,8 @@ export interface TokenRefreshRequest {
 }
 
 /**
- * `allow` keeps the session, with `metadata` replacing its metadata when given; a refusal
- * closes it with 4401 (`CloseCode.Unauthorized`) and `reason`.
+ * `allow` keeps the session, with `metadata` replacing its metadata and `expiresInMs` its
+ * expiry when given; a refusal closes it with 4401 (`CloseCode.Unauthorized`) and `reason`.
  */
 export type TokenRefreshDecision = ConnectDecision;
 
@@ -75,6 +80,8 @@ export interface RoomHooks {
 	 * serves the rest. Each entry is also logged.
 	 */
 	onQuarantine?(room: Room, info: Quarantined): void;
+	/** The room loaded (from storage or its `initialSnapshot`) and serves from now on. */
+	onLoaded?(room: Room): void;
 	/** A session joined the room (it passed `onBeforeConnect` and the room is loaded). */
 	onSessionAdded?(room: Room, info: SessionInfo): void;
 	/**
@@ -90,4 +97,6 @@ export interface RoomHooks {
 	onSessionRemoved?(room: Room, info: SessionRemoved): void;
 	/** The number of sockets handed to the room changed (joining, joined, turned down or gone). */
 	onConnectionCountChange?(room: Room, count: number): void;
+	/** A room that had loaded is closed (idle, shut down, deleted or failed): the last hook. */
+	onClosed?(room: Room): void;
 }

@@ -12,6 +12,7 @@ export type {
 } from "./hooks.ts";
 export { type LoadedRoom, loadRoom } from "./load-room.ts";
 export { consoleLogger, type Logger } from "./logger.ts";
+export type { CommitReport, RoomObserver } from "./observer.ts";
 export {
 	DEFAULT_SAVE_THROTTLE_MS,
 	MAX_FRAMES_BEFORE_JOIN,
@@ -22,6 +23,7 @@ export {
 } from "./room.ts";
 export { DEFAULT_IDLE_TIMEOUT_MS, RoomManager, type RoomManagerOptions } from "./room-manager.ts";
 export {
+	type Erase,
 	type IncrementalStorage,
 	isIncremental,
 	type Quarantine,

@@ -101,6 +101,27 @@ export class RoomManager {
 		return done;
 	}
 
+	/**
+	 * Closes the room (its sessions with 1001, its last write flushed) and erases what storage
+	 * holds for it. A connection that comes meanwhile waits, and finds the room empty. Rejects
+	 * if the storage cannot erase (see `Erase`).
+	 */
+	deleteRoom(roomId: string): Promise<void> {
+		const storage = this.options.createStorage?.(roomId);
+		if (storage !== undefined && storage.erase === undefined) {
+			return Promise.reject(new Error("this storage cannot delete rooms"));
+		}
+		const closed = this.closeRoom(roomId);
+		const erased = (async () => {
+			await closed.catch(() => undefined);
+			await storage?.erase?.();
+		})().finally(() => {
+			if (this.closing.get(roomId) === erased) this.closing.delete(roomId);
+		});
+		this.closing.set(roomId, erased);
+		return erased;
+	}
+
 	/** Closes every room; rejects if any last write failed, after all have been tried. */
 	async closeAll(): Promise<void> {
 		const closes = [...this.rooms.keys()].map((roomId) => this.closeRoom(roomId));
@@ -119,13 +140,7 @@ export class RoomManager {
 		const storage = this.options.createStorage?.(roomId);
 		const previous = this.closing.get(roomId);
 		if (storage === undefined || previous === undefined) return storage;
-		const load = async () => {
-			await previous.catch(() => undefined);
-			return storage.load();
-		};
-		return isIncremental(storage)
-			? { load, commit: (changes) => storage.commit(changes) }
-			: { load, save: (snapshot) => storage.save(snapshot) };
+		return loadingAfter(storage, previous);
 	}
 
 	private armIdle(roomId: string, room: Room): void {
@@ -146,4 +161,20 @@ export class RoomManager {
 		this.timers.clearTimeout(timer);
 		this.idleTimers.delete(roomId);
 	}
+}
+
+/** `storage` with its `load` waiting for `previous`; every other method is its own. */
+function loadingAfter(storage: RoomStorage, previous: Promise<void>): RoomStorage {
+	const load = async () => {
+		await previous.catch(() => undefined);
+		return storage.load();
+	};
+	const rest = {
+		quarantine: storage.quarantine?.bind(storage),
+		quarantineAll: storage.quarantineAll?.bind(storage),
+		erase: storage.erase?.bind(storage),
+	};
+	return isIncremental(storage)
+		? { ...rest, load, commit: (changes) => storage.commit(changes) }
+		: { ...rest, load, save: (snapshot) => storage.save(snapshot) };
 }

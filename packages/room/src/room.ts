@@ -12,9 +12,11 @@ import {
 	type MessageId,
 	type Outbound,
 	type ProtocolVersion,
+	type ReceivedKind,
 	type RoomSnapshot,
 	type RoomState,
 	reduce,
+	type SendOutbound,
 	type SessionId,
 } from "@roomsync/core";
 import { CommitPipeline } from "./commit-pipeline.ts";
@@ -22,6 +24,7 @@ import type { Fanout } from "./fanout.ts";
 import type { ConnectDecision, RoomHooks, SessionInfo, SessionMetadata } from "./hooks.ts";
 import { type LoadedRoom, loadRoom } from "./load-room.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
+import type { RoomObserver } from "./observer.ts";
 import { SnapshotSaver } from "./snapshot-saver.ts";
 import { isIncremental, type RoomStorage, UnreadableRoomError } from "./storage.ts";
 import { hostTimers, type Timers } from "./timers.ts";
@@ -46,6 +49,8 @@ export interface RoomOptions extends RoomHooks {
 	readonly timers?: Timers;
 	/** The runtime's pub/sub for broadcasts; without it the Room sends to each socket. */
 	readonly fanout?: Fanout;
+	/** Hears what the room does, for metrics (see `RoomObserver`). */
+	readonly observer?: RoomObserver;
 }
 
 export interface SocketConnection {
@@ -65,7 +70,12 @@ interface Connection {
 	metadata: SessionMetadata | undefined;
 	/** Frames received before the session joined, in order; null once it has joined. */
 	early: Input[] | null;
+	/** The timer that ends the session when its credentials expire (see `ConnectDecision`). */
+	expiry: unknown;
 }
+
+/** Why a session whose credentials expired is closed (with 4401). */
+const EXPIRED_REASON = "token expired";
 
 /**
  * One document and the sockets connected to it: the imperative shell around the pure reducer.
@@ -90,20 +100,30 @@ export class Room {
 	private readonly saver: SnapshotSaver | undefined;
 	private readonly logger: Logger;
 	private readonly options: RoomOptions;
+	private readonly timers: Timers;
+	private readonly observer: RoomObserver | undefined;
+	/** When each ack effect's frame was read, while an observer wants ack latencies. */
+	private readonly ackReadAt = new WeakMap<Outbound, number>();
+	/** Whether the room ever loaded: only then does `onClosed` follow. */
+	private loaded = false;
 
 	constructor(options: RoomOptions = {}) {
 		this.options = options;
 		this.roomId = options.roomId ?? "";
 		this.state = createRoomState({ limits: options.limits });
 		this.logger = options.logger ?? consoleLogger;
+		this.observer = options.observer;
 		const timers = options.timers ?? hostTimers;
+		this.timers = timers;
 		const storage = options.storage;
 		if (storage !== undefined && isIncremental(storage)) {
+			const committed = this.observer?.committed;
 			this.pipeline = new CommitPipeline(
 				storage,
 				timers,
 				(effect) => this.perform(effect),
 				(error, dropped) => this.commitFailed(error, dropped),
+				committed === undefined ? undefined : (report) => committed(this.roomId, report),
 			);
 		} else if (storage !== undefined) {
 			this.saver = new SnapshotSaver(
@@ -128,7 +148,10 @@ export class Room {
 	load(): Promise<void> {
 		this.loading ??= this.loadDocument().then(
 			() => {
-				if (this.currentStatus === "loading") this.currentStatus = "open";
+				if (this.currentStatus !== "loading") return;
+				this.currentStatus = "open";
+				this.loaded = true;
+				this.notify("onLoaded", () => this.options.onLoaded?.(this));
 			},
 			(error: unknown) => {
 				this.fail(error);
@@ -153,7 +176,14 @@ export class Room {
 			safeClose(socket, CloseCode.PolicyViolation, "duplicate session id");
 			return;
 		}
-		const entry: Connection = { sessionId, socket, clientId, metadata: undefined, early: [] };
+		const entry: Connection = {
+			sessionId,
+			socket,
+			clientId,
+			metadata: undefined,
+			early: [],
+			expiry: undefined,
+		};
 		this.connections.set(sessionId, entry);
 		this.listen(entry);
 		this.countChanged();
@@ -191,6 +221,7 @@ export class Room {
 		if (connection === undefined) return;
 		this.connections.delete(sessionId);
 		this.live.delete(sessionId);
+		if (connection.expiry !== undefined) this.timers.clearTimeout(connection.expiry);
 		const joined = connection.early === null;
 		if (joined) this.input({ kind: "disconnect", sessionId });
 		this.countChanged();
@@ -212,6 +243,22 @@ export class Room {
 	/** A copy of the document that the caller may keep and change. */
 	getSnapshot(): RoomSnapshot {
 		return structuredClone(exportSnapshot(this.state.document));
+	}
+
+	/** The document's timestamp: the number of messages that changed it. */
+	getTimestamp(): number {
+		return this.state.document.timestamp;
+	}
+
+	/**
+	 * The document's timestamp and its number of live components. O(keys): for operators,
+	 * never on a message's path.
+	 */
+	getDocumentInfo(): { readonly timestamp: number; readonly liveKeys: number } {
+		const { document } = this.state;
+		let liveKeys = 0;
+		for (const record of document.records.values()) if (record.component !== null) liveKeys += 1;
+		return { timestamp: document.timestamp, liveKeys };
 	}
 
 	/** Sockets handed to the room, including those still waiting to join. */
@@ -248,10 +295,25 @@ export class Room {
 			for (const connection of this.connections.values()) {
 				safeClose(connection.socket, CloseCode.GoingAway, "room closed");
 			}
-			this.connections.clear();
-			this.live.clear();
+			this.forgetConnections();
 			this.currentStatus = "closed";
+			this.closed();
 		}
+	}
+
+	private forgetConnections(): void {
+		for (const connection of this.connections.values()) {
+			if (connection.expiry !== undefined) this.timers.clearTimeout(connection.expiry);
+		}
+		this.connections.clear();
+		this.live.clear();
+	}
+
+	/** The last hook of a room that had loaded. */
+	private closed(): void {
+		if (!this.loaded) return;
+		this.loaded = false;
+		this.notify("onClosed", () => this.options.onClosed?.(this));
 	}
 
 	private async loadDocument(): Promise<void> {
@@ -308,9 +370,9 @@ export class Room {
 		for (const connection of this.connections.values()) {
 			safeClose(connection.socket, CloseCode.RoomUnavailable, "room unavailable");
 		}
-		this.connections.clear();
-		this.live.clear();
+		this.forgetConnections();
 		this.countChanged();
+		this.closed();
 	}
 
 	private async admit(connection: Connection, request: unknown): Promise<void> {
@@ -322,6 +384,7 @@ export class Room {
 			return;
 		}
 		connection.metadata = decision.metadata;
+		this.expireAfter(connection, decision.expiresInMs);
 		try {
 			await this.load();
 		} catch {
@@ -350,14 +413,34 @@ export class Room {
 		return { allow: false, reason: "connection check failed" };
 	}
 
+	/** Ends the session when its credentials expire; a new expiry replaces the old one. */
+	private expireAfter(connection: Connection, ms: number | undefined): void {
+		if (ms === undefined) return;
+		if (connection.expiry !== undefined) this.timers.clearTimeout(connection.expiry);
+		connection.expiry = this.timers.setTimeout(
+			() => {
+				connection.expiry = undefined;
+				if (this.connections.get(connection.sessionId) !== connection) return;
+				if (connection.early !== null) {
+					this.drop(connection, CloseCode.Unauthorized, EXPIRED_REASON);
+				} else {
+					const { sessionId } = connection;
+					this.input({ kind: "credentials-revoked", sessionId, reason: EXPIRED_REASON });
+				}
+			},
+			Math.max(0, ms),
+		);
+	}
+
 	private input(input: Input): void {
 		if (this.held !== null) this.held.push(input);
 		else this.dispatch(input);
 	}
 
 	private dispatch(input: Input): void {
-		const { state, outbound } = reduce(this.state, input);
+		const { state, outbound, received } = reduce(this.state, input);
 		this.state = state;
+		if (this.observer !== undefined) this.observe(input, received, outbound);
 		if (this.pipeline !== undefined) this.pipeline.push(outbound);
 		else for (const effect of outbound) this.perform(effect);
 		if (outbound.some((effect) => effect.kind === "persist")) {
@@ -366,14 +449,41 @@ export class Room {
 		}
 	}
 
+	/** Tells the observer what a frame was, and notes when the acks it produced were read. */
+	private observe(
+		input: Input,
+		received: ReceivedKind | undefined,
+		outbound: readonly Outbound[],
+	): void {
+		const observer = this.observer as RoomObserver;
+		if (input.kind === "rate-limited") {
+			observer.frameReceived?.(this.roomId, "rate-limited", input.frame);
+		} else if (received !== undefined && input.kind === "frame") {
+			observer.frameReceived?.(this.roomId, received, input.frame);
+		}
+		if (observer.ackSent === undefined) return;
+		for (const effect of outbound) {
+			if (effect.kind === "send" && effect.event === "ack") {
+				this.ackReadAt.set(effect, this.timers.now());
+			}
+		}
+	}
+
 	/** Carries out one effect. Never re-enters the reducer synchronously (see CommitPipeline). */
 	private perform(effect: Outbound): void {
 		switch (effect.kind) {
 			case "send":
 				this.sendTo(effect.sessionId, effect.text);
+				if (this.observer !== undefined) this.observeSent(effect);
 				break;
 			case "broadcast":
 				this.broadcast(effect.except, effect.texts);
+				if (this.observer?.messageSent !== undefined) {
+					for (const [version, text] of Object.entries(effect.texts)) {
+						const recipients = effect.recipients[Number(version) as ProtocolVersion] ?? 0;
+						this.observer.messageSent(this.roomId, effect.event, text, recipients);
+					}
+				}
 				break;
 			case "subscribe": {
 				const connection = this.connections.get(effect.sessionId);
@@ -400,6 +510,13 @@ export class Room {
 				// The pipeline or the snapshot saver has it already.
 				break;
 		}
+	}
+
+	private observeSent(effect: SendOutbound): void {
+		const observer = this.observer as RoomObserver;
+		observer.messageSent?.(this.roomId, effect.event, effect.text, 1, effect.code);
+		const readAt = this.ackReadAt.get(effect);
+		if (readAt !== undefined) observer.ackSent?.(this.roomId, this.timers.now() - readAt);
 	}
 
 	private broadcast(
@@ -429,7 +546,7 @@ export class Room {
 		const request = { roomId: this.roomId, sessionId, clientId, token, metadata };
 		const denied = (reason: string) => {
 			if (this.connections.get(sessionId) === connection) {
-				this.input({ kind: "refresh-denied", sessionId, reason });
+				this.input({ kind: "credentials-revoked", sessionId, reason });
 			}
 		};
 		(async () => hook(request))().then(
@@ -439,8 +556,9 @@ export class Room {
 					denied("token refresh failed");
 				} else if (!decision.allow) {
 					denied(decision.reason);
-				} else if (decision.metadata !== undefined) {
-					connection.metadata = decision.metadata;
+				} else if (this.connections.get(sessionId) === connection) {
+					if (decision.metadata !== undefined) connection.metadata = decision.metadata;
+					this.expireAfter(connection, decision.expiresInMs);
 				}
 			},
 			(error: unknown) => {

@@ -5,7 +5,7 @@ import type { DocumentChange, QuarantineEntry, RoomSnapshot } from "@roomsync/co
  * `saveThrottleMs` and when it closes; acks do not wait for a save, so an acked patch can be
  * lost in a crash. Use an `IncrementalStorage` when acks must mean durable.
  */
-export interface SyncStorage extends Quarantine {
+export interface SyncStorage extends Quarantine, Erase {
 	/**
 	 * The room's state as stored, or null for a room never saved. The Room checks it and sets
 	 * aside what is inconsistent (see `Quarantine`). Rejects if the state cannot be read;
@@ -20,7 +20,7 @@ export interface SyncStorage extends Quarantine {
  * into one `commit` (group commit) and sends nothing that depends on them (acks, broadcasts,
  * catch-up answers) until that commit has resolved: an acked patch is on disk.
  */
-export interface IncrementalStorage extends Quarantine {
+export interface IncrementalStorage extends Quarantine, Erase {
 	/** As `SyncStorage.load`. */
 	load(): Promise<RoomSnapshot | null>;
 	/** Writes the changes, in order, atomically: all of them or none. */
@@ -45,6 +45,15 @@ export interface Quarantine {
 	 * `load` reports as unreadable. Returns where the data went, for the operator.
 	 */
 	quarantineAll?(reason: string): Promise<string>;
+}
+
+/** Deleting a room for good (the admin API's `DELETE /admin/rooms/:id`). Optional. */
+export interface Erase {
+	/**
+	 * Deletes everything stored for the room, its quarantine included, durably: the next
+	 * `load` returns null. Called only while the room is closed.
+	 */
+	erase?(): Promise<void>;
 }
 
 export type RoomStorage = SyncStorage | IncrementalStorage;

@@ -2,6 +2,8 @@
 export interface Timers {
 	setTimeout(callback: () => void, ms: number): unknown;
 	clearTimeout(handle: unknown): void;
+	/** Milliseconds on a clock that only moves forward, for durations (ack latency, commits). */
+	now(): number;
 	/** Runs `callback` once the current event-loop turn's work is done: the group-commit point. */
 	defer(callback: () => void): void;
 }
@@ -9,6 +11,7 @@ export interface Timers {
 export const hostTimers: Timers = {
 	setTimeout: (callback, ms) => setTimeout(callback, ms),
 	clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
+	now: () => performance.now(),
 	// Runs after the I/O callbacks of this loop turn, so every frame already read joins the commit.
 	defer: (callback) => {
 		if (typeof setImmediate === "function") setImmediate(callback);

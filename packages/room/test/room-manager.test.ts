@@ -181,3 +181,40 @@ describe("RoomManager", () => {
 		expect(rooms.getRoomIds()).toEqual([]);
 	});
 });
+
+describe("deleteRoom", () => {
+	test("closes the room, erases its storage, and a join meanwhile waits and finds it empty", async () => {
+		const erased: string[] = [];
+		const kept = new Map<string, RoomSnapshot | null>();
+		const rooms = new RoomManager({
+			timers: new ManualTimers(),
+			logger: quiet,
+			createStorage: (roomId) => ({
+				load: async () => kept.get(roomId) ?? null,
+				save: async (snapshot) => {
+					kept.set(roomId, snapshot);
+				},
+				erase: async () => {
+					await settle();
+					erased.push(roomId);
+					kept.delete(roomId);
+				},
+			}),
+		});
+		const { room, socket } = await connect(rooms, "x", "s1");
+		room.handleSocketMessage("s1", text(patch(1, { document: { k: { _exists: true, v: 1 } } })));
+		const deleting = rooms.deleteRoom("x");
+		const again = rooms.getRoom("x");
+		await deleting;
+		expect(socket.closed?.code).toBe(1001);
+		expect(erased).toEqual(["x"]);
+		expect((await again).getSnapshot().state).toEqual({});
+	});
+
+	test("a storage that cannot erase is refused, and the room stays open", async () => {
+		const { rooms } = manager();
+		await connect(rooms, "x", "s1");
+		await expect(rooms.deleteRoom("x")).rejects.toThrow("this storage cannot delete rooms");
+		expect(rooms.getRoomIds()).toEqual(["x"]);
+	});
+});

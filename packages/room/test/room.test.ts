@@ -833,3 +833,101 @@ describe("onTokenRefresh", () => {
 		expect(socket.closed).toBeNull();
 	});
 });
+
+describe("credentials that expire", () => {
+	test("a session is closed with 4401 when its expiry passes; a refresh moves the expiry", async () => {
+		const timers = new ManualTimers();
+		const room = newRoom({
+			timers,
+			onBeforeConnect: () => ({ allow: true, metadata: { user: "u" }, expiresInMs: 1_000 }),
+			onTokenRefresh: () => ({ allow: true, expiresInMs: 5_000 }),
+		});
+		const expiring = await join(room, "s1", "alice");
+		const refreshed = await join(room, "s2", "bob");
+		room.handleSocketMessage("s2", text(authRefresh("later")));
+		await settle();
+		await timers.advance(999);
+		expect(expiring.closed).toBeNull();
+		await timers.advance(1);
+		expect(expiring.closed).toEqual({ code: CloseCode.Unauthorized, reason: "token expired" });
+		expect(refreshed.closed).toBeNull();
+		await timers.advance(4_000);
+		expect(refreshed.closed).toEqual({ code: CloseCode.Unauthorized, reason: "token expired" });
+		expect(room.getSessionCount()).toBe(0);
+		expect(timers.pendingTimeouts()).toBe(0);
+	});
+
+	test("a session that leaves first leaves no timer behind", async () => {
+		const timers = new ManualTimers();
+		const room = newRoom({ timers, onBeforeConnect: () => ({ allow: true, expiresInMs: 1_000 }) });
+		await join(room, "s1", "alice");
+		room.handleSocketClose("s1");
+		expect(timers.pendingTimeouts()).toBe(0);
+	});
+});
+
+describe("observer", () => {
+	test("hears each frame's kind, each message with its recipients, ack latency and commits", async () => {
+		const timers = new ManualTimers();
+		const storage = new GatedIncrementalStorage();
+		const heard: unknown[] = [];
+		const room = newRoom({
+			timers,
+			storage,
+			observer: {
+				frameReceived: (roomId, kind, frame) => heard.push(["in", roomId, kind, String(frame)]),
+				messageSent: (_roomId, event, _text, recipients, code) =>
+					heard.push(["out", event, recipients, code]),
+				ackSent: (_roomId, latencyMs) => heard.push(["ack", latencyMs]),
+				committed: (_roomId, { durationMs, changes, ok }) =>
+					heard.push(["commit", durationMs, changes, ok]),
+			},
+		});
+		await join(room, "s1", "alice");
+		await join(room, "s2", "bob", 0, 1);
+		heard.length = 0;
+		room.handleSocketMessage("s1", patch(1, { k: create({ v: 1 }) }));
+		room.handleSocketMessage("s1", "nope");
+		room.handleRateLimitedMessage("s1", patch(2, { k: { v: 2 } }));
+		await timers.turn();
+		await timers.advance(7);
+		await storage.release();
+		expect(heard).toEqual([
+			["in", "r", "patch", patch(1, { k: create({ v: 1 }) })],
+			["in", "r", "invalid", "nope"],
+			["in", "r", "rate-limited", patch(2, { k: { v: 2 } })],
+			["commit", 7, 1, true],
+			// The broadcast reached bob (version 1); the ack waited 7 ms for its commit.
+			["out", "changes", 1, undefined],
+			["out", "ack", 1, undefined],
+			["ack", 7],
+			["out", "error", 1, ErrorCode.InvalidJson],
+			["out", "error", 1, ErrorCode.RateLimited],
+		]);
+	});
+});
+
+describe("onLoaded and onClosed", () => {
+	test("come once each, in that order, for a room that loaded; not for one that never did", async () => {
+		const calls: string[] = [];
+		const room = newRoom({
+			onLoaded: (r) => calls.push(`loaded ${r.roomId}`),
+			onClosed: (r) => calls.push(`closed ${r.roomId}`),
+		});
+		await join(room, "s1", "alice");
+		await room.close();
+		await room.close();
+		expect(calls).toEqual(["loaded r", "closed r"]);
+
+		const broken = new RecordingSnapshotStorage();
+		broken.loadError = new Error("disk gone");
+		const never: string[] = [];
+		const failed = newRoom({
+			storage: broken,
+			onLoaded: () => never.push("loaded"),
+			onClosed: () => never.push("closed"),
+		});
+		await failed.load().catch(() => undefined);
+		expect(never).toEqual([]);
+	});
+});

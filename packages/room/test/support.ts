@@ -42,19 +42,23 @@ export class ListeningSocket extends MockSocket {
 
 /** Time driven by the test: nothing fires until it says so. */
 export class ManualTimers implements Timers {
-	now = 0;
+	private time = 0;
 	private nextId = 1;
 	private readonly timeouts = new Map<number, { at: number; callback: () => void }>();
 	private deferred: (() => void)[] = [];
 
 	setTimeout(callback: () => void, ms: number): unknown {
 		const id = this.nextId++;
-		this.timeouts.set(id, { at: this.now + ms, callback });
+		this.timeouts.set(id, { at: this.time + ms, callback });
 		return id;
 	}
 
 	clearTimeout(handle: unknown): void {
 		this.timeouts.delete(handle as number);
+	}
+
+	now(): number {
+		return this.time;
 	}
 
 	defer(callback: () => void): void {
@@ -69,18 +73,18 @@ export class ManualTimers implements Timers {
 	}
 
 	async advance(ms: number): Promise<void> {
-		const until = this.now + ms;
+		const until = this.time + ms;
 		for (;;) {
 			const due = [...this.timeouts.entries()]
 				.filter(([, timeout]) => timeout.at <= until)
 				.sort((a, b) => a[1].at - b[1].at)[0];
 			if (due === undefined) break;
 			this.timeouts.delete(due[0]);
-			this.now = due[1].at;
+			this.time = due[1].at;
 			due[1].callback();
 			await settle();
 		}
-		this.now = until;
+		this.time = until;
 	}
 
 	pendingTimeouts(): number {

@@ -1,5 +1,5 @@
-import { appendFile, mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { join, resolve, sep } from "node:path";
+import { appendFile, mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { basename, join, resolve, sep } from "node:path";
 import type { QuarantineEntry, RoomSnapshot } from "@roomsync/core";
 import { type Quarantine, type SyncStorage, UnreadableRoomError } from "@roomsync/room";
 import { roomFileName } from "./room-file-name.ts";
@@ -75,6 +75,23 @@ export class FileStorage implements SyncStorage, Quarantine {
 		await this.syncFile(this.quarantinePath);
 		await this.syncDirectory();
 		return aside;
+	}
+
+	/** Removes the room's file, its quarantine file and the files `quarantineAll` set aside. */
+	async erase(): Promise<void> {
+		let names: string[];
+		try {
+			names = await readdir(this.dir);
+		} catch (error) {
+			if ((error as { code?: string }).code === "ENOENT") return;
+			throw error;
+		}
+		const asidePrefix = `${basename(this.path)}.quarantined-`;
+		const doomed = names
+			.filter((name) => name.startsWith(asidePrefix))
+			.map((name) => join(this.dir, name));
+		for (const path of [this.path, this.quarantinePath, ...doomed]) await rm(path, { force: true });
+		await this.syncDirectory();
 	}
 
 	async save(snapshot: RoomSnapshot): Promise<void> {

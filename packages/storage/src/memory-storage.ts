@@ -19,4 +19,8 @@ export class MemoryStorage implements SyncStorage {
 		if (!result.ok) throw new Error(`not a snapshot: ${result.error.path} ${result.error.message}`);
 		this.snapshot = structuredClone(snapshot);
 	}
+
+	async erase(): Promise<void> {
+		this.snapshot = null;
+	}
 }

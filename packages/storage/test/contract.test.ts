@@ -16,7 +16,7 @@ import {
 } from "@roomsync/core";
 import type { IncrementalStorage, SyncStorage } from "@roomsync/room";
 import { FileStorage, MemoryStorage } from "@roomsync/storage";
-import { SqliteStorage } from "@roomsync/storage/sqlite";
+import { SqliteRoomStorage, SqliteStorage } from "@roomsync/storage/sqlite";
 import fc from "fast-check";
 import { componentKey, patchListWithDeltas } from "../../../tests/support/arbitraries.ts";
 import { change } from "../../../tests/support/domain.ts";
@@ -114,6 +114,24 @@ for (const adapter of adapters) {
 			};
 			await store.save(smaller);
 			expect(await store.load()).toEqual(smaller);
+			place.close();
+		});
+
+		test("erase deletes the room for good: a reopen loads null, and it can start again", async () => {
+			const place = adapter.create("room-1");
+			const store = place.open();
+			await store.save(history().snapshot);
+			await store.quarantine?.([
+				{ key: "k", path: '"k"', reason: "for the test", data: 1, times: { _exists: 1 } },
+			]);
+			await store.erase?.();
+			place.close();
+			expect(store.erase).toBeDefined();
+			const reopened = place.open();
+			expect(await reopened.load()).toBeNull();
+			if (reopened instanceof SqliteRoomStorage) expect(reopened.quarantined()).toEqual([]);
+			await reopened.save(history().snapshot);
+			expect(await reopened.load()).toEqual(history().snapshot);
 			place.close();
 		});
 

@@ -34,12 +34,13 @@ export class CanvasClient implements Editor {
 	/** Called when the adapter's socket has closed. */
 	private onClosed: (() => void) | undefined;
 
-	private constructor(url: string, roomId: string, clientId: string) {
+	private constructor(url: string, roomId: string, clientId: string, token?: string) {
 		this.clientId = clientId;
 		this.adapter = new WebsocketAdapter({
 			url,
 			clientId,
 			documentId: roomId,
+			...(token === undefined ? {} : { token }),
 			usePersistence: false,
 			startOffline: false,
 			onConnectivityChange: (online) => {
@@ -60,9 +61,17 @@ export class CanvasClient implements Editor {
 		};
 	}
 
-	/** `url` is the server's base URL; the adapter adds `roomId` and `clientId` itself. */
-	static async open(url: string, roomId: string, clientId: string): Promise<CanvasClient> {
-		const client = new CanvasClient(url, roomId, clientId);
+	/**
+	 * `url` is the server's base URL; the adapter adds `roomId`, `clientId` and `token` (when
+	 * given) itself.
+	 */
+	static async open(
+		url: string,
+		roomId: string,
+		clientId: string,
+		token?: string,
+	): Promise<CanvasClient> {
+		const client = new CanvasClient(url, roomId, clientId, token);
 		await client.adapter.init();
 		return client;
 	}

@@ -10,6 +10,8 @@ import {
 
 export class Client {
 	readonly received: WireServerMessage[] = [];
+	/** Every message received so far, including those `next` took out of `received`. */
+	receivedCount = 0;
 	/** The catch-up patch that answered `join`'s reconnect, if there was one. */
 	answer: WireServerMessage | undefined;
 	readonly socket: WebSocket;
@@ -31,6 +33,7 @@ export class Client {
 		);
 		this.socket.addEventListener("message", (event) => {
 			this.received.push(JSON.parse(String(event.data)) as WireServerMessage);
+			this.receivedCount += 1;
 			this.notify();
 		});
 	}

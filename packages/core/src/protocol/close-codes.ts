@@ -22,6 +22,11 @@ export const CloseCode = {
 	/** The embedder's `onBeforeConnect` hook turned the connection down. */
 	Rejected: 4003,
 	/**
+	 * An operator closed the session (the server's admin API). The client may reconnect; to
+	 * keep a user out, stop issuing it tokens.
+	 */
+	ClosedByAdmin: 4004,
+	/**
 	 * The embedder's `onTokenRefresh` hook turned down the token of an `auth-refresh` (or
 	 * failed): the session's credentials are no longer good. Reconnect with a valid token.
 	 */

@@ -22,7 +22,13 @@ export class Effects {
 	/** To one session, in its protocol version (nothing, if that version has nothing for it). */
 	send(session: Session, event: ServerEvent): void {
 		const text = encodeEvent(event, session.version);
-		if (text !== null) this.list.push({ kind: "send", sessionId: session.sessionId, text });
+		if (text === null) return;
+		const { sessionId } = session;
+		this.list.push(
+			event.type === "error"
+				? { kind: "send", sessionId, text, event: event.type, code: event.code }
+				: { kind: "send", sessionId, text, event: event.type },
+		);
 	}
 
 	/** To every live session but `except`: encoded for each version that has a recipient. */
@@ -30,15 +36,20 @@ export class Effects {
 		const live = this.state.liveByVersion;
 		const senderVersion = except?.live ? except.version : undefined;
 		let texts: Partial<Record<ProtocolVersion, string>> | undefined;
+		let recipients: Partial<Record<ProtocolVersion, number>> | undefined;
 		for (const version of PROTOCOL_VERSIONS) {
-			if (live[version] - (senderVersion === version ? 1 : 0) <= 0) continue;
+			const count = live[version] - (senderVersion === version ? 1 : 0);
+			if (count <= 0) continue;
 			const text = encodeEvent(event, version);
 			if (text === null) continue;
 			texts ??= {};
 			texts[version] = text;
+			recipients ??= {};
+			recipients[version] = count;
 		}
-		if (texts !== undefined) {
-			this.list.push({ kind: "broadcast", except: except?.sessionId ?? null, texts });
+		if (texts !== undefined && recipients !== undefined) {
+			const sender = except?.sessionId ?? null;
+			this.list.push({ kind: "broadcast", except: sender, texts, event: event.type, recipients });
 		}
 	}
 

@@ -14,7 +14,7 @@ export type Input =
 	| MessageInput
 	| RateLimitedInput
 	| DisconnectInput
-	| RefreshDeniedInput
+	| CredentialsRevokedInput
 	| CommitFailedInput
 	| DocumentLoadedInput;
 
@@ -55,9 +55,13 @@ export interface DisconnectInput {
 	readonly sessionId: SessionId;
 }
 
-/** The embedder turned down the token a session sent with `auth-refresh` (see `TokenRefreshOutbound`). */
-export interface RefreshDeniedInput {
-	readonly kind: "refresh-denied";
+/**
+ * A session's credentials are no longer good: the embedder turned down the token it sent with
+ * `auth-refresh` (see `TokenRefreshOutbound`), or the one it holds expired with no refresh
+ * extending it. The session is closed with 4401.
+ */
+export interface CredentialsRevokedInput {
+	readonly kind: "credentials-revoked";
 	readonly sessionId: SessionId;
 	readonly reason: string;
 }

@@ -6,6 +6,8 @@
 import type { DocumentChange } from "../document/document.ts";
 import type { CloseCode } from "../protocol/close-codes.ts";
 import type { MessageId } from "../protocol/commands.ts";
+import type { ErrorCode } from "../protocol/error-codes.ts";
+import type { ServerEvent } from "../protocol/events.ts";
 import type { ProtocolVersion } from "../protocol/versions.ts";
 import type { SessionId } from "./state.ts";
 
@@ -21,6 +23,9 @@ export interface SendOutbound {
 	readonly kind: "send";
 	readonly sessionId: SessionId;
 	readonly text: string;
+	/** What the message is, for the shell's metrics: the event it encodes, an error's code. */
+	readonly event: ServerEvent["type"];
+	readonly code?: ErrorCode;
 }
 
 /**
@@ -31,6 +36,9 @@ export interface BroadcastOutbound {
 	readonly kind: "broadcast";
 	readonly except: SessionId | null;
 	readonly texts: Readonly<Partial<Record<ProtocolVersion, string>>>;
+	/** The event it encodes, and how many live sessions receive each text (for metrics). */
+	readonly event: ServerEvent["type"];
+	readonly recipients: Readonly<Partial<Record<ProtocolVersion, number>>>;
 }
 
 /** The session is now live: from here on it receives the broadcasts of its version. */
@@ -60,7 +68,7 @@ export interface CloseOutbound {
 
 /**
  * A session sent new credentials (`auth-refresh`). The shell asks the embedder; if they are
- * turned down, it reports that with a `refresh-denied` input, and the session is closed.
+ * turned down, it reports that with a `credentials-revoked` input, and the session is closed.
  */
 export interface TokenRefreshOutbound {
 	readonly kind: "token-refresh";

@@ -2,7 +2,7 @@
 import { type DecodeResult, decodeFrame, decodeMessage } from "../codec/decode.ts";
 import type { Command, CommandType } from "../protocol/commands.ts";
 import { Effects } from "./effects.ts";
-import { handleAuthRefresh, handleRefreshDenied } from "./handlers/auth-refresh.ts";
+import { handleAuthRefresh, handleCredentialsRevoked } from "./handlers/auth-refresh.ts";
 import { handleConnect } from "./handlers/connect.ts";
 import { handleDisconnect } from "./handlers/disconnect.ts";
 import { handlePatch } from "./handlers/patch.ts";
@@ -16,7 +16,12 @@ import type { RoomState, Session } from "./state.ts";
 export interface ReduceResult {
 	readonly state: RoomState;
 	readonly outbound: readonly Outbound[];
+	/** For a frame or message input from a joined session: what it was, for the shell's metrics. */
+	readonly received?: ReceivedKind;
 }
+
+/** A client frame as metrics count it: its message type, or `invalid` when it was rejected. */
+export type ReceivedKind = "patch" | "reconnect" | "auth-refresh" | "invalid";
 
 type CommandHandler<C extends Command> = (
 	state: RoomState,
@@ -47,6 +52,7 @@ const commandHandlers: {
  */
 export function reduce(state: RoomState, input: Input): ReduceResult {
 	const out = new Effects(state);
+	let received: ReceivedKind | undefined;
 	switch (input.kind) {
 		case "connect":
 			handleConnect(state, input, out);
@@ -63,13 +69,14 @@ export function reduce(state: RoomState, input: Input): ReduceResult {
 					? decodeFrame(input.frame, state.limits, session.version)
 					: decodeMessage(input.message, state.limits, session.version);
 			handleDecoded(state, session, decoded, out);
+			received = receivedKind(decoded);
 			break;
 		}
 		case "rate-limited":
 			handleRateLimited(state, input, out);
 			break;
-		case "refresh-denied":
-			handleRefreshDenied(state, input, out);
+		case "credentials-revoked":
+			handleCredentialsRevoked(state, input, out);
 			break;
 		case "commit-failed":
 			handleCommitFailed(state, input, out);
@@ -78,7 +85,15 @@ export function reduce(state: RoomState, input: Input): ReduceResult {
 			handleDocumentLoaded(state, input);
 			break;
 	}
-	return { state, outbound: out.list };
+	return received === undefined
+		? { state, outbound: out.list }
+		: { state, outbound: out.list, received };
+}
+
+function receivedKind(decoded: DecodeResult): ReceivedKind {
+	if (!decoded.ok) return "invalid";
+	const { type } = decoded.command;
+	return type === "unsupported-version" ? "reconnect" : type;
 }
 
 function handleDecoded(state: RoomState, session: Session, decoded: DecodeResult, out: Effects) {

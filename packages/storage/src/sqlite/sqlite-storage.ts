@@ -222,6 +222,17 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 		return `the quarantine table of ${this.databasePath}, room ${JSON.stringify(room)}`;
 	}
 
+	/** Deletes the room's rows and its quarantine rows, in one transaction. */
+	erase(): Promise<void> {
+		const room = this.roomId;
+		return this.groupCommit.run(() => {
+			this.statements.deleteRoomFields.run({ room });
+			this.statements.deleteRoomComponents.run({ room });
+			this.statements.deleteRoom.run({ room });
+			this.statements.deleteQuarantine.run({ room });
+		});
+	}
+
 	commit(changes: readonly DocumentChange[]): Promise<void> {
 		return this.groupCommit.run(() => {
 			for (const change of changes) this.applyChange(change);
@@ -374,6 +385,10 @@ function prepare(db: Database) {
 			[{ room: string }]
 		>,
 		deleteRoomComponents: db.query("DELETE FROM components WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+		deleteQuarantine: db.query("DELETE FROM quarantine WHERE room = $room") as Statement<
 			unknown,
 			[{ room: string }]
 		>,

@@ -3,7 +3,7 @@
 import { CloseCode } from "../../protocol/close-codes.ts";
 import type { AuthRefreshCommand } from "../../protocol/commands.ts";
 import type { Effects } from "../effects.ts";
-import type { RefreshDeniedInput } from "../input.ts";
+import type { CredentialsRevokedInput } from "../input.ts";
 import type { RoomState, Session } from "../state.ts";
 
 /** The shell decides on the token (the embedder's hook); the session carries on meanwhile. */
@@ -16,10 +16,10 @@ export function handleAuthRefresh(
 	out.tokenRefresh(session, command.token);
 }
 
-/** A refused token ends the session: its credentials are no longer good. */
-export function handleRefreshDenied(
+/** Credentials turned down or expired end the session: they are no longer good. */
+export function handleCredentialsRevoked(
 	state: RoomState,
-	input: RefreshDeniedInput,
+	input: CredentialsRevokedInput,
 	out: Effects,
 ): void {
 	const session = state.sessions.get(input.sessionId);

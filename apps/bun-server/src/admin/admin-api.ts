@@ -1,0 +1,178 @@
+/**
+ * The admin HTTP API under `/admin/` (only with `--admin-token`; each request with
+ * `Authorization: Bearer <admin token>`): open rooms and their sessions, a room's document,
+ * closing a session, deleting a room. JSON in and out; errors as
+ * `{ "error": { "code", "message" } }` with stable codes.
+ */
+import { CloseCode, exportSnapshot, type RoomSnapshot } from "@roomsync/core";
+import { loadRoom, type Room, type RoomManager, type SessionMetadata } from "@roomsync/room";
+import { ID_PATTERN } from "../connection-url.ts";
+import type { SessionTraffic } from "../session-traffic.ts";
+import type { OpenStorage } from "../storage.ts";
+import { secretsEqual } from "./constant-time.ts";
+
+/** A live session's socket, as the admin API reaches it. */
+export interface AdminSession {
+	readonly traffic: SessionTraffic;
+	close(code: number, reason: string): void;
+}
+
+export interface AdminContext {
+	readonly token: string;
+	readonly rooms: RoomManager;
+	readonly storage: OpenStorage;
+	readonly session: (sessionId: string) => AdminSession | undefined;
+}
+
+export type AdminErrorCode =
+	| "unauthorized"
+	| "not-found"
+	| "method-not-allowed"
+	| "invalid-room-id"
+	| "cannot-delete"
+	| "unreadable";
+
+export async function handleAdmin(
+	request: Request,
+	url: URL,
+	context: AdminContext,
+): Promise<Response> {
+	const presented = bearer(request);
+	if (presented === null || !secretsEqual(presented, context.token)) {
+		return failure(401, "unauthorized", "send Authorization: Bearer <admin token>");
+	}
+	const parts = url.pathname.split("/").slice(2);
+	if (parts[0] !== "rooms") return failure(404, "not-found", `no such path ${url.pathname}`);
+	if (parts.length === 1) return only(request, "GET", () => listRooms(context));
+	const roomId = decodeSegment(parts[1] as string);
+	if (roomId === null || !ID_PATTERN.test(roomId)) {
+		return failure(400, "invalid-room-id", "room ids are 1 to 128 of A-Z a-z 0-9 . _ ~ : @ -");
+	}
+	if (parts.length === 2) {
+		if (request.method === "DELETE") return deleteRoom(context, roomId);
+		return only(request, "GET", () => describeRoom(context, roomId));
+	}
+	if (parts.length === 3 && parts[2] === "snapshot") {
+		return only(request, "GET", () => snapshot(context, roomId));
+	}
+	if (parts.length === 4 && parts[2] === "sessions") {
+		const sessionId = decodeSegment(parts[3] as string) ?? "";
+		return only(request, "DELETE", () => closeSession(context, roomId, sessionId));
+	}
+	return failure(404, "not-found", `no such path ${url.pathname}`);
+}
+
+function listRooms(context: AdminContext): Response {
+	const rooms = context.rooms.getRoomIds().flatMap((id) => {
+		const room = context.rooms.getExistingRoom(id);
+		return room === undefined ? [] : [summary(room)];
+	});
+	return Response.json({ rooms });
+}
+
+function summary(room: Room) {
+	const { timestamp, liveKeys } = room.getDocumentInfo();
+	return {
+		id: room.roomId,
+		status: room.status,
+		sessions: room.getSessionCount(),
+		timestamp,
+		liveKeys,
+	};
+}
+
+function describeRoom(context: AdminContext, roomId: string): Response {
+	const room = context.rooms.getExistingRoom(roomId);
+	if (room === undefined) return failure(404, "not-found", `room ${roomId} is not open`);
+	const sessions = room.getSessions().map((info) => {
+		const session = context.session(info.sessionId);
+		const sent = session?.traffic.sent();
+		return {
+			sessionId: info.sessionId,
+			clientId: info.clientId,
+			user: userOf(info.metadata),
+			joined: info.joined,
+			protocolVersion: session?.traffic.version ?? null,
+			connectedAt: session?.traffic.connectedAt ?? null,
+			framesIn: session?.traffic.received.frames ?? 0,
+			bytesIn: session?.traffic.received.bytes ?? 0,
+			framesOut: sent?.frames ?? 0,
+			bytesOut: sent?.bytes ?? 0,
+		};
+	});
+	return Response.json({ ...summary(room), sessions });
+}
+
+/** The document of an open room, or of a stored one (read without opening it). */
+async function snapshot(context: AdminContext, roomId: string): Promise<Response> {
+	const room = context.rooms.getExistingRoom(roomId);
+	let document: RoomSnapshot | null;
+	if (room !== undefined && room.status === "open") {
+		document = room.getSnapshot();
+	} else {
+		try {
+			const loaded = await loadRoom(context.storage.createStorage(roomId), roomId);
+			document = loaded === null ? null : exportSnapshot(loaded.document);
+		} catch (error) {
+			return failure(500, "unreadable", error instanceof Error ? error.message : String(error));
+		}
+	}
+	if (document === null) return failure(404, "not-found", `room ${roomId} has no stored data`);
+	return Response.json(document);
+}
+
+function closeSession(context: AdminContext, roomId: string, sessionId: string): Response {
+	const room = context.rooms.getExistingRoom(roomId);
+	const inRoom = room?.getSessions().some((info) => info.sessionId === sessionId) ?? false;
+	const session = inRoom ? context.session(sessionId) : undefined;
+	if (session === undefined) {
+		return failure(404, "not-found", `room ${roomId} has no session ${sessionId}`);
+	}
+	session.close(CloseCode.ClosedByAdmin, "closed by an administrator");
+	return Response.json({ closed: sessionId });
+}
+
+async function deleteRoom(context: AdminContext, roomId: string): Promise<Response> {
+	try {
+		await context.rooms.deleteRoom(roomId);
+	} catch (error) {
+		return failure(409, "cannot-delete", error instanceof Error ? error.message : String(error));
+	}
+	return Response.json({ deleted: roomId });
+}
+
+/** The verified user of a session (auth on), from its metadata. */
+function userOf(metadata: SessionMetadata | undefined): { id: string; name: unknown } | null {
+	const userId = metadata?.userId;
+	return typeof userId === "string" ? { id: userId, name: metadata?.name ?? null } : null;
+}
+
+function only(
+	request: Request,
+	method: string,
+	run: () => Response | Promise<Response>,
+): Response | Promise<Response> {
+	if (request.method === method) return run();
+	return new Response(
+		JSON.stringify({ error: { code: "method-not-allowed", message: `use ${method}` } }),
+		{ status: 405, headers: { "content-type": "application/json", allow: method } },
+	);
+}
+
+function bearer(request: Request): string | null {
+	const header = request.headers.get("authorization");
+	const match = header === null ? null : /^Bearer (.+)$/i.exec(header);
+	return match?.[1] ?? null;
+}
+
+function decodeSegment(segment: string): string | null {
+	try {
+		return decodeURIComponent(segment);
+	} catch {
+		return null;
+	}
+}
+
+export function failure(status: number, code: AdminErrorCode, message: string): Response {
+	return Response.json({ error: { code, message } }, { status });
+}

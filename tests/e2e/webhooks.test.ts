@@ -1,0 +1,121 @@
+/**
+ * Webhooks from `bun run apps/bun-server --webhook-url ... --webhook-secret ...` to a real
+ * local receiver that verifies every signature with the Standard Webhooks library and turns
+ * the first attempt of each delivery away: every room and session event arrives, once per
+ * webhook id, and `document.changed` is coalesced per room.
+ */
+import { afterAll, expect, test } from "bun:test";
+import { Webhook } from "standardwebhooks";
+import { patch } from "../support/frames.ts";
+import { SERVER_MAIN } from "../support/server-process.ts";
+import { Client } from "./support/client.ts";
+import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
+
+const SECRET = `whsec_${Buffer.from("a webhook secret for the tests").toString("base64")}`;
+
+interface Received {
+	readonly id: string;
+	readonly type: string;
+	readonly data: Record<string, unknown>;
+}
+
+const delivered = new Map<string, Received>();
+const attempts = new Map<string, number>();
+const badSignatures: string[] = [];
+const receiver = Bun.serve({
+	hostname: "127.0.0.1",
+	port: 0,
+	async fetch(request) {
+		const body = await request.text();
+		const headers = Object.fromEntries(request.headers.entries());
+		let event: Received;
+		try {
+			const verified = new Webhook(SECRET).verify(body, headers) as Omit<Received, "id">;
+			event = { id: headers["webhook-id"] as string, ...verified };
+		} catch (error) {
+			badSignatures.push(String(error));
+			return new Response("bad signature", { status: 400 });
+		}
+		const attempt = (attempts.get(event.id) ?? 0) + 1;
+		attempts.set(event.id, attempt);
+		// Every delivery fails once on purpose: it must be retried, with the same id.
+		if (attempt === 1) return new Response("try again", { status: 503 });
+		delivered.set(event.id, event);
+		return new Response(null, { status: 204 });
+	},
+});
+
+afterAll(() => {
+	receiver.stop(true);
+	removeTempDirs();
+});
+
+async function until(done: () => boolean, timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	while (!done()) {
+		if (Date.now() > deadline) throw new Error("timed out waiting for webhooks");
+		await Bun.sleep(25);
+	}
+}
+
+const events = (type: string) => [...delivered.values()].filter((event) => event.type === type);
+
+test("room and session events arrive signed, retried until delivered, each once; changes coalesced", async () => {
+	const server = await ServerProcess.start([
+		"--webhook-url",
+		`http://127.0.0.1:${receiver.port}/hook`,
+		"--webhook-secret",
+		SECRET,
+		"--webhook-throttle-ms",
+		"500",
+		"--room-idle-ms",
+		"100",
+	]);
+	try {
+		const client = await Client.join(server.url("/?roomId=hooked&clientId=a"));
+		for (let i = 1; i <= 5; i++) {
+			client.send(patch(`m${i}`, { document: { "e1/Pos": { _exists: true, x: i } } }));
+			await client.next((m) => m.type === "ack" && m.messageId === `m${i}`);
+		}
+		client.close();
+		await client.closed;
+		await until(() => events("room.closed").length === 1);
+		await until(() => events("document.changed").some((e) => e.data.timestamp === 5));
+
+		expect(badSignatures).toEqual([]);
+		expect(events("room.opened").map((e) => e.data)).toEqual([{ roomId: "hooked" }]);
+		expect(events("session.joined").map((e) => e.data)).toEqual([
+			{ roomId: "hooked", sessionId: expect.any(String), clientId: "a", userId: null },
+		]);
+		expect(events("session.left").map((e) => e.data)).toEqual([
+			{ roomId: "hooked", sessionId: expect.any(String), clientId: "a", userId: null },
+		]);
+		// Five changes within one throttle window: the first at once, the rest folded into one.
+		const changes = events("document.changed").map((e) => e.data.timestamp);
+		expect(changes.length).toBeLessThanOrEqual(2);
+		expect(changes.at(-1)).toBe(5);
+		expect(events("room.closed").map((e) => e.data)).toEqual([{ roomId: "hooked" }]);
+		// Each delivery was tried exactly twice (turned away once), and arrived once.
+		expect([...attempts.values()].every((count) => count === 2)).toBe(true);
+		expect(attempts.size).toBe(delivered.size);
+
+		const metrics = await (await server.http("/metrics")).text();
+		expect(metrics).toContain(
+			`roomsync_webhook_deliveries_total{outcome="delivered"} ${delivered.size}`,
+		);
+		expect(metrics).toContain(
+			`roomsync_webhook_deliveries_total{outcome="retried"} ${delivered.size}`,
+		);
+	} finally {
+		await server.stop();
+	}
+}, 30_000);
+
+test("--webhook-url without a secret is a configuration error", async () => {
+	const child = Bun.spawn(["bun", SERVER_MAIN, "--webhook-url", "http://127.0.0.1:9/hook"], {
+		stderr: "pipe",
+		stdout: "ignore",
+	});
+	expect(await child.exited).toBe(2);
+	expect(await new Response(child.stderr).text()).toContain("--webhook-url needs --webhook-secret");
+});
