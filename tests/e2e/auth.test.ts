@@ -110,6 +110,23 @@ describe("token auth", () => {
 		);
 	});
 
+	test("bun run token mints a token the server accepts, for the rooms it names", async () => {
+		const minted = Bun.spawnSync(
+			["bun", "run", "token", "--sub", "alice", "--rooms", "doc-*", "--ttl", "1h"],
+			{ env: { ...process.env, AUTH_SECRET: SECRET } },
+		);
+		expect(minted.exitCode).toBe(0);
+		const jwt = minted.stdout.toString().trim();
+		expect(jwt.split(".")).toHaveLength(3);
+		expect((await upgrade(server(), `/?roomId=doc-7&clientId=c1&token=${jwt}`)).status).toBe(101);
+		expect((await upgrade(server(), `/?roomId=other&clientId=c1&token=${jwt}`)).status).toBe(403);
+		const usage = Bun.spawnSync(["bun", "run", "token", "--rooms", "x"], {
+			env: { ...process.env, AUTH_SECRET: SECRET },
+		});
+		expect(usage.exitCode).toBe(2);
+		expect(usage.stderr.toString()).toContain("--sub is required");
+	});
+
 	test("the token may come as Authorization: Bearer", async () => {
 		const answer = await upgrade(server(), "/?roomId=doc-1&clientId=c1", {
 			authorization: `Bearer ${await token()}`,

@@ -1,47 +1,46 @@
 /**
- * Webhooks from `bun run apps/bun-server --webhook-url ... --webhook-secret ...` to a real
+ * Webhooks from `bun run apps/bun-server --webhook-url ... --webhook-secret ...` (auth on, so
+ * session events carry the token's user) to a real
  * local receiver that verifies every signature with the Standard Webhooks library and turns
  * the first attempt of each delivery away: every room and session event arrives, once per
  * webhook id, and `document.changed` is coalesced per room.
  */
 import { afterAll, expect, test } from "bun:test";
+import { SignJWT } from "jose";
 import { Webhook } from "standardwebhooks";
+import {
+	type VerifiedEvent,
+	webhookHandler,
+} from "../../apps/bun-server/examples/webhook-receiver.ts";
 import { patch } from "../support/frames.ts";
 import { SERVER_MAIN } from "../support/server-process.ts";
 import { Client } from "./support/client.ts";
 import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
 
+const AUTH_SECRET = "an HS256 secret of at least 32 bytes, for tests";
 const SECRET = `whsec_${Buffer.from("a webhook secret for the tests").toString("base64")}`;
 
-interface Received {
-	readonly id: string;
-	readonly type: string;
-	readonly data: Record<string, unknown>;
-}
+type Received = VerifiedEvent;
 
 const delivered = new Map<string, Received>();
 const attempts = new Map<string, number>();
-const badSignatures: string[] = [];
+const turnedAway: string[] = [];
+// The README's receiver (apps/bun-server/examples/webhook-receiver.ts), verifying every signature.
+const verify = webhookHandler(SECRET, (event) => {
+	const attempt = (attempts.get(event.id) ?? 0) + 1;
+	attempts.set(event.id, attempt);
+	// Every delivery fails once on purpose: it must be retried, with the same id.
+	if (attempt === 1) return false;
+	delivered.set(event.id, event);
+	return true;
+});
 const receiver = Bun.serve({
 	hostname: "127.0.0.1",
 	port: 0,
 	async fetch(request) {
-		const body = await request.text();
-		const headers = Object.fromEntries(request.headers.entries());
-		let event: Received;
-		try {
-			const verified = new Webhook(SECRET).verify(body, headers) as Omit<Received, "id">;
-			event = { id: headers["webhook-id"] as string, ...verified };
-		} catch (error) {
-			badSignatures.push(String(error));
-			return new Response("bad signature", { status: 400 });
-		}
-		const attempt = (attempts.get(event.id) ?? 0) + 1;
-		attempts.set(event.id, attempt);
-		// Every delivery fails once on purpose: it must be retried, with the same id.
-		if (attempt === 1) return new Response("try again", { status: 503 });
-		delivered.set(event.id, event);
-		return new Response(null, { status: 204 });
+		const response = await verify(request);
+		if (response.status === 400) turnedAway.push(request.headers.get("webhook-id") ?? "");
+		return response;
 	},
 });
 
@@ -70,9 +69,16 @@ test("room and session events arrive signed, retried until delivered, each once;
 		"500",
 		"--room-idle-ms",
 		"100",
+		"--auth-secret",
+		AUTH_SECRET,
 	]);
 	try {
-		const client = await Client.join(server.url("/?roomId=hooked&clientId=a"));
+		const token = await new SignJWT({ rooms: ["hooked"] })
+			.setProtectedHeader({ alg: "HS256" })
+			.setSubject("alice")
+			.setExpirationTime("10m")
+			.sign(new TextEncoder().encode(AUTH_SECRET));
+		const client = await Client.join(server.url(`/?roomId=hooked&clientId=a&token=${token}`));
 		for (let i = 1; i <= 5; i++) {
 			client.send(patch(`m${i}`, { document: { "e1/Pos": { _exists: true, x: i } } }));
 			await client.next((m) => m.type === "ack" && m.messageId === `m${i}`);
@@ -82,13 +88,13 @@ test("room and session events arrive signed, retried until delivered, each once;
 		await until(() => events("room.closed").length === 1);
 		await until(() => events("document.changed").some((e) => e.data.timestamp === 5));
 
-		expect(badSignatures).toEqual([]);
+		expect(turnedAway).toEqual([]);
 		expect(events("room.opened").map((e) => e.data)).toEqual([{ roomId: "hooked" }]);
 		expect(events("session.joined").map((e) => e.data)).toEqual([
-			{ roomId: "hooked", sessionId: expect.any(String), clientId: "a", userId: null },
+			{ roomId: "hooked", sessionId: expect.any(String), clientId: "a", userId: "alice" },
 		]);
 		expect(events("session.left").map((e) => e.data)).toEqual([
-			{ roomId: "hooked", sessionId: expect.any(String), clientId: "a", userId: null },
+			{ roomId: "hooked", sessionId: expect.any(String), clientId: "a", userId: "alice" },
 		]);
 		// Five changes within one throttle window: the first at once, the rest folded into one.
 		const changes = events("document.changed").map((e) => e.data.timestamp);
@@ -118,4 +124,30 @@ test("--webhook-url without a secret is a configuration error", async () => {
 	});
 	expect(await child.exited).toBe(2);
 	expect(await new Response(child.stderr).text()).toContain("--webhook-url needs --webhook-secret");
+});
+
+test("the example receiver turns away a request whose signature does not verify", async () => {
+	const events: VerifiedEvent[] = [];
+	const handle = webhookHandler(SECRET, (event) => {
+		events.push(event);
+		return true;
+	});
+	const body = JSON.stringify({
+		type: "room.opened",
+		timestamp: new Date().toISOString(),
+		data: {},
+	});
+	const id = "msg_test";
+	const timestamp = new Date();
+	const signature = new Webhook(SECRET).sign(id, timestamp, body);
+	const headers = {
+		"webhook-id": id,
+		"webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
+		"webhook-signature": signature,
+	};
+	const post = (text: string) =>
+		handle(new Request("http://localhost/", { method: "POST", body: text, headers }));
+	expect((await post(body)).status).toBe(204);
+	expect((await post(body.replace("room.opened", "room.closed"))).status).toBe(400);
+	expect(events.map((event) => event.type)).toEqual(["room.opened"]);
 });

@@ -13,18 +13,18 @@ import {
 } from "@roomsync/room";
 import type { Server, ServerWebSocket } from "bun";
 import { handleAdmin } from "./admin/admin-api.ts";
-import { authHooks, type UserMetadata } from "./auth/auth-hooks.ts";
-import { TokenVerifier } from "./auth/token-verifier.ts";
-import { publicKey, secretKey } from "./auth/verification-key.ts";
+import { authHooks } from "./auth/auth-hooks.ts";
+import { verifierFromConfig } from "./auth/verifier-from-config.ts";
 import type { ServerConfig } from "./config.ts";
 import type { ServerLogger } from "./logger.ts";
 import { ServerMetrics } from "./metrics/server-metrics.ts";
+import { roomEvents } from "./room-events.ts";
 import { RoomTraffic, SessionTraffic } from "./session-traffic.ts";
 import { openStorage } from "./storage.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { type Admitted, decideUpgrade, type UpgradeGate } from "./upgrade.ts";
 import { UpgradeLimiter } from "./upgrade-limiter.ts";
-import { WebhookDispatcher } from "./webhooks/webhook-dispatcher.ts";
+import { webhooksFromConfig } from "./webhooks/webhooks-from-config.ts";
 
 /** How long a shutdown waits for queued webhooks after the rooms have closed. */
 const WEBHOOK_FLUSH_MS = 2_000;
@@ -66,8 +66,8 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 		config.metrics === "on"
 			? new ServerMetrics({ rooms: () => rooms.getRoomIds().length, sessions: () => sockets.size })
 			: null;
-	const webhooks = webhookDispatcher(config, logger, metrics);
-	const verifier = tokenVerifier(config);
+	const webhooks = webhooksFromConfig(config, logger, metrics);
+	const verifier = verifierFromConfig(config);
 	// Each room has a topic per protocol version: a broadcast is published once per version
 	// and Bun delivers it.
 	const topic = (roomId: string, version: ProtocolVersion) => `room:${roomId}:v${version}`;
@@ -107,41 +107,12 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 		onQuarantine: (_room, { entries }) => {
 			quarantined += entries.length;
 		},
-		onLoaded: (room) => {
-			metrics?.roomLoaded();
-			webhooks?.emit({ type: "room.opened", data: { roomId: room.roomId } });
-		},
-		onSessionAdded: (room, { sessionId, clientId, metadata }) => {
-			const userId = (metadata as UserMetadata | undefined)?.userId ?? null;
-			webhooks?.emit({
-				type: "session.joined",
-				data: { roomId: room.roomId, sessionId, clientId, userId },
-			});
-		},
-		onDataChange: (room) => {
-			webhooks?.emit({
-				type: "document.changed",
-				data: { roomId: room.roomId, timestamp: room.getTimestamp() },
-			});
-		},
-		onSessionRemoved: (room, { sessionId }) => {
-			const data = sockets.get(sessionId)?.data;
-			if (data === undefined) return;
-			webhooks?.emit({
-				type: "session.left",
-				data: {
-					roomId: room.roomId,
-					sessionId,
-					clientId: data.clientId,
-					userId: data.identity?.userId ?? null,
-				},
-			});
-		},
-		onClosed: (room) => {
-			roomTraffic.delete(room.roomId);
-			metrics?.roomClosed();
-			webhooks?.emit({ type: "room.closed", data: { roomId: room.roomId } });
-		},
+		...roomEvents({
+			metrics,
+			webhooks,
+			clientOf: (sessionId) => sockets.get(sessionId)?.data ?? null,
+			closed: (roomId) => roomTraffic.delete(roomId),
+		}),
 	};
 	const rooms = new RoomManager(options);
 	const gate: UpgradeGate = {
@@ -319,40 +290,6 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			}
 		},
 	};
-}
-
-function tokenVerifier(config: ServerConfig): TokenVerifier | null {
-	const key =
-		config.authSecret !== null
-			? secretKey(config.authSecret)
-			: config.authPublicKey !== null
-				? publicKey(config.authPublicKey)
-				: null;
-	if (key === null) return null;
-	return new TokenVerifier({
-		key,
-		issuer: config.authIssuer,
-		audience: config.authAudience,
-		clockToleranceSeconds: config.authClockSkewSeconds,
-	});
-}
-
-function webhookDispatcher(
-	config: ServerConfig,
-	logger: ServerLogger,
-	metrics: ServerMetrics | null,
-): WebhookDispatcher | null {
-	if (config.webhookUrl === null || config.webhookSecret === null) return null;
-	return new WebhookDispatcher({
-		url: config.webhookUrl,
-		secret: config.webhookSecret,
-		throttleMs: config.webhookThrottleMs,
-		logger,
-		onDelivered: () => metrics?.webhook("delivered"),
-		onRetry: () => metrics?.webhook("retried"),
-		onGivenUp: () => metrics?.webhook("given_up"),
-		onDropped: () => metrics?.webhook("dropped"),
-	});
 }
 
 /** A Room's view of a Bun socket, keeping the socket for the room's fanout. */

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -130,6 +130,7 @@ for (const adapter of adapters) {
 			const reopened = place.open();
 			expect(await reopened.load()).toBeNull();
 			if (reopened instanceof SqliteRoomStorage) expect(reopened.quarantined()).toEqual([]);
+			if (reopened instanceof FileStorage) expect(existsSync(reopened.quarantinePath)).toBe(false);
 			await reopened.save(history().snapshot);
 			expect(await reopened.load()).toEqual(history().snapshot);
 			place.close();
