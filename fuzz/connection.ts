@@ -25,6 +25,7 @@ export const SERVER_LIMITS: Limits = DEFAULT_LIMITS;
 
 export class FuzzConnection {
 	readonly order: DeliveryOrder;
+	readonly name: string;
 	readonly opened: Promise<boolean>;
 	readonly closed: Promise<number>;
 	/** Close codes this side caused and so expects (1006 after `terminate`). */
@@ -42,6 +43,7 @@ export class FuzzConnection {
 
 	constructor(url: string, name: string, stats: Stats, onChange?: ChangeListener) {
 		this.stats = stats;
+		this.name = name;
 		this.order = new DeliveryOrder(name, onChange);
 		this.socket = new WebSocket(url);
 		this.opened = new Promise((resolve) => {
@@ -108,12 +110,17 @@ export class FuzzConnection {
 	}
 
 	private note(line: string): void {
-		if (this.transcript.length >= 400) this.transcript.splice(0, 200);
+		if (this.transcript.length >= 1_000) this.transcript.splice(0, 500);
 		this.transcript.push(line.length > 300 ? `${line.slice(0, 300)}...` : line);
 	}
 
+	/** The latest transcript lines, for a report. */
+	transcriptTail(): string[] {
+		return this.transcript.slice(-200);
+	}
+
 	private keepContext(): void {
-		this.firstViolationContext ??= this.transcript.slice(-60);
+		this.firstViolationContext ??= this.transcript.slice(-200);
 	}
 
 	/** Drops the connection without a close handshake, as a lost network does. */

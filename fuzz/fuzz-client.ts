@@ -31,6 +31,8 @@ export class FuzzClient {
 	private connection: FuzzConnection | null = null;
 	private connections = 0;
 	private pauseRequest: { resolve: () => void; resume: Promise<void> } | null = null;
+	/** Whether `run` has returned. */
+	private stopped = false;
 
 	constructor(url: string, clientId: string, room: RoomModel, random: Random, stats: Stats) {
 		this.url = url;
@@ -63,13 +65,18 @@ export class FuzzClient {
 			);
 		}
 		await this.settle();
+		this.stopped = true;
+		// A pause asked for while the last step ran is answered: the client sends nothing more.
+		this.pauseRequest?.resolve();
+		this.pauseRequest = null;
 	}
 
 	/**
 	 * Asks the client to stop at its next step with everything it sent answered; resolves once
-	 * it has. `resume` lets it go on.
+	 * it has (at once if it has stopped for good). `resume` lets it go on.
 	 */
 	pause(resume: Promise<void>): Promise<void> {
+		if (this.stopped) return Promise.resolve();
 		return new Promise((resolve) => {
 			this.pauseRequest = { resolve, resume };
 		});
@@ -91,9 +98,11 @@ export class FuzzClient {
 		const done = await connection.until(() => connection.order.unanswered === 0, ANSWER_TIMEOUT_MS);
 		// A connection the server closed owes nothing more; its close was checked.
 		if (!done && connection.isOpen) {
-			this.stats.violation(
-				`${this.clientId}: ${connection.order.unanswered} frames still unanswered after ${ANSWER_TIMEOUT_MS / 1000} s`,
-			);
+			const violation = `${connection.name}: ${connection.order.unanswered} frames still unanswered after ${ANSWER_TIMEOUT_MS / 1000} s`;
+			this.stats.violation(violation);
+			if (this.stats.contexts.length < 3) {
+				this.stats.contexts.push([violation, connection.transcriptTail()]);
+			}
 		}
 	}
 

@@ -115,7 +115,14 @@ export class FrameGenerator {
 					...(this.random.chance(0.5) ? { documentPatches: [] } : { ephemeralPatches: [{}] }),
 				});
 			case "auth-refresh":
-				return text("auth-refresh", { type: "auth-refresh", token: `t-${this.sequence}` });
+				// Owed no answer unless refused over the rate limit; the decoder ignores the
+				// messageId, and the refusal names it, so that a refusal is matched to this frame
+				// rather than to a later frame that has no id either.
+				return text("auth-refresh", {
+					type: "auth-refresh",
+					token: `t-${this.sequence}`,
+					messageId: this.messageId(),
+				});
 			case "garbage":
 				return { category, data: this.garbageText() };
 			case "truncated": {

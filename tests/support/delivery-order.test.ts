@@ -94,6 +94,17 @@ describe("DeliveryOrder", () => {
 		expect(early.violations.join()).toContain("where the ack of a was due");
 	});
 
+	test("a refusal settles the frames owed nothing before the one it names", () => {
+		const order = syncedAt(1);
+		const refresh = text({ type: "auth-refresh", token: "t", messageId: "r1" });
+		order.sent(expectationFor(refresh, 2, DEFAULT_LIMITS), "r1");
+		order.sent(expectationFor("not json", 2, DEFAULT_LIMITS), undefined);
+		// The refresh was taken (owed nothing); the garbage after it was refused unread.
+		order.received({ type: "error", code: "rate-limited", message: "slow down" });
+		expect(order.violations).toEqual([]);
+		expect(order.unanswered).toBe(0);
+	});
+
 	test("a close the frames caused settles owed answers; any other close does not", () => {
 		const utf8 = syncedAt(1);
 		sendPatch(utf8, "a");

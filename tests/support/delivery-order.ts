@@ -216,7 +216,10 @@ export class DeliveryOrder {
 
 	/**
 	 * Any frame may be refused unread: the refusal names the id the server read off it, and
-	 * frames before it that are owed nothing are settled by it.
+	 * frames before it that are owed nothing are settled by it. A frame owed nothing that has
+	 * no id matches a refusal without an id, so such a refusal is ambiguous when a later frame
+	 * has no id either: a test that sends frames owed nothing gives them ids (the decoder reads
+	 * no id off an `auth-refresh`, but the refusal does).
 	 */
 	private rateLimited(messageId: MessageId | undefined): void {
 		for (;;) {
