@@ -497,7 +497,8 @@ console.log(`took ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
 // A subset is for a developer's eyes; only whole runs are recorded.
 if (only === undefined && serversFlag === undefined) {
 	const date = new Date().toISOString().slice(0, 10);
-	const name = quick ? "quick" : "full";
+	const partial = only !== undefined || serversFlag !== undefined;
+	const name = quick ? "quick" : partial ? "partial" : "full";
 	const report = {
 		date: new Date().toISOString(),
 		bun: Bun.version,
@@ -512,8 +513,9 @@ if (only === undefined && serversFlag === undefined) {
 		join(root, `bench/results/${date}-${name}.json`),
 		`${JSON.stringify(report, null, 2)}\n`,
 	);
-	// The chart in the READMEs is the full run's; a quick run's two saturation points would not do.
-	if (!quick) {
+	// The chart in the READMEs is the full run's: not a quick run's two saturation points, nor a
+	// run of some points or servers only.
+	if (!quick && !partial) {
 		await Bun.write(
 			join(root, "bench/results/latest.svg"),
 			drawChart(runs.filter((r) => r.point.startsWith("saturation"))),
