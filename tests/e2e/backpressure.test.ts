@@ -68,15 +68,15 @@ test("a reader that falls behind at a steady pace is counted and logged as a bac
 	const slow = await Client.join(`${url}slow`);
 	const lost = await Client.join(`${url}lost`);
 	(slow.socket as WebSocket & { pause(): void }).pause();
-	// About 2 MB/s: the socket buffers fill first, then the server's queue grows past a quarter
-	// of the limit well before the limit, where the backlog sampler (every 250 ms) sees it.
+	// About 1 MB/s: the socket buffers fill first, then the server's queue takes some 750 ms to
+	// grow from a quarter of the limit to the limit: the backlog sampler (every 250 ms) sees it.
 	const payload = "x".repeat(8 * 1024);
 	let i = 0;
 	while (!server.logs.some((line) => line.msg === "disconnect" && line.clientId === "slow")) {
 		writer.send(patch(i, { document: { [`k${i % 50}`]: { _exists: true, payload, i } } }));
 		i += 1;
 		if (i > 5_000) throw new Error("the slow reader was never dropped");
-		await Bun.sleep(4);
+		await Bun.sleep(8);
 	}
 	// A connection lost with nothing queued is not a backpressure drop.
 	(lost.socket as WebSocket & { terminate(): void }).terminate();
