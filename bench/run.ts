@@ -8,7 +8,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { SignJWT } from "jose";
+import { signToken } from "../tests/support/tokens.ts";
 import { drawChart } from "./chart.ts";
 import type { FromGenerator, GeneratorConfig, GeneratorResult } from "./generator.ts";
 import { type HistogramData, mergeHistograms, percentile } from "./histogram.ts";
@@ -48,11 +48,7 @@ export type ServerName =
 const EXTRA_SERVERS: readonly ServerName[] = ["roomsync-memory-bare", "roomsync-memory-auth"];
 /** The HS256 secret of roomsync-memory-auth, and a token for every benchmark client. */
 const AUTH_SECRET = "the benchmark's HS256 secret, 32 bytes or more";
-const TOKEN = await new SignJWT({ rooms: ["*"] })
-	.setProtectedHeader({ alg: "HS256" })
-	.setSubject("bench")
-	.setExpirationTime("1d")
-	.sign(new TextEncoder().encode(AUTH_SECRET));
+const TOKEN = await signToken({ sub: "bench", ttl: 86_400 }, AUTH_SECRET);
 /**
  * The baselines (the raw relay, and canvas-store-server 2.0.2: the server ecs-sync users would
  * otherwise run) and roomsync. roomsync-sqlite syncs every commit (the default); -normal syncs

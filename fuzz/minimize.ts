@@ -4,10 +4,8 @@
  * sequence is shrunk (delta debugging) to a minimal one that still does, and printed. Failures
  * that need several clients at once are printed as the frames that led to them.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ServerProcess } from "../tests/support/server-process.ts";
+import { rmSync } from "node:fs";
+import { ServerProcess, tempDataDir } from "../tests/support/server-process.ts";
 import { FuzzConnection } from "./connection.ts";
 import type { FuzzClient } from "./fuzz-client.ts";
 import type { FuzzFrame } from "./generate.ts";
@@ -65,7 +63,7 @@ export async function minimize(
 /** Sends the frames one by one on one connection to a fresh server; returns the violations. */
 async function replay(frames: readonly FuzzFrame[]): Promise<string[]> {
 	const stats = new Stats();
-	const dataDir = mkdtempSync(join(tmpdir(), "roomsync-replay-"));
+	const dataDir = tempDataDir();
 	const server = await ServerProcess.start([], dataDir);
 	try {
 		const url = server.url("/?roomId=replay&clientId=r");

@@ -15,11 +15,9 @@
  * A failure prints the seed and the frames that led to it, minimized by replaying them against
  * a fresh server when one connection alone reproduces it. See fuzz/README.md.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { Random } from "../tests/support/random.ts";
-import { ServerProcess } from "../tests/support/server-process.ts";
+import { ServerProcess, tempDataDir } from "../tests/support/server-process.ts";
 import { FuzzClient } from "./fuzz-client.ts";
 import { minimize, printTails } from "./minimize.ts";
 import { difference, Replica, RoomModel } from "./room-model.ts";
@@ -177,7 +175,7 @@ async function main(): Promise<number> {
 	const options = readOptions(Bun.argv.slice(2));
 	const stats = new Stats();
 	const random = new Random(options.seed);
-	const dataDir = mkdtempSync(join(tmpdir(), "roomsync-fuzz-"));
+	const dataDir = tempDataDir();
 	console.log(
 		`roomsync fuzz: seed ${options.seed}, ${options.seconds} s, ${options.clients} clients in ${options.rooms} rooms, SQLite storage, default limits`,
 	);

@@ -8,10 +8,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { generateKeyPairSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SignJWT } from "jose";
 import { CanvasClient } from "../clients/support/canvas-client.ts";
 import { settle } from "../clients/support/room-check.ts";
 import { authRefresh, patch } from "../support/frames.ts";
+import { type Claims, signToken } from "../support/tokens.ts";
 import { Client } from "./support/client.ts";
 import {
 	removeTempDirs,
@@ -34,26 +34,8 @@ const server = serverForFile([
 	ADMIN,
 ]);
 
-interface Claims {
-	readonly sub?: string;
-	readonly name?: string;
-	readonly rooms?: unknown;
-	/** Seconds from now; default 600. */
-	readonly ttl?: number;
-	readonly iss?: string;
-	readonly aud?: string;
-}
-
-async function token(claims: Claims = {}, secret = SECRET, alg = "HS256"): Promise<string> {
-	const { sub = "alice", rooms = ["*"], ttl = 600, name, iss, aud } = claims;
-	let jwt = new SignJWT({ rooms, ...(name === undefined ? {} : { name }) })
-		.setProtectedHeader({ alg })
-		.setSubject(sub)
-		.setIssuedAt()
-		.setExpirationTime(Math.floor(Date.now() / 1000) + ttl);
-	if (iss !== undefined) jwt = jwt.setIssuer(iss);
-	if (aud !== undefined) jwt = jwt.setAudience(aud);
-	return jwt.sign(new TextEncoder().encode(secret));
+function token(claims: Claims = {}, secret = SECRET, alg = "HS256"): Promise<string> {
+	return signToken(claims, secret, alg);
 }
 
 function unsigned(claims: Record<string, unknown>): string {
@@ -236,16 +218,7 @@ describe("token auth with a public key, an issuer and an audience", () => {
 		removeTempDirs();
 	});
 
-	async function es256(claims: Claims): Promise<string> {
-		const { sub = "alice", rooms = ["*"], ttl = 600, iss, aud } = claims;
-		let jwt = new SignJWT({ rooms })
-			.setProtectedHeader({ alg: "ES256" })
-			.setSubject(sub)
-			.setExpirationTime(Math.floor(Date.now() / 1000) + ttl);
-		if (iss !== undefined) jwt = jwt.setIssuer(iss);
-		if (aud !== undefined) jwt = jwt.setAudience(aud);
-		return jwt.sign(pair.privateKey);
-	}
+	const es256 = (claims: Claims) => signToken(claims, pair.privateKey, "ES256");
 
 	test("ES256 tokens with the configured iss and aud open rooms; anything else is refused", async () => {
 		keyed = await ServerProcess.start([
@@ -265,13 +238,7 @@ describe("token auth with a public key, an issuer and an audience", () => {
 		expect(await status(await es256({ aud: "roomsync" }))).toBe(401);
 		// The public key as an HS256 secret: the algorithm-confusion attack.
 		const pem = pair.publicKey.export({ type: "spki", format: "pem" }) as string;
-		const confused = await new SignJWT({ rooms: ["*"], ...good })
-			.setProtectedHeader({ alg: "HS256" })
-			.setSubject("alice")
-			.setIssuer(good.iss)
-			.setAudience(good.aud)
-			.setExpirationTime("10m")
-			.sign(new TextEncoder().encode(pem));
+		const confused = await signToken(good, pem, "HS256");
 		const refused = await upgrade(keyed, `/?roomId=k&clientId=c&token=${confused}`);
 		expect(refused).toMatchObject({ status: 401 });
 		expect(refused.body).toContain("only ES256 is accepted");

@@ -5,17 +5,19 @@ import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
 
 afterAll(removeTempDirs);
 
-test("a client that stops reading is dropped; a fast reader in the same room gets everything", async () => {
-	const server = await ServerProcess.start([
+/** A server that drops a reader more than 1 MiB behind; `args` add to that. */
+function startServer(args: readonly string[] = []): Promise<ServerProcess> {
+	return ServerProcess.start([
 		"--storage",
 		"memory",
 		"--max-buffered-bytes",
 		String(2 ** 20),
-		"--rate-limit",
-		"100000",
-		"--rate-burst",
-		"100000",
+		...args,
 	]);
+}
+
+test("a client that stops reading is dropped; a fast reader in the same room gets everything", async () => {
+	const server = await startServer(["--rate-limit", "100000", "--rate-burst", "100000"]);
 	const url = server.url("/?roomId=flood&clientId=");
 	const writer = await Client.join(`${url}writer`);
 	const fast = await Client.join(`${url}fast`);
@@ -57,12 +59,7 @@ test("a client that stops reading is dropped; a fast reader in the same room get
 }, 40_000);
 
 test("a reader that falls behind at a steady pace is counted and logged as a backpressure drop", async () => {
-	const server = await ServerProcess.start([
-		"--storage",
-		"memory",
-		"--max-buffered-bytes",
-		String(2 ** 20),
-	]);
+	const server = await startServer();
 	const url = server.url("/?roomId=steady&clientId=");
 	const writer = await Client.join(`${url}writer`);
 	const slow = await Client.join(`${url}slow`);

@@ -6,7 +6,6 @@
  * webhook id, and `document.changed` is coalesced per room.
  */
 import { afterAll, expect, test } from "bun:test";
-import { SignJWT } from "jose";
 import { Webhook } from "standardwebhooks";
 import {
 	type VerifiedEvent,
@@ -14,6 +13,7 @@ import {
 } from "../../apps/bun-server/examples/webhook-receiver.ts";
 import { patch } from "../support/frames.ts";
 import { SERVER_MAIN } from "../support/server-process.ts";
+import { signToken } from "../support/tokens.ts";
 import { Client } from "./support/client.ts";
 import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
 
@@ -73,11 +73,7 @@ test("room and session events arrive signed, retried until delivered, each once;
 		AUTH_SECRET,
 	]);
 	try {
-		const token = await new SignJWT({ rooms: ["hooked"] })
-			.setProtectedHeader({ alg: "HS256" })
-			.setSubject("alice")
-			.setExpirationTime("10m")
-			.sign(new TextEncoder().encode(AUTH_SECRET));
+		const token = await signToken({ rooms: ["hooked"] }, AUTH_SECRET);
 		const client = await Client.join(server.url(`/?roomId=hooked&clientId=a&token=${token}`));
 		for (let i = 1; i <= 5; i++) {
 			client.send(patch(`m${i}`, { document: { "e1/Pos": { _exists: true, x: i } } }));

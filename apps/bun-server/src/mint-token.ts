@@ -7,6 +7,7 @@
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { SignJWT } from "jose";
+import { algorithmFor } from "./auth/verification-key.ts";
 
 const USAGE = `usage: bun run token --sub USER [--name NAME] [--rooms PATTERN[,PATTERN...]]... [--ttl 1h]
        [--secret SECRET | --private-key FILE] [--issuer ISS] [--audience AUD]
@@ -66,18 +67,11 @@ function duration(text: string): number {
 function signingKey(secret: string | null, privateKeyFile: string | null) {
 	if (privateKeyFile !== null) {
 		const key = createPrivateKey(readFileSync(privateKeyFile, "utf8"));
-		const curve = key.asymmetricKeyDetails?.namedCurve;
-		const alg =
-			key.asymmetricKeyType === "rsa"
-				? "RS256"
-				: key.asymmetricKeyType === "ed25519"
-					? "EdDSA"
-					: curve === "prime256v1"
-						? "ES256"
-						: curve === "secp384r1"
-							? "ES384"
-							: fail(`unsupported private key (${key.asymmetricKeyType} ${curve ?? ""})`);
-		return { key, alg };
+		try {
+			return { key, alg: algorithmFor(key) };
+		} catch (error) {
+			fail(error instanceof Error ? error.message : String(error));
+		}
 	}
 	if (secret === null) fail("pass --secret, --private-key or set AUTH_SECRET");
 	return { key: new TextEncoder().encode(secret), alg: "HS256" };

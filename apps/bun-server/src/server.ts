@@ -123,10 +123,6 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 		userSessions,
 	};
 	const startedAt = performance.now();
-	const serveMetrics = async () =>
-		new Response(await (metrics as ServerMetrics).exposition(), {
-			headers: { "content-type": (metrics as ServerMetrics).contentType },
-		});
 
 	const server: Server<SessionData> = Bun.serve<SessionData>({
 		hostname: config.host,
@@ -148,7 +144,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 				if (config.metricsPort !== null) {
 					return plain(404, "metrics are served on the --metrics-port port");
 				}
-				return serveMetrics();
+				return metricsResponse(metrics);
 			}
 			if (url.pathname === "/admin" || url.pathname.startsWith("/admin/")) {
 				if (config.adminToken === null) return plain(404, "the admin API is off (--admin-token)");
@@ -265,7 +261,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 					port: config.metricsPort,
 					fetch: (request) =>
 						new URL(request.url).pathname === "/metrics"
-							? serveMetrics()
+							? metricsResponse(metrics)
 							: plain(404, "this port serves /metrics only"),
 				})
 			: null;
@@ -306,6 +302,12 @@ function bunSocket(ws: ServerWebSocket<SessionData>): BunSocket {
 		},
 		close: (code, reason) => ws.close(code, reason),
 	};
+}
+
+async function metricsResponse(metrics: ServerMetrics): Promise<Response> {
+	return new Response(await metrics.exposition(), {
+		headers: { "content-type": metrics.contentType },
+	});
 }
 
 function plain(status: number, reason: string): Response {

@@ -15,6 +15,11 @@ export class TokenBucket {
 		this.last = now;
 	}
 
+	/** How long since the bucket was last asked for a token. */
+	idleFor(now: number): number {
+		return now - this.last;
+	}
+
 	/** Takes one token if there is one. */
 	take(now: number): boolean {
 		this.tokens = Math.min(this.burst, this.tokens + (now - this.last) * this.perMillisecond);

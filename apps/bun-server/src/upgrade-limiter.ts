@@ -7,7 +7,7 @@
 import { TokenBucket } from "./token-bucket.ts";
 
 export class UpgradeLimiter {
-	private readonly buckets = new Map<string, { bucket: TokenBucket; lastUsed: number }>();
+	private readonly buckets = new Map<string, TokenBucket>();
 	private readonly perSecond: number;
 	private lastSweep = 0;
 
@@ -20,21 +20,20 @@ export class UpgradeLimiter {
 	allow(address: string, now: number): boolean {
 		if (this.perSecond === 0) return true;
 		this.sweep(now);
-		let entry = this.buckets.get(address);
-		if (entry === undefined) {
-			entry = { bucket: new TokenBucket(this.perSecond, this.perSecond, now), lastUsed: now };
-			this.buckets.set(address, entry);
+		let bucket = this.buckets.get(address);
+		if (bucket === undefined) {
+			bucket = new TokenBucket(this.perSecond, this.perSecond, now);
+			this.buckets.set(address, bucket);
 		}
-		entry.lastUsed = now;
-		return entry.bucket.take(now);
+		return bucket.take(now);
 	}
 
 	/** A bucket unused for a second is full again: forgetting it changes nothing. */
 	private sweep(now: number): void {
 		if (now - this.lastSweep < 1_000) return;
 		this.lastSweep = now;
-		for (const [address, entry] of this.buckets) {
-			if (now - entry.lastUsed >= 1_000) this.buckets.delete(address);
+		for (const [address, bucket] of this.buckets) {
+			if (bucket.idleFor(now) >= 1_000) this.buckets.delete(address);
 		}
 	}
 }

@@ -6,6 +6,7 @@
  */
 import type { RoomManager } from "@roomsync/room";
 import type { Identity, TokenVerifier } from "./auth/token-verifier.ts";
+import { bearerToken } from "./bearer-token.ts";
 import type { ServerConfig } from "./config.ts";
 import { parseConnectUrl } from "./connection-url.ts";
 import type { UpgradeLimiter } from "./upgrade-limiter.ts";
@@ -48,7 +49,7 @@ export async function decideUpgrade(
 	}
 	const target = parseConnectUrl(url);
 	if (!target.ok) return refuse(400, target.reason);
-	const token = target.token ?? bearer(request);
+	const token = target.token ?? bearerToken(request);
 	let identity: Identity | null = null;
 	let goodUntil: number | null = null;
 	if (gate.verifier !== null) {
@@ -75,11 +76,6 @@ export async function decideUpgrade(
 	}
 	const { roomId, clientId } = target;
 	return { ok: true, admitted: { roomId, clientId, token, identity, goodUntil } };
-}
-
-function bearer(request: Request): string | null {
-	const match = /^Bearer (.+)$/i.exec(request.headers.get("authorization") ?? "");
-	return match?.[1] ?? null;
 }
 
 function refuse(status: number, reason: string): UpgradeDecision {

@@ -6,6 +6,7 @@
  */
 import { CloseCode, exportSnapshot, type RoomSnapshot } from "@roomsync/core";
 import { loadRoom, type Room, type RoomManager, type SessionMetadata } from "@roomsync/room";
+import { bearerToken } from "../bearer-token.ts";
 import { ID_PATTERN } from "../connection-url.ts";
 import type { SessionTraffic } from "../session-traffic.ts";
 import type { OpenStorage } from "../storage.ts";
@@ -37,7 +38,7 @@ export async function handleAdmin(
 	url: URL,
 	context: AdminContext,
 ): Promise<Response> {
-	const presented = bearer(request);
+	const presented = bearerToken(request);
 	if (presented === null || !secretsEqual(presented, context.token)) {
 		return failure(401, "unauthorized", "send Authorization: Bearer <admin token>");
 	}
@@ -153,16 +154,7 @@ function only(
 	run: () => Response | Promise<Response>,
 ): Response | Promise<Response> {
 	if (request.method === method) return run();
-	return new Response(
-		JSON.stringify({ error: { code: "method-not-allowed", message: `use ${method}` } }),
-		{ status: 405, headers: { "content-type": "application/json", allow: method } },
-	);
-}
-
-function bearer(request: Request): string | null {
-	const header = request.headers.get("authorization");
-	const match = header === null ? null : /^Bearer (.+)$/i.exec(header);
-	return match?.[1] ?? null;
+	return failure(405, "method-not-allowed", `use ${method}`, { allow: method });
 }
 
 function decodeSegment(segment: string): string | null {
@@ -173,6 +165,11 @@ function decodeSegment(segment: string): string | null {
 	}
 }
 
-export function failure(status: number, code: AdminErrorCode, message: string): Response {
-	return Response.json({ error: { code, message } }, { status });
+function failure(
+	status: number,
+	code: AdminErrorCode,
+	message: string,
+	headers: Record<string, string> = {},
+): Response {
+	return Response.json({ error: { code, message } }, { status, headers });
 }

@@ -31,7 +31,11 @@ export function publicKey(source: string): VerificationKey {
 		? createPublicKey({ key: JSON.parse(trimmed) as Record<string, string>, format: "jwk" })
 		: createPublicKey(trimmed);
 	if (key.type !== "public") throw new Error("--auth-public-key must be a public key");
-	return { key, algorithm: algorithmFor(key) };
+	try {
+		return { key, algorithm: algorithmFor(key) };
+	} catch (error) {
+		throw new Error(`--auth-public-key: ${(error as Error).message}`);
+	}
 }
 
 function looksLikeKey(source: string): boolean {
@@ -39,7 +43,8 @@ function looksLikeKey(source: string): boolean {
 	return start.startsWith("-----BEGIN") || start.startsWith("{");
 }
 
-function algorithmFor(key: KeyObject): VerificationKey["algorithm"] {
+/** The one algorithm a public or private key signs with, by its type; throws for others. */
+export function algorithmFor(key: KeyObject): VerificationKey["algorithm"] {
 	switch (key.asymmetricKeyType) {
 		case "rsa":
 			return "RS256";
@@ -49,11 +54,9 @@ function algorithmFor(key: KeyObject): VerificationKey["algorithm"] {
 			const curve = key.asymmetricKeyDetails?.namedCurve;
 			if (curve === "prime256v1") return "ES256";
 			if (curve === "secp384r1") return "ES384";
-			throw new Error(`--auth-public-key: EC curve ${curve} is not supported (P-256 or P-384)`);
+			throw new Error(`EC curve ${curve} is not supported (P-256 or P-384)`);
 		}
 		default:
-			throw new Error(
-				`--auth-public-key: ${key.asymmetricKeyType} keys are not supported (RSA, EC, Ed25519)`,
-			);
+			throw new Error(`${key.asymmetricKeyType} keys are not supported (RSA, EC, Ed25519)`);
 	}
 }
