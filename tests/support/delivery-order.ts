@@ -324,6 +324,11 @@ export function expectationFor(
 		case "unsupported-version":
 			return { kind: "version-mismatch" };
 		case "auth-refresh":
+		case "presence:update":
+		case "cursor:update":
+		case "heartbeat":
+		case "event":
+		case "state:update":
 			return { kind: "nothing" };
 	}
 }

@@ -27,6 +27,8 @@ export class RoomHarness {
 	readonly refreshes: TokenRefreshOutbound[] = [];
 	/** Sessions that receive broadcasts, and their versions, as the `subscribe` effects say. */
 	readonly live = new Map<SessionId, ProtocolVersion>();
+	/** Sessions opted in to collaboration messages. */
+	readonly collab = new Set<SessionId>();
 	private readonly inboxes = new Map<SessionId, WireServerMessage[]>();
 
 	constructor(options?: RoomStateOptions) {
@@ -61,6 +63,7 @@ export class RoomHarness {
 		const outbound = this.input({ kind: "disconnect", sessionId });
 		this.inboxes.delete(sessionId);
 		this.live.delete(sessionId);
+		this.collab.delete(sessionId);
 		return outbound;
 	}
 
@@ -96,7 +99,15 @@ export class RoomHarness {
 				}
 				break;
 			case "subscribe":
-				this.live.set(effect.sessionId, effect.version);
+				if (effect.channel === "collab") this.collab.add(effect.sessionId);
+				else this.live.set(effect.sessionId, effect.channel);
+				break;
+			case "collab-broadcast":
+			case "relay-event":
+				for (const sessionId of this.collab) {
+					const except = effect.kind === "relay-event" ? effect.sessionId : effect.except;
+					if (sessionId !== except) this.inboxes.get(sessionId)?.push(parse(effect.text));
+				}
 				break;
 			case "persist":
 				this.persisted.push(effect);

@@ -88,8 +88,8 @@ export class Simulation {
 					if (text === undefined) throw new Error(`broadcast has no version ${version} text`);
 					this.clientOf.get(sessionId)?.toClient.push(parse(text));
 				}
-			} else if (effect.kind === "subscribe") {
-				this.live.set(effect.sessionId, effect.version);
+			} else if (effect.kind === "subscribe" && effect.channel !== "collab") {
+				this.live.set(effect.sessionId, effect.channel);
 			}
 		}
 	}

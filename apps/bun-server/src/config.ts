@@ -34,6 +34,11 @@ export interface ServerConfig {
 	readonly webhookUrl: string | null;
 	readonly webhookSecret: string | null;
 	readonly webhookThrottleMs: number;
+	readonly presenceThrottleMs: number;
+	readonly cursorThrottleMs: number;
+	readonly awayAfterMs: number;
+	readonly presenceGraceMs: number;
+	readonly persistLiveState: "on" | "off";
 }
 
 interface Option<K extends keyof ServerConfig> {
@@ -44,6 +49,8 @@ interface Option<K extends keyof ServerConfig> {
 	readonly help: string;
 	/** The value, or the reason it is not one. */
 	readonly parse: (text: string) => ServerConfig[K] | { readonly error: string };
+	/** The value of the flag given alone (`--persist-live-state`), for on/off switches. */
+	readonly bare?: string;
 }
 
 function integer(min: number, max: number) {
@@ -319,6 +326,47 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		help: "document.changed at most once per room per this long",
 		parse: integer(0, 2 ** 31),
 	},
+	{
+		key: "presenceThrottleMs",
+		flag: "--presence-throttle-ms",
+		env: "PRESENCE_THROTTLE_MS",
+		fallback: "100",
+		help: "a session's presence changes reach others at most this often (the last one always)",
+		parse: integer(0, 60_000),
+	},
+	{
+		key: "cursorThrottleMs",
+		flag: "--cursor-throttle-ms",
+		env: "CURSOR_THROTTLE_MS",
+		fallback: "16",
+		help: "a session's cursor is relayed at most this often (the last position always)",
+		parse: integer(0, 60_000),
+	},
+	{
+		key: "awayAfterMs",
+		flag: "--away-after-ms",
+		env: "AWAY_AFTER_MS",
+		fallback: "60000",
+		help: "a session that sends nothing for this long shows as away",
+		parse: integer(1, 2 ** 31),
+	},
+	{
+		key: "presenceGraceMs",
+		flag: "--presence-grace-ms",
+		env: "PRESENCE_GRACE_MS",
+		fallback: "3000",
+		help: "a closed session stays present this long, for its client to reconnect into",
+		parse: integer(0, 600_000),
+	},
+	{
+		key: "persistLiveState",
+		flag: "--persist-live-state",
+		env: "PERSIST_LIVE_STATE",
+		fallback: "off",
+		help: "on: store live state with the room (sqlite), surviving restarts and idle close",
+		parse: oneOf("on", "off"),
+		bare: "on",
+	},
 ];
 
 /** Options that only make sense together, or not together. */
@@ -328,6 +376,9 @@ function crossCheck(config: ServerConfig): string | null {
 	}
 	if (config.webhookUrl !== null && config.webhookSecret === null) {
 		return "--webhook-url needs --webhook-secret to sign with";
+	}
+	if (config.persistLiveState === "on" && config.storage !== "sqlite") {
+		return "--persist-live-state needs --storage sqlite, which stores live state with the room";
 	}
 	if (config.metricsPort !== null && config.metrics === "off") {
 		return "--metrics-port with --metrics off: turn metrics on or drop the port";
@@ -350,10 +401,16 @@ export function readConfig(
 		const argument = argv[i] as string;
 		if (argument === "--help" || argument === "-h") return { kind: "help", text: helpText() };
 		const [flag, inline] = argument.split(/=(.*)/s, 2) as [string, string | undefined];
-		if (!OPTIONS.some((option) => option.flag === flag)) {
+		const option = OPTIONS.find((candidate) => candidate.flag === flag);
+		if (option === undefined) {
 			return { kind: "error", message: `unknown option ${argument} (see --help)` };
 		}
-		const value = inline ?? argv[++i];
+		const next = argv[i + 1];
+		const alone =
+			inline === undefined &&
+			option.bare !== undefined &&
+			(next === undefined || next.startsWith("--"));
+		const value = alone ? option.bare : (inline ?? argv[++i]);
 		if (value === undefined) return { kind: "error", message: `${flag} needs a value` };
 		flags.set(flag, value);
 	}

@@ -3,7 +3,7 @@
  * `/admin/`), the upgrade decision (upgrade.ts), and the WebSocket events handed to rooms.
  * Auth, metrics and webhooks plug into the rooms through the Room API's hooks and observer.
  */
-import type { ProtocolVersion } from "@roomsync/core";
+import type { Channel } from "@roomsync/core";
 import { CloseCode } from "@roomsync/core";
 import {
 	type Room,
@@ -68,9 +68,10 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			: null;
 	const webhooks = webhooksFromConfig(config, logger, metrics);
 	const verifier = verifierFromConfig(config);
-	// Each room has a topic per protocol version: a broadcast is published once per version
-	// and Bun delivers it.
-	const topic = (roomId: string, version: ProtocolVersion) => `room:${roomId}:v${version}`;
+	// Each room has a topic per protocol version and one for collaboration messages: a
+	// broadcast is published once per channel and Bun delivers it.
+	const topic = (roomId: string, channel: Channel) =>
+		channel === "collab" ? `room:${roomId}:collab` : `room:${roomId}:v${channel}`;
 	const trafficOf = (roomId: string) => {
 		let traffic = roomTraffic.get(roomId);
 		if (traffic === undefined) {
@@ -84,16 +85,16 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 		createFanout: (roomId) => {
 			const traffic = trafficOf(roomId);
 			return {
-				subscribe: (socket, version) => {
+				subscribe: (socket, channel) => {
 					const { ws } = socket as BunSocket;
-					ws.data.traffic.subscribed(traffic, version);
-					ws.subscribe(topic(roomId, version));
+					ws.data.traffic.subscribed(traffic, channel);
+					ws.subscribe(topic(roomId, channel));
 				},
-				publish: (version, text, except) => {
+				publish: (channel, text, except) => {
 					const sender = except === null ? null : (except as BunSocket).ws;
-					traffic.publish(version, text, sender?.data.traffic ?? null);
-					if (sender === null) server.publish(topic(roomId, version), text);
-					else sender.publish(topic(roomId, version), text);
+					traffic.publish(channel, text, sender?.data.traffic ?? null);
+					if (sender === null) server.publish(topic(roomId, channel), text);
+					else sender.publish(topic(roomId, channel), text);
 				},
 			};
 		},
@@ -101,6 +102,13 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 		idleTimeout: config.roomIdleMs,
 		saveThrottleMs: config.saveThrottleMs,
 		limits: { maxFrameBytes: config.maxFrameBytes, maxKeysPerMessage: config.maxKeysPerMessage },
+		collab: {
+			presenceThrottleMs: config.presenceThrottleMs,
+			cursorThrottleMs: config.cursorThrottleMs,
+			awayAfterMs: config.awayAfterMs,
+			presenceGraceMs: config.presenceGraceMs,
+			persistLiveState: config.persistLiveState === "on",
+		},
 		logger,
 		...(metrics === null ? {} : { observer: metrics.observer }),
 		...(verifier === null ? {} : authHooks(verifier)),
@@ -213,6 +221,8 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 					clientId,
 					socket: bunSocket(ws),
 					request: ws.data,
+					identity: ws.data.presence,
+					collab: ws.data.collab,
 				});
 			},
 			message(ws, message) {

@@ -1,11 +1,12 @@
 /**
  * Frames and bytes in and out per session, for the admin API, at O(1) per message. Direct
  * sends are counted on the session. Broadcasts go out through Bun's pub/sub, which does not
- * say who got them, so each room counts what it published per protocol version, a session
- * notes that count when it subscribes, and what it published itself (pub/sub skips the
- * sender) is subtracted: received = direct + (published since subscribing - own).
+ * say who got them, so each room counts what it published per channel (a protocol version's
+ * document channel, or collaboration), a session notes that count when it subscribes, and
+ * what it published itself (pub/sub skips the sender) is subtracted:
+ * received = direct + per channel (published since subscribing - own).
  */
-import type { ProtocolVersion } from "@roomsync/core";
+import type { Channel, ProtocolVersion } from "@roomsync/core";
 import { byteLength } from "./metrics/byte-length.ts";
 
 interface Tally {
@@ -13,40 +14,46 @@ interface Tally {
 	bytes: number;
 }
 
-/** What one room published, per protocol version. */
+/** What one room published, per channel. */
 export class RoomTraffic {
-	private readonly published = new Map<ProtocolVersion, Tally>();
+	private readonly published = new Map<Channel, Tally>();
 
-	tally(version: ProtocolVersion): Tally {
-		let tally = this.published.get(version);
+	tally(channel: Channel): Tally {
+		let tally = this.published.get(channel);
 		if (tally === undefined) {
 			tally = { frames: 0, bytes: 0 };
-			this.published.set(version, tally);
+			this.published.set(channel, tally);
 		}
 		return tally;
 	}
 
-	/** A text published to the version's topic; `sender` (if any) does not receive it. */
-	publish(version: ProtocolVersion, text: string, sender: SessionTraffic | null): void {
-		const tally = this.tally(version);
+	/** A text published to the channel's topic; `sender` (if any) does not receive it. */
+	publish(channel: Channel, text: string, sender: SessionTraffic | null): void {
+		const tally = this.tally(channel);
 		const bytes = byteLength(text);
 		tally.frames += 1;
 		tally.bytes += bytes;
-		if (sender !== null && sender.version === version) {
-			sender.own.frames += 1;
-			sender.own.bytes += bytes;
+		const own = sender?.subscriptions.get(channel);
+		if (own !== undefined) {
+			own.own.frames += 1;
+			own.own.bytes += bytes;
 		}
 	}
+}
+
+/** A session's share of one channel: the room's tally when it subscribed, and its own publishes. */
+interface Subscription {
+	readonly base: Tally;
+	readonly own: Tally;
 }
 
 export class SessionTraffic {
 	readonly connectedAt = new Date().toISOString();
 	readonly received: Tally = { frames: 0, bytes: 0 };
 	readonly direct: Tally = { frames: 0, bytes: 0 };
-	readonly own: Tally = { frames: 0, bytes: 0 };
 	/** The protocol version the session subscribed with; null until it is live. */
 	version: ProtocolVersion | null = null;
-	private base: Tally = { frames: 0, bytes: 0 };
+	readonly subscriptions = new Map<Channel, Subscription>();
 	private room: RoomTraffic | null = null;
 
 	frameIn(frame: string | Buffer): void {
@@ -59,20 +66,25 @@ export class SessionTraffic {
 		this.direct.bytes += byteLength(text);
 	}
 
-	subscribed(room: RoomTraffic, version: ProtocolVersion): void {
+	subscribed(room: RoomTraffic, channel: Channel): void {
 		this.room = room;
-		this.version = version;
-		const tally = room.tally(version);
-		this.base = { frames: tally.frames, bytes: tally.bytes };
+		if (channel !== "collab") this.version = channel;
+		const tally = room.tally(channel);
+		this.subscriptions.set(channel, {
+			base: { frames: tally.frames, bytes: tally.bytes },
+			own: { frames: 0, bytes: 0 },
+		});
 	}
 
 	/** Everything sent to the session so far. */
 	sent(): Tally {
-		if (this.room === null || this.version === null) return { ...this.direct };
-		const published = this.room.tally(this.version);
-		return {
-			frames: this.direct.frames + published.frames - this.base.frames - this.own.frames,
-			bytes: this.direct.bytes + published.bytes - this.base.bytes - this.own.bytes,
-		};
+		const sent = { ...this.direct };
+		if (this.room === null) return sent;
+		for (const [channel, { base, own }] of this.subscriptions) {
+			const published = this.room.tally(channel);
+			sent.frames += published.frames - base.frames - own.frames;
+			sent.bytes += published.bytes - base.bytes - own.bytes;
+		}
+		return sent;
 	}
 }

@@ -4,11 +4,12 @@
  * session count (429), the room limit (503). A refusal is an HTTP response with a one-line
  * reason; a connection let through carries what was learned into its session.
  */
+import type { PresenceIdentity } from "@roomsync/core";
 import type { RoomManager } from "@roomsync/room";
 import type { Identity, TokenVerifier } from "./auth/token-verifier.ts";
 import { bearerToken } from "./bearer-token.ts";
 import type { ServerConfig } from "./config.ts";
-import { parseConnectUrl } from "./connection-url.ts";
+import { type ConnectTarget, parseConnectUrl } from "./connection-url.ts";
 import type { UpgradeLimiter } from "./upgrade-limiter.ts";
 
 /** What a connection that may upgrade was found to be. */
@@ -19,6 +20,9 @@ export interface Admitted {
 	/** With auth on: who the token speaks for, and until when it is good (epoch ms). */
 	readonly identity: Identity | null;
 	readonly goodUntil: number | null;
+	/** Who the session is in presence: the token's user with auth on, else what the URL says. */
+	readonly presence: PresenceIdentity;
+	readonly collab: boolean;
 }
 
 export interface UpgradeGate {
@@ -74,8 +78,26 @@ export async function decideUpgrade(
 			`this server holds its maximum of ${config.maxRooms} rooms; try again later`,
 		);
 	}
-	const { roomId, clientId } = target;
-	return { ok: true, admitted: { roomId, clientId, token, identity, goodUntil } };
+	const { roomId, clientId, collab } = target;
+	const presence = presenceIdentity(target.user, clientId, identity);
+	return {
+		ok: true,
+		admitted: { roomId, clientId, token, identity, goodUntil, presence, collab },
+	};
+}
+
+/**
+ * A verified token names the user, and its `name` the display name; without auth the URL's
+ * `userId` and `displayName` do, defaulting to the clientId. The avatar comes from the URL.
+ */
+function presenceIdentity(
+	user: ConnectTarget["user"],
+	clientId: string,
+	identity: Identity | null,
+): PresenceIdentity {
+	const userId = identity?.userId ?? user.userId ?? clientId;
+	const displayName = identity?.name ?? user.displayName ?? userId;
+	return { userId, displayName, avatarUrl: user.avatarUrl };
 }
 
 function refuse(status: number, reason: string): UpgradeDecision {

@@ -2,8 +2,17 @@
 
 export type { DecodeResult, Frame, FrameError } from "./codec/decode.ts";
 export { decodeFrame, decodeMessage, peekMessageId } from "./codec/decode.ts";
+export { eventProblem } from "./codec/decode-collab.ts";
 export { encodeEvent } from "./codec/encode.ts";
 export type * from "./codec/wire.ts";
+export { colorFor, PRESENCE_COLORS } from "./collab/color.ts";
+export type { LiveStateChange, LiveStateSnapshot } from "./collab/live-state.ts";
+export type {
+	PresenceChange,
+	PresenceEntry,
+	PresenceIdentity,
+	PresenceStatus,
+} from "./collab/presence.ts";
 export {
 	type ApplyOne,
 	applyEach,
@@ -49,6 +58,7 @@ export {
 	PROTOCOL_VERSIONS,
 	type ProtocolVersion,
 } from "./protocol/versions.ts";
+export { type CollabOptions, DEFAULT_COLLAB_OPTIONS } from "./room/collab-state.ts";
 export type * from "./room/input.ts";
 export type * from "./room/outbound.ts";
 export type { ReceivedKind, ReduceResult } from "./room/reduce.ts";

@@ -12,6 +12,7 @@ import {
 import { bufferDelta, patch, reconnect, text } from "../../../tests/support/frames.ts";
 
 const limits: Limits = {
+	...DEFAULT_LIMITS,
 	maxFrameBytes: 1000,
 	maxKeysPerMessage: 3,
 	maxKeyLength: 8,

@@ -459,7 +459,7 @@ describe("joining", () => {
 		expect(room.take("s3")).toEqual([{ type: "clientCount", count: 3 }]);
 		const outbound = room.send("s3", reconnect());
 		expect(outbound.filter((effect) => effect.kind === "subscribe")).toEqual([
-			{ kind: "subscribe", sessionId: "s3", version: 2 },
+			{ kind: "subscribe", sessionId: "s3", channel: 2 },
 		]);
 		expect(room.take("s3")).toEqual([
 			{

@@ -1,4 +1,4 @@
-import type { Outbound, PersistOutbound } from "@roomsync/core";
+import type { LiveStateChange, Outbound, PersistOutbound } from "@roomsync/core";
 import type { CommitReport } from "./observer.ts";
 import type { IncrementalStorage } from "./storage.ts";
 import type { Timers } from "./timers.ts";
@@ -7,7 +7,8 @@ import type { Timers } from "./timers.ts";
  * Acked means durable: effects are performed in the order the reducer produced them, and none
  * goes out while a document change before it is uncommitted. The persists gathered during one
  * event-loop turn are written by one `commit` (group commit), so a busy room pays for one
- * transaction per turn, not per message. One commit is in flight at a time; what arrives
+ * transaction per turn, not per message. Live state changes to store (`persist-state`) are
+ * held and written the same way. One commit is in flight at a time; what arrives
  * meanwhile waits for the next.
  */
 export class CommitPipeline {
@@ -42,12 +43,12 @@ export class CommitPipeline {
 
 	push(effects: readonly Outbound[]): void {
 		for (const effect of effects) {
-			if (this.held.length === 0 && effect.kind !== "persist") {
+			if (this.held.length === 0 && !isWrite(effect)) {
 				this.perform(effect);
 				continue;
 			}
 			this.held.push(effect);
-			if (effect.kind === "persist") this.schedule();
+			if (isWrite(effect)) this.schedule();
 		}
 	}
 
@@ -70,9 +71,13 @@ export class CommitPipeline {
 
 	private async commitHeld(): Promise<void> {
 		const batchEnd = this.held.length;
-		const changes = this.held
-			.slice(0, batchEnd)
-			.filter((effect): effect is PersistOutbound => effect.kind === "persist");
+		const changes: PersistOutbound[] = [];
+		const liveState: LiveStateChange[] = [];
+		for (let i = 0; i < batchEnd; i++) {
+			const effect = this.held[i] as Outbound;
+			if (effect.kind === "persist") changes.push(effect);
+			else if (effect.kind === "persist-state") liveState.push(effect.change);
+		}
 		const startedAt = this.timers.now();
 		const report = (ok: boolean) =>
 			this.onCommitted?.({
@@ -81,7 +86,8 @@ export class CommitPipeline {
 				ok,
 			});
 		try {
-			await this.storage.commit(changes);
+			if (liveState.length > 0) await this.storage.commit(changes, liveState);
+			else await this.storage.commit(changes);
 		} catch (error) {
 			this.committing = null;
 			report(false);
@@ -91,12 +97,17 @@ export class CommitPipeline {
 		this.committing = null;
 		report(true);
 		for (const effect of this.held.splice(0, batchEnd)) {
-			if (effect.kind !== "persist") this.perform(effect);
+			if (!isWrite(effect)) this.perform(effect);
 		}
 		// What came in while the batch was being written goes out up to the next change.
-		while (this.held.length > 0 && this.held[0]?.kind !== "persist") {
+		while (this.held.length > 0 && !isWrite(this.held[0] as Outbound)) {
 			this.perform(this.held.shift() as Outbound);
 		}
 		if (this.held.length > 0) this.schedule();
 	}
+}
+
+/** The effects a commit writes; everything after one waits for it. */
+function isWrite(effect: Outbound): boolean {
+	return effect.kind === "persist" || effect.kind === "persist-state";
 }

@@ -2,11 +2,16 @@ export type { Fanout } from "./fanout.ts";
 export type {
 	ConnectDecision,
 	ConnectRequest,
+	EventReceived,
+	PresenceJoined,
+	PresenceLeft,
+	PresenceUpdated,
 	Quarantined,
 	RoomHooks,
 	SessionInfo,
 	SessionMetadata,
 	SessionRemoved,
+	StateChanged,
 	TokenRefreshDecision,
 	TokenRefreshRequest,
 } from "./hooks.ts";
@@ -14,6 +19,7 @@ export { type LoadedRoom, loadRoom } from "./load-room.ts";
 export { consoleLogger, type Logger } from "./logger.ts";
 export type { CommitReport, RoomObserver } from "./observer.ts";
 export {
+	type BroadcastResult,
 	DEFAULT_SAVE_THROTTLE_MS,
 	MAX_FRAMES_BEFORE_JOIN,
 	Room,
@@ -26,6 +32,7 @@ export {
 	type Erase,
 	type IncrementalStorage,
 	isIncremental,
+	type LiveStateStorage,
 	type Quarantine,
 	type RoomStorage,
 	type SyncStorage,

@@ -1,4 +1,4 @@
-import type { Limits } from "@roomsync/core";
+import type { CollabOptions, JsonValue, Limits } from "@roomsync/core";
 import type { Fanout } from "./fanout.ts";
 import type { RoomHooks } from "./hooks.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
@@ -20,6 +20,8 @@ export interface RoomManagerOptions extends RoomHooks {
 	readonly timers?: Timers;
 	/** The runtime's pub/sub for a room's broadcasts (see `Fanout`). */
 	readonly createFanout?: (roomId: string) => Fanout;
+	/** Presence, cursor and live state options for every room (see `RoomOptions.collab`). */
+	readonly collab?: Partial<CollabOptions>;
 }
 
 /**
@@ -83,6 +85,16 @@ export class RoomManager {
 		return room !== undefined && (room.status === "closing" || room.status === "closed")
 			? undefined
 			: room;
+	}
+
+	/**
+	 * An event from the server to every opted-in session of an open room (see `Room.broadcast`).
+	 * False when the room is not open or the event breaks the rules of client events.
+	 */
+	broadcastToRoom(roomId: string, name: string, payload: JsonValue): boolean {
+		const room = this.getExistingRoom(roomId);
+		if (room === undefined || room.status !== "open") return false;
+		return room.broadcast(name, payload).ok;
 	}
 
 	getRoomIds(): string[] {

@@ -1,18 +1,27 @@
 /** A room: the imperative shell that drives the pure reducer for one document. */
 import {
+	type Channel,
 	CloseCode,
+	type CollabOptions,
 	createDocument,
 	createRoomState,
 	type DocumentState,
+	eventProblem,
 	exportSnapshot,
 	type Frame,
+	type FrameError,
 	type Input,
 	importSnapshot,
+	type JsonValue,
 	type Limits,
+	type LiveStateSnapshot,
 	type MessageId,
+	type Notice,
 	type Outbound,
+	type PresenceIdentity,
 	type ProtocolVersion,
 	type ReceivedKind,
+	type RelayEventOutbound,
 	type RoomSnapshot,
 	type RoomState,
 	reduce,
@@ -51,7 +60,20 @@ export interface RoomOptions extends RoomHooks {
 	readonly fanout?: Fanout;
 	/** Hears what the room does, for metrics (see `RoomObserver`). */
 	readonly observer?: RoomObserver;
+	/**
+	 * Presence throttles, away and grace periods, and whether live state is stored (which
+	 * needs an incremental storage with `loadLiveState`).
+	 */
+	readonly collab?: Partial<CollabOptions>;
 }
+
+/** What `broadcast` did: sent, or why not (the event breaks the rules of client events). */
+export type BroadcastResult =
+	| { readonly ok: true }
+	| {
+			readonly ok: false;
+			readonly error: FrameError | { readonly code: "room-not-open"; readonly message: string };
+	  };
 
 export interface SocketConnection {
 	readonly sessionId: string;
@@ -59,6 +81,10 @@ export interface SocketConnection {
 	readonly clientId: string;
 	/** Passed to `onBeforeConnect` as is: the upgrade request, its headers or query. */
 	readonly request?: unknown;
+	/** Who the session is in presence (see `ConnectDecision.identity`); the clientId when absent. */
+	readonly identity?: PresenceIdentity;
+	/** Opt in to collaboration messages from the start (`collab=1`). */
+	readonly collab?: boolean;
 }
 
 export type RoomStatus = "new" | "loading" | "open" | "closing" | "closed";
@@ -67,6 +93,8 @@ interface Connection {
 	readonly sessionId: SessionId;
 	readonly socket: WebSocketLike;
 	readonly clientId: string;
+	readonly identity: PresenceIdentity | undefined;
+	readonly collab: boolean;
 	metadata: SessionMetadata | undefined;
 	/** Frames received before the session joined, in order; null once it has joined. */
 	early: Input[] | null;
@@ -94,6 +122,10 @@ export class Room {
 	 * effects held for a commit.
 	 */
 	private readonly live = new Map<SessionId, ProtocolVersion>();
+	/** Without a fanout: sessions subscribed to collaboration messages. */
+	private readonly collabLive = new Set<SessionId>();
+	/** The one timer that brings the reducer its `tick` (see the `wake` effect). */
+	private wakeTimer: unknown;
 	/** Inputs that wait while the document is reloaded after a failed write. */
 	private held: Input[] | null = null;
 	private readonly pipeline: CommitPipeline | undefined;
@@ -110,12 +142,20 @@ export class Room {
 	constructor(options: RoomOptions = {}) {
 		this.options = options;
 		this.roomId = options.roomId ?? "";
-		this.state = createRoomState({ limits: options.limits });
+		this.state = createRoomState({ limits: options.limits, collab: options.collab });
 		this.logger = options.logger ?? consoleLogger;
 		this.observer = options.observer;
 		const timers = options.timers ?? hostTimers;
 		this.timers = timers;
 		const storage = options.storage;
+		if (
+			options.collab?.persistLiveState === true &&
+			(storage === undefined || !isIncremental(storage) || storage.loadLiveState === undefined)
+		) {
+			throw new Error(
+				"persistLiveState needs an incremental storage that keeps live state (SQLite storage)",
+			);
+		}
 		if (storage !== undefined && isIncremental(storage)) {
 			const committed = this.observer?.committed;
 			this.pipeline = new CommitPipeline(
@@ -167,7 +207,7 @@ export class Room {
 	 * joined or been turned down.
 	 */
 	async handleSocketConnect(connection: SocketConnection): Promise<void> {
-		const { sessionId, socket, clientId } = connection;
+		const { sessionId, socket, clientId, identity } = connection;
 		if (this.currentStatus === "closing" || this.currentStatus === "closed") {
 			safeClose(socket, CloseCode.GoingAway, "room closed");
 			return;
@@ -180,6 +220,8 @@ export class Room {
 			sessionId,
 			socket,
 			clientId,
+			identity,
+			collab: connection.collab === true,
 			metadata: undefined,
 			early: [],
 			expiry: undefined,
@@ -192,7 +234,8 @@ export class Room {
 
 	/** A frame from a socket; for sockets whose events the owner forwards. */
 	handleSocketMessage(sessionId: string, data: unknown): void {
-		this.frameInput(sessionId, { kind: "frame", sessionId, frame: toFrame(data) });
+		const now = this.timers.epochMs();
+		this.frameInput(sessionId, { kind: "frame", sessionId, frame: toFrame(data), now });
 	}
 
 	/**
@@ -200,7 +243,8 @@ export class Room {
 	 * to the session's earlier frames, and not applied.
 	 */
 	handleRateLimitedMessage(sessionId: string, data: unknown): void {
-		this.frameInput(sessionId, { kind: "rate-limited", sessionId, frame: toFrame(data) });
+		const now = this.timers.epochMs();
+		this.frameInput(sessionId, { kind: "rate-limited", sessionId, frame: toFrame(data), now });
 	}
 
 	private frameInput(sessionId: string, input: Input): void {
@@ -221,9 +265,10 @@ export class Room {
 		if (connection === undefined) return;
 		this.connections.delete(sessionId);
 		this.live.delete(sessionId);
+		this.collabLive.delete(sessionId);
 		if (connection.expiry !== undefined) this.timers.clearTimeout(connection.expiry);
 		const joined = connection.early === null;
-		if (joined) this.input({ kind: "disconnect", sessionId });
+		if (joined) this.input({ kind: "disconnect", sessionId, now: this.timers.epochMs() });
 		this.countChanged();
 		if (joined) {
 			const remaining = this.connections.size;
@@ -259,6 +304,33 @@ export class Room {
 		let liveKeys = 0;
 		for (const record of document.records.values()) if (record.component !== null) liveKeys += 1;
 		return { timestamp: document.timestamp, liveKeys };
+	}
+
+	/**
+	 * Sends an event from the server to every session that opted in to collaboration messages
+	 * (but `except`), with `sender` null. The event follows the rules of client events (name
+	 * and size); one that breaks them is not sent, and the result says why.
+	 */
+	broadcast(
+		name: string,
+		payload: JsonValue,
+		options: { readonly except?: string } = {},
+	): BroadcastResult {
+		if (this.currentStatus !== "open") {
+			return {
+				ok: false,
+				error: { code: "room-not-open", message: `the room is ${this.currentStatus}` },
+			};
+		}
+		const problem = eventProblem(name, payload, this.state.limits);
+		if (problem !== undefined) return { ok: false, error: problem };
+		const now = this.timers.epochMs();
+		this.input(
+			options.except === undefined
+				? { kind: "server-event", name, payload, now }
+				: { kind: "server-event", name, payload, except: options.except, now },
+		);
+		return { ok: true };
 	}
 
 	/** Sockets handed to the room, including those still waiting to join. */
@@ -307,6 +379,9 @@ export class Room {
 		}
 		this.connections.clear();
 		this.live.clear();
+		this.collabLive.clear();
+		if (this.wakeTimer !== undefined) this.timers.clearTimeout(this.wakeTimer);
+		this.wakeTimer = undefined;
 	}
 
 	/** The last hook of a room that had loaded. */
@@ -320,7 +395,22 @@ export class Room {
 		this.currentStatus = "loading";
 		const initial = this.options.initialSnapshot;
 		const document = initial === undefined ? await this.readStorage() : this.importInitial(initial);
-		if (document !== null) this.dispatch({ kind: "document-loaded", document });
+		const liveState = await this.readLiveState();
+		if (document !== null || liveState !== undefined) {
+			this.dispatch({
+				kind: "document-loaded",
+				document: document ?? createDocument(),
+				...(liveState === undefined ? {} : { liveState }),
+			});
+		}
+	}
+
+	/** The stored live state, when the room keeps it; undefined when it does not. */
+	private async readLiveState(): Promise<LiveStateSnapshot | undefined> {
+		const storage = this.options.storage;
+		if (this.options.collab?.persistLiveState !== true || storage === undefined) return undefined;
+		if (!isIncremental(storage) || storage.loadLiveState === undefined) return undefined;
+		return (await storage.loadLiveState()) ?? { version: 0, entries: {} };
 	}
 
 	/** The stored document, with its inconsistent parts quarantined; null for a new room. */
@@ -393,7 +483,15 @@ export class Room {
 		if (this.connections.get(sessionId) !== connection || this.currentStatus !== "open") return;
 		const early = connection.early ?? [];
 		connection.early = null;
-		this.input({ kind: "connect", sessionId, clientId });
+		const identity = decision.identity ?? connection.identity;
+		this.input({
+			kind: "connect",
+			sessionId,
+			clientId,
+			...(identity === undefined ? {} : { identity }),
+			collab: connection.collab,
+			now: this.timers.epochMs(),
+		});
 		const info: SessionInfo = { sessionId, clientId, metadata: decision.metadata, joined: true };
 		this.notify("onSessionAdded", () => this.options.onSessionAdded?.(this, info));
 		for (const input of early) this.input(input);
@@ -477,7 +575,7 @@ export class Room {
 				if (this.observer !== undefined) this.observeSent(effect);
 				break;
 			case "broadcast":
-				this.broadcast(effect.except, effect.texts);
+				this.broadcastTexts(effect.except, effect.texts);
 				if (this.observer?.messageSent !== undefined) {
 					for (const [version, text] of Object.entries(effect.texts)) {
 						const recipients = effect.recipients[Number(version) as ProtocolVersion] ?? 0;
@@ -489,12 +587,27 @@ export class Room {
 				const connection = this.connections.get(effect.sessionId);
 				if (connection === undefined) break;
 				if (this.options.fanout !== undefined) {
-					this.options.fanout.subscribe(connection.socket, effect.version);
+					this.options.fanout.subscribe(connection.socket, effect.channel);
+				} else if (effect.channel === "collab") {
+					this.collabLive.add(effect.sessionId);
 				} else {
-					this.live.set(effect.sessionId, effect.version);
+					this.live.set(effect.sessionId, effect.channel);
 				}
 				break;
 			}
+			case "collab-broadcast":
+				this.publishCollab(effect.except, effect.text);
+				this.observer?.messageSent?.(this.roomId, effect.event, effect.text, effect.recipients);
+				break;
+			case "relay-event":
+				this.relayEvent(effect);
+				break;
+			case "notify":
+				this.tell(effect.notice);
+				break;
+			case "wake":
+				this.wakeAt(effect.at);
+				break;
 			case "close": {
 				const connection = this.connections.get(effect.sessionId);
 				if (connection !== undefined) {
@@ -507,6 +620,7 @@ export class Room {
 				this.refreshToken(effect.sessionId, effect.token);
 				break;
 			case "persist":
+			case "persist-state":
 				// The pipeline or the snapshot saver has it already.
 				break;
 		}
@@ -519,7 +633,81 @@ export class Room {
 		if (readAt !== undefined) observer.ackSent?.(this.roomId, this.timers.now() - readAt);
 	}
 
-	private broadcast(
+	/** An event is shown to `onEvent` first; it is delivered unless the hook returns false. */
+	private relayEvent(effect: RelayEventOutbound): void {
+		const { sessionId, sender, name, payload, messageId } = effect;
+		let allowed = true;
+		this.notify("onEvent", () => {
+			allowed = this.options.onEvent?.(this, { sender, name, payload, messageId }) !== false;
+		});
+		if (!allowed) {
+			const reason = "turned down by the server";
+			queueMicrotask(() => {
+				if (!this.connections.has(sessionId)) return;
+				this.input(
+					messageId === undefined
+						? { kind: "event-refused", sessionId, reason }
+						: { kind: "event-refused", sessionId, messageId, reason },
+				);
+			});
+			return;
+		}
+		this.publishCollab(sessionId, effect.text);
+		this.observer?.messageSent?.(this.roomId, "event", effect.text, effect.recipients);
+	}
+
+	/** A notice from the reducer, for the hook that hears of it. */
+	private tell(notice: Notice): void {
+		const hooks = this.options;
+		switch (notice.type) {
+			case "presence-join":
+				this.notify("onPresenceJoin", () => hooks.onPresenceJoin?.(this, { entry: notice.entry }));
+				break;
+			case "presence-update": {
+				const { entry, previousSessionId } = notice;
+				const info = previousSessionId === undefined ? { entry } : { entry, previousSessionId };
+				this.notify("onPresenceUpdate", () => hooks.onPresenceUpdate?.(this, info));
+				break;
+			}
+			case "presence-leave":
+				this.notify("onPresenceLeave", () =>
+					hooks.onPresenceLeave?.(this, { entry: notice.entry }),
+				);
+				break;
+			case "state-change": {
+				const { key, value, version, sender } = notice;
+				this.notify("onStateChange", () =>
+					hooks.onStateChange?.(this, { key, value, version, sender }),
+				);
+				break;
+			}
+		}
+	}
+
+	/** One timer for all of the room's timed work; each `wake` replaces the last. */
+	private wakeAt(at: number): void {
+		if (this.wakeTimer !== undefined) this.timers.clearTimeout(this.wakeTimer);
+		const delay = Math.max(0, at - this.timers.epochMs());
+		this.wakeTimer = this.timers.setTimeout(() => {
+			this.wakeTimer = undefined;
+			if (this.currentStatus !== "open") return;
+			this.input({ kind: "tick", now: this.timers.epochMs() });
+		}, delay);
+	}
+
+	private publishCollab(except: SessionId | null, text: string): void {
+		const fanout = this.options.fanout;
+		if (fanout !== undefined) {
+			const sender = except === null ? undefined : this.connections.get(except);
+			fanout.publish("collab", text, sender?.socket ?? null);
+			return;
+		}
+		for (const sessionId of this.collabLive) {
+			if (sessionId !== except) this.sendTo(sessionId, text);
+		}
+	}
+
+	private broadcastTexts(
 		except: SessionId | null,
 		texts: Readonly<Partial<Record<ProtocolVersion, string>>>,
 	): void {
@@ -527,7 +715,7 @@ export class Room {
 		if (fanout !== undefined) {
 			const sender = except === null ? undefined : this.connections.get(except);
 			for (const [version, text] of Object.entries(texts)) {
-				fanout.publish(Number(version) as ProtocolVersion, text, sender?.socket ?? null);
+				fanout.publish(Number(version) as Channel, text, sender?.socket ?? null);
 			}
 			return;
 		}
@@ -601,6 +789,9 @@ export class Room {
 				effect.kind === "token-refresh"
 			) {
 				waiting.push(effect.sessionId);
+			} else if (effect.kind === "wake") {
+				// Timed work is the room's own: it must still happen.
+				this.perform(effect);
 			} else if (effect.kind === "close") {
 				this.perform(effect);
 			}
@@ -612,7 +803,12 @@ export class Room {
 
 	private async reloadDocument(): Promise<void> {
 		const document = (await this.readStorage()) ?? createDocument();
-		this.dispatch({ kind: "document-loaded", document });
+		const liveState = await this.readLiveState();
+		this.dispatch({
+			kind: "document-loaded",
+			document,
+			...(liveState === undefined ? {} : { liveState }),
+		});
 		const waiting = this.held ?? [];
 		this.held = null;
 		for (const input of waiting) this.dispatch(input);

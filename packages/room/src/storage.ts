@@ -1,4 +1,10 @@
-import type { DocumentChange, QuarantineEntry, RoomSnapshot } from "@roomsync/core";
+import type {
+	DocumentChange,
+	LiveStateChange,
+	LiveStateSnapshot,
+	QuarantineEntry,
+	RoomSnapshot,
+} from "@roomsync/core";
 
 /**
  * The design doc's storage: whole snapshots. The Room saves at most once every
@@ -20,11 +26,27 @@ export interface SyncStorage extends Quarantine, Erase {
  * into one `commit` (group commit) and sends nothing that depends on them (acks, broadcasts,
  * catch-up answers) until that commit has resolved: an acked patch is on disk.
  */
-export interface IncrementalStorage extends Quarantine, Erase {
+export interface IncrementalStorage extends Quarantine, Erase, LiveStateStorage {
 	/** As `SyncStorage.load`. */
 	load(): Promise<RoomSnapshot | null>;
-	/** Writes the changes, in order, atomically: all of them or none. */
-	commit(changes: readonly DocumentChange[]): Promise<void> | void;
+	/**
+	 * Writes the changes, in order, atomically: all of them or none. `liveState` (only for a
+	 * room that persists it, see `LiveStateStorage`) joins the same write.
+	 */
+	commit(
+		changes: readonly DocumentChange[],
+		liveState?: readonly LiveStateChange[],
+	): Promise<void> | void;
+}
+
+/**
+ * Live state kept with the room (`persistLiveState`), for an incremental store that has it:
+ * written in the same `commit` as the document, so a state change echoed to its sender is
+ * stored, and read back on load.
+ */
+export interface LiveStateStorage {
+	/** The stored live state, or null when the room has none. */
+	loadLiveState?(): Promise<LiveStateSnapshot | null>;
 }
 
 /**

@@ -4,6 +4,11 @@ export interface Timers {
 	clearTimeout(handle: unknown): void;
 	/** Milliseconds on a clock that only moves forward, for durations (ack latency, commits). */
 	now(): number;
+	/**
+	 * Epoch milliseconds that never run backwards, for what clients are shown (presence times)
+	 * and the room's timed work (throttles, away, grace periods).
+	 */
+	epochMs(): number;
 	/** Runs `callback` once the current event-loop turn's work is done: the group-commit point. */
 	defer(callback: () => void): void;
 }
@@ -12,6 +17,8 @@ export const hostTimers: Timers = {
 	setTimeout: (callback, ms) => setTimeout(callback, ms),
 	clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
 	now: () => performance.now(),
+	// The process's start on the wall clock plus a monotonic clock: immune to clock steps.
+	epochMs: () => Math.floor(performance.timeOrigin + performance.now()),
 	// Runs after the I/O callbacks of this loop turn, so every frame already read joins the commit.
 	defer: (callback) => {
 		if (typeof setImmediate === "function") setImmediate(callback);

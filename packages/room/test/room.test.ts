@@ -1,5 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { CloseCode, ErrorCode, type QuarantineEntry, type RoomSnapshot } from "@roomsync/core";
+import {
+	CloseCode,
+	DEFAULT_COLLAB_OPTIONS,
+	ErrorCode,
+	type QuarantineEntry,
+	type RoomSnapshot,
+} from "@roomsync/core";
 import { type Logger, Room, type RoomOptions, UnreadableRoomError } from "@roomsync/room";
 import {
 	authRefresh,
@@ -698,8 +704,8 @@ describe("hooks", () => {
 
 describe("fanout", () => {
 	test("a broadcast is handed to the runtime's pub/sub once per version, excluding the sender", async () => {
-		const published: { version: number; text: string; except: unknown }[] = [];
-		const subscribed: { socket: unknown; version: number }[] = [];
+		const published: { version: number | string; text: string; except: unknown }[] = [];
+		const subscribed: { socket: unknown; version: number | string }[] = [];
 		const room = newRoom({
 			fanout: {
 				subscribe: (socket, version) => void subscribed.push({ socket, version }),
@@ -854,6 +860,8 @@ describe("credentials that expire", () => {
 		await timers.advance(4_000);
 		expect(refreshed.closed).toEqual({ code: CloseCode.Unauthorized, reason: "token expired" });
 		expect(room.getSessionCount()).toBe(0);
+		// The presence grace period ends; then nothing is left.
+		await timers.advance(DEFAULT_COLLAB_OPTIONS.presenceGraceMs);
 		expect(timers.pendingTimeouts()).toBe(0);
 	});
 
@@ -862,6 +870,10 @@ describe("credentials that expire", () => {
 		const room = newRoom({ timers, onBeforeConnect: () => ({ allow: true, expiresInMs: 1_000 }) });
 		await join(room, "s1", "alice");
 		room.handleSocketClose("s1");
+		// Only the room's wake-up for presence is left (its away deadline, now void); once it
+		// has come, nothing is.
+		expect(timers.pendingTimeouts()).toBe(1);
+		await timers.advance(DEFAULT_COLLAB_OPTIONS.awayAfterMs);
 		expect(timers.pendingTimeouts()).toBe(0);
 	});
 });

@@ -61,6 +61,10 @@ export class ManualTimers implements Timers {
 		return this.time;
 	}
 
+	epochMs(): number {
+		return this.now();
+	}
+
 	defer(callback: () => void): void {
 		this.deferred.push(callback);
 	}

@@ -4,7 +4,7 @@
  * closing a session, deleting a room. JSON in and out; errors as
  * `{ "error": { "code", "message" } }` with stable codes.
  */
-import { CloseCode, exportSnapshot, type RoomSnapshot } from "@roomsync/core";
+import { CloseCode, exportSnapshot, type JsonValue, type RoomSnapshot } from "@roomsync/core";
 import { loadRoom, type Room, type RoomManager, type SessionMetadata } from "@roomsync/room";
 import { bearerToken } from "../bearer-token.ts";
 import { ID_PATTERN } from "../connection-url.ts";
@@ -31,7 +31,9 @@ export type AdminErrorCode =
 	| "method-not-allowed"
 	| "invalid-room-id"
 	| "cannot-delete"
-	| "unreadable";
+	| "unreadable"
+	| "invalid-body"
+	| "invalid-event";
 
 export async function handleAdmin(
 	request: Request,
@@ -52,6 +54,9 @@ export async function handleAdmin(
 	if (parts.length === 2) {
 		if (request.method === "DELETE") return deleteRoom(context, roomId);
 		return only(request, "GET", () => describeRoom(context, roomId));
+	}
+	if (parts.length === 3 && parts[2] === "broadcast") {
+		return only(request, "POST", () => broadcast(context, roomId, request));
 	}
 	if (parts.length === 3 && parts[2] === "snapshot") {
 		return only(request, "GET", () => snapshot(context, roomId));
@@ -131,6 +136,39 @@ function closeSession(context: AdminContext, roomId: string, sessionId: string):
 	}
 	session.close(CloseCode.ClosedByAdmin, "closed by an administrator");
 	return Response.json({ closed: sessionId });
+}
+
+/**
+ * `POST /admin/rooms/:id/broadcast` with `{ "name": ..., "payload": ... }`: an `event` from the
+ * server (`sender` null) to every opted-in session of an open room.
+ */
+async function broadcast(
+	context: AdminContext,
+	roomId: string,
+	request: Request,
+): Promise<Response> {
+	const room = context.rooms.getExistingRoom(roomId);
+	if (room === undefined || room.status !== "open") {
+		return failure(404, "not-found", `room ${roomId} is not open`);
+	}
+	let body: unknown;
+	try {
+		body = await request.json();
+	} catch {
+		return failure(400, "invalid-body", 'send a JSON body { "name": ..., "payload": ... }');
+	}
+	if (typeof body !== "object" || body === null || Array.isArray(body)) {
+		return failure(400, "invalid-body", 'send a JSON body { "name": ..., "payload": ... }');
+	}
+	const { name, payload } = body as { name?: unknown; payload?: unknown };
+	const result = room.broadcast(name as string, (payload ?? null) as JsonValue);
+	if (!result.ok) {
+		if (result.error.code === "room-not-open") {
+			return failure(404, "not-found", `room ${roomId} is not open`);
+		}
+		return failure(400, "invalid-event", result.error.message);
+	}
+	return Response.json({ broadcast: name, roomId });
 }
 
 async function deleteRoom(context: AdminContext, roomId: string): Promise<Response> {

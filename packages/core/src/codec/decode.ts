@@ -6,7 +6,7 @@
  */
 import { BufferDelta, type BufferRun } from "../document/buffer-delta.ts";
 import { emptyRecord } from "../document/component.ts";
-import { findJsonProblem, isStorableString, type JsonProblem } from "../document/json.ts";
+import { findJsonProblem, isStorableString } from "../document/json.ts";
 import type { ComponentPatch, FieldValue, Patch } from "../document/patch.ts";
 import type { Command, MessageId } from "../protocol/commands.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
@@ -16,6 +16,24 @@ import {
 	isProtocolVersion,
 	type ProtocolVersion,
 } from "../protocol/versions.ts";
+import {
+	decodeCursorUpdate,
+	decodeEvent,
+	decodeHeartbeat,
+	decodePresenceUpdate,
+	decodeStateUpdate,
+} from "./decode-collab.ts";
+import {
+	describe,
+	exceedsUtf8Bytes,
+	fail,
+	isMessageId,
+	isRecord,
+	type JsonRecord,
+	LONE_SURROGATE,
+	quote,
+	valueProblem,
+} from "./frame-checks.ts";
 import type { WireClientMessage } from "./wire.ts";
 
 /** A WebSocket frame as runtimes hand it over: text, or binary in one of its forms. */
@@ -92,7 +110,6 @@ export function peekMessageId(frame: Frame, limits: Limits): MessageId | undefin
 	return isMessageId(messageId, limits) ? messageId : undefined;
 }
 
-type JsonRecord = Readonly<Record<string, unknown>>;
 type Decoder = (record: JsonRecord, limits: Limits, version: ProtocolVersion) => DecodeResult;
 
 /** One decoder per client message type; the compiler checks that every wire type has one. */
@@ -100,6 +117,11 @@ const decoders: { readonly [T in WireClientMessage["type"]]: Decoder } = {
 	patch: decodePatch,
 	reconnect: decodeReconnect,
 	"auth-refresh": decodeAuthRefresh,
+	"presence:update": decodePresenceUpdate,
+	"cursor:update": decodeCursorUpdate,
+	heartbeat: decodeHeartbeat,
+	event: decodeEvent,
+	"state:update": decodeStateUpdate,
 };
 
 function decodePatch(record: JsonRecord, limits: Limits, version: ProtocolVersion): DecodeResult {
@@ -381,31 +403,6 @@ function readBufferDelta(
 	return new BufferDelta(len as number, runs as BufferRun[]);
 }
 
-/** The error for a value `findJsonProblem` refused, before its path is known. */
-function valueProblem(
-	problem: JsonProblem,
-	maxDepth: number,
-): { code: ErrorCode; message: string } {
-	switch (problem) {
-		case "not-json":
-			return {
-				code: ErrorCode.InvalidField,
-				message:
-					"field values must be JSON (finite numbers, strings, booleans, null, arrays, objects)",
-			};
-		case "too-deep":
-			return {
-				code: ErrorCode.TooDeep,
-				message: `field values may nest at most ${maxDepth} levels`,
-			};
-		case "lone-surrogate":
-			return { code: ErrorCode.InvalidField, message: LONE_SURROGATE };
-	}
-}
-
-const LONE_SURROGATE =
-	"strings must be well-formed Unicode: a lone UTF-16 surrogate (\\ud800-\\udfff without its pair) cannot be stored";
-
 /** A null-prototype copy, so that a key named `__proto__` stays an own key. */
 function copyRecord(record: JsonRecord): Record<string, unknown> {
 	const copy = emptyRecord<unknown>();
@@ -413,56 +410,8 @@ function copyRecord(record: JsonRecord): Record<string, unknown> {
 	return copy;
 }
 
-function isRecord(value: unknown): value is JsonRecord {
-	return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isMessageId(value: unknown, limits: Limits): value is MessageId {
-	return typeof value === "string"
-		? value.length <= limits.maxKeyLength && isStorableString(value)
-		: typeof value === "number" && Number.isFinite(value);
-}
-
 function isTimestamp(value: unknown): value is number {
 	return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
-/** What a value is, for an error message: "an object", "a number", "null". */
-function describe(value: unknown): string {
-	if (value === null) return "null";
-	if (Array.isArray(value)) return "a list";
-	const type = typeof value;
-	return type === "object" ? "an object" : `${/^[aeiou]/.test(type) ? "an" : "a"} ${type}`;
-}
-
-/**
- * UTF-8 is at least one byte per UTF-16 unit and at most three, so most frames are decided
- * by their length alone; only the band in between is counted.
- */
-function exceedsUtf8Bytes(text: string, maxBytes: number): boolean {
-	if (text.length > maxBytes) return true;
-	if (text.length * 3 <= maxBytes) return false;
-	let bytes = 0;
-	for (let i = 0; i < text.length; i++) {
-		const unit = text.charCodeAt(i);
-		if (unit < 0x80) bytes += 1;
-		else if (unit < 0x800) bytes += 2;
-		else if (isHighSurrogate(unit) && isLowSurrogate(text.charCodeAt(i + 1))) {
-			// A surrogate pair is one code point of four bytes.
-			bytes += 4;
-			i++;
-		} else bytes += 3;
-		if (bytes > maxBytes) return true;
-	}
-	return false;
-}
-
-function isHighSurrogate(unit: number): boolean {
-	return unit >= 0xd800 && unit <= 0xdbff;
-}
-
-function isLowSurrogate(unit: number): boolean {
-	return unit >= 0xdc00 && unit <= 0xdfff;
 }
 
 function keyPath(entryPath: string, key: string): string {
@@ -472,13 +421,4 @@ function keyPath(entryPath: string, key: string): string {
 /** `.x` for a plain field name, `["a b"]` for any other. */
 function fieldSuffix(field: string): string {
 	return /^[A-Za-z_$][\w$]*$/.test(field) && field.length <= 64 ? `.${field}` : `[${quote(field)}]`;
-}
-
-/** Quotes a client-chosen name for a message, cut short so an error never echoes a huge key. */
-function quote(name: string): string {
-	return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
-}
-
-function fail(code: ErrorCode, message: string, path?: string): DecodeResult {
-	return { ok: false, error: path === undefined ? { code, message } : { code, message, path } };
 }

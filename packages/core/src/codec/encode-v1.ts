@@ -4,7 +4,8 @@
  * `reconnect` is sent even when it is empty, and field values are always whole: buffer deltas
  * arrive as the arrays they produced.
  */
-import type { ServerEvent } from "../protocol/events.ts";
+import type { CollabEvent, DocumentEvent, ServerEvent } from "../protocol/events.ts";
+import { encodeCollab } from "./encode-collab.ts";
 import type {
 	WireAckMessage,
 	WireClientCountMessage,
@@ -26,10 +27,25 @@ export function encodeV1(event: ServerEvent): string {
 		const id = typeof messageId === "number" ? String(messageId) : JSON.stringify(messageId);
 		return `{"type":"ack","messageId":${id},"timestamp":${timestamp}}`;
 	}
+	if (isCollab(event)) return encodeCollab(event);
 	return JSON.stringify(toWireV1(event));
 }
 
-function toWireV1(event: ServerEvent): WireServerMessage {
+const COLLAB_TYPES: ReadonlySet<string> = new Set<CollabEvent["type"]>([
+	"presence:init",
+	"presence:diff",
+	"cursor",
+	"event",
+	"state:init",
+	"state:update",
+]);
+
+/** Collaboration messages are the same in every version. */
+export function isCollab(event: ServerEvent): event is CollabEvent {
+	return COLLAB_TYPES.has(event.type);
+}
+
+function toWireV1(event: DocumentEvent): WireServerMessage {
 	switch (event.type) {
 		case "ack":
 			return {

@@ -9,8 +9,13 @@
  * - version 2 `patch` messages carry `timestamp` only with `documentPatches`; version 1 ones
  *   always do, and version 1 always gets an answer to `reconnect`, even an empty one;
  * - version 2 adds `auth-refresh`. Both get `synced { timestamp }` and `resync { since }`.
+ *
+ * Collaboration messages (presence, cursors, events, live state) are the same in both
+ * versions. A session receives them only once it has opted in: with `collab=1` in its connect
+ * URL, or by sending any of them. Until then nothing here reaches it, so an ecs-sync client
+ * sees exactly the ecs-sync protocol.
  */
-import type { JsonValue } from "../document/json.ts";
+import type { JsonObject, JsonValue } from "../document/json.ts";
 
 /** A sparse update of an array field (version 2): the array cut or extended to `len`, then each run's values written from its offset. */
 export interface WireBufferDelta {
@@ -64,7 +69,71 @@ export interface WireAuthRefreshMessage {
 	readonly token: string;
 }
 
-export type WireClientMessage = WirePatchMessage | WireReconnectMessage | WireAuthRefreshMessage;
+/**
+ * Changes the sender's client-set presence fields; absent fields stay as they are. Others
+ * receive the change at most once per presence throttle window, the last state always.
+ */
+export interface WirePresenceUpdateMessage {
+	readonly type: "presence:update";
+	readonly idle?: boolean;
+	/** Where in the app the user is; at most `maxKeyLength` characters, null clears. */
+	readonly location?: string | null;
+	/** Any JSON object up to `maxPresenceBytes`, replacing the previous one; null clears. */
+	readonly metadata?: JsonObject | null;
+}
+
+/** A cursor: finite `x` and `y`, and any other JSON up to `maxCursorBytes` in all. */
+export type WireCursor = JsonObject & { readonly x: number; readonly y: number };
+
+/** The sender's cursor; null hides it. Relayed throttled, the last position always. */
+export interface WireCursorUpdateMessage {
+	readonly type: "cursor:update";
+	readonly cursor: WireCursor | null;
+}
+
+/** Keeps the session `online` (any frame does); no answer. */
+export interface WireHeartbeatMessage {
+	readonly type: "heartbeat";
+}
+
+/** An app-defined event, relayed to the other opted-in sessions. */
+export interface WireEventMessage {
+	readonly type: "event";
+	/** 1 to `maxKeyLength` characters. */
+	readonly name: string;
+	/** Any JSON up to `maxEventBytes`; absent is null. */
+	readonly payload?: JsonValue;
+	/** Optional; echoed in an `error` about this frame. */
+	readonly messageId?: string | number;
+}
+
+/**
+ * Writes one key of live state. Last write wins in the order the server receives them;
+ * `merge: true` with an object value writes its fields over the current object (a null field
+ * removes that field); `value: null` deletes the key.
+ */
+export interface WireStateUpdateMessage {
+	readonly type: "state:update";
+	/** 1 to `maxKeyLength` characters. */
+	readonly key: string;
+	/** Any JSON up to `maxStateValueBytes`. */
+	readonly value: JsonValue;
+	readonly merge?: boolean;
+	readonly messageId?: string | number;
+}
+
+export type WireCollabClientMessage =
+	| WirePresenceUpdateMessage
+	| WireCursorUpdateMessage
+	| WireHeartbeatMessage
+	| WireEventMessage
+	| WireStateUpdateMessage;
+
+export type WireClientMessage =
+	| WirePatchMessage
+	| WireReconnectMessage
+	| WireAuthRefreshMessage
+	| WireCollabClientMessage;
 
 // Server -> client
 
@@ -127,6 +196,93 @@ export interface WireErrorMessage {
 	readonly messageId?: string | number;
 }
 
+/** One session's presence entry. Times are the server's clock, epoch milliseconds. */
+export interface WirePresenceEntry {
+	readonly sessionId: string;
+	readonly clientId: string;
+	/** From the verified token with auth on; else the `userId` query parameter, or the clientId. */
+	readonly userId: string;
+	/** From the token's `name`; else the `displayName` query parameter, or the userId. */
+	readonly displayName: string;
+	readonly avatarUrl: string | null;
+	/** One of a fixed palette, from the userId: the same in every room and after restarts. */
+	readonly color: string;
+	/** `away` after `--away-after-ms` without any frame from the session; `online` on the next. */
+	readonly status: "online" | "away";
+	readonly idle: boolean;
+	readonly location: string | null;
+	readonly metadata: JsonObject | null;
+	readonly connectedAt: number;
+	/** The session's last frame, as of when this entry was sent (not updated on every frame). */
+	readonly lastActiveAt: number;
+}
+
+/** Everyone present (the receiver included, as `self`): the first collaboration message a session gets. */
+export interface WirePresenceInitMessage {
+	readonly type: "presence:init";
+	readonly self: string;
+	readonly present: readonly WirePresenceEntry[];
+}
+
+/**
+ * What changed since the last diff; lists without entries are left out. An `updated` entry
+ * with `previousSessionId` replaces the entry of that session: a client that reconnected
+ * within the grace period took it over.
+ */
+export interface WirePresenceDiffMessage {
+	readonly type: "presence:diff";
+	readonly joined?: readonly WirePresenceEntry[];
+	readonly left?: readonly string[];
+	readonly updated?: readonly (WirePresenceEntry & { readonly previousSessionId?: string })[];
+}
+
+/** Who sent an event or a state change; null for the server. */
+export interface WireSender {
+	readonly sessionId: string;
+	readonly userId: string;
+}
+
+/** Another session's cursor; `cursor` null when it was hidden or its session left. */
+export interface WireCursorMessage {
+	readonly type: "cursor";
+	readonly sessionId: string;
+	readonly userId: string;
+	readonly color: string;
+	readonly cursor: WireCursor | null;
+}
+
+/** An event from another session, or from the server (`sender` null). */
+export interface WireRelayedEventMessage {
+	readonly type: "event";
+	readonly name: string;
+	readonly payload: JsonValue;
+	readonly sender: WireSender | null;
+}
+
+/** The whole live state and its version, sent on opt-in. */
+export interface WireStateInitMessage {
+	readonly type: "state:init";
+	readonly version: number;
+	readonly state: Readonly<Record<string, JsonValue>>;
+}
+
+/** One key changed (`value` null: deleted); `version` counts the room's changes. */
+export interface WireStateUpdateEventMessage {
+	readonly type: "state:update";
+	readonly key: string;
+	readonly value: JsonValue;
+	readonly version: number;
+	readonly sender: WireSender | null;
+}
+
+export type WireCollabServerMessage =
+	| WirePresenceInitMessage
+	| WirePresenceDiffMessage
+	| WireCursorMessage
+	| WireRelayedEventMessage
+	| WireStateInitMessage
+	| WireStateUpdateEventMessage;
+
 export type WireServerMessage =
 	| WireAckMessage
 	| WireServerPatchMessage
@@ -134,4 +290,5 @@ export type WireServerMessage =
 	| WireSyncedMessage
 	| WireResyncMessage
 	| WireVersionMismatchMessage
-	| WireErrorMessage;
+	| WireErrorMessage
+	| WireCollabServerMessage;

@@ -2,6 +2,8 @@
  * What a client asks of the room, decoded from its frames: the reducer's vocabulary, free of any
  * wire encoding. `codec/decode.ts` makes these; the handlers in `room/handlers/` consume them.
  */
+import type { PresenceChange } from "../collab/presence.ts";
+import type { JsonObject, JsonValue } from "../document/json.ts";
 import type { Patch } from "../document/patch.ts";
 import type { ProtocolVersion } from "./versions.ts";
 
@@ -44,10 +46,61 @@ export interface AuthRefreshCommand {
 	readonly token: string;
 }
 
+// Collaboration: presence, cursors, events and live state. The first of these a session
+// sends opts it in (see `presence:init`), as `collab=1` in its connect URL does.
+
+/** Changes the sender's client-set presence fields; delivered to others throttled. */
+export interface PresenceUpdateCommand extends PresenceChange {
+	readonly type: "presence:update";
+}
+
+/**
+ * A pointer position: `x` and `y`, and any other JSON the app wants to show with it (a
+ * tool, a selection). Null hides the cursor.
+ */
+export type Cursor = JsonObject & { readonly x: number; readonly y: number };
+
+/** The sender's cursor moved; relayed to the other opted-in sessions, throttled, never stored. */
+export interface CursorUpdateCommand {
+	readonly type: "cursor:update";
+	readonly cursor: Cursor | null;
+}
+
+/** "Still here": keeps the session `online` when it has nothing else to send. */
+export interface HeartbeatCommand {
+	readonly type: "heartbeat";
+}
+
+/** An app-defined event for the other opted-in sessions. */
+export interface EventCommand {
+	readonly type: "event";
+	readonly name: string;
+	readonly payload: JsonValue;
+	/** Echoed in an error about this frame, so the client can tell which one failed. */
+	readonly messageId?: MessageId;
+}
+
+/** Writes one key of the room's live state (null deletes; `merge` merges an object in). */
+export interface StateUpdateCommand {
+	readonly type: "state:update";
+	readonly key: string;
+	readonly value: JsonValue;
+	readonly merge: boolean;
+	readonly messageId?: MessageId;
+}
+
+export type CollabCommand =
+	| PresenceUpdateCommand
+	| CursorUpdateCommand
+	| HeartbeatCommand
+	| EventCommand
+	| StateUpdateCommand;
+
 export type Command =
 	| PatchCommand
 	| ReconnectCommand
 	| UnsupportedVersionCommand
-	| AuthRefreshCommand;
+	| AuthRefreshCommand
+	| CollabCommand;
 
 export type CommandType = Command["type"];

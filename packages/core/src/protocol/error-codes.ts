@@ -25,6 +25,16 @@ export const ErrorCode = {
 	RateLimited: "rate-limited",
 	/** Storage could not write the patch: it was not applied, and the session is closed so that it re-sends. */
 	StorageFailed: "storage-failed",
+	/**
+	 * A value is larger than its limit: an event payload (`maxEventBytes`), presence metadata
+	 * (`maxPresenceBytes`), a cursor (`maxCursorBytes`) or a live state value
+	 * (`maxStateValueBytes`); `path` names it.
+	 */
+	ValueTooLarge: "value-too-large",
+	/** The room's live state holds `maxStateKeys` keys; a new key was not added. */
+	StateFull: "state-full",
+	/** The server's `onEvent` hook turned the event down; nobody received it. */
+	EventRejected: "event-rejected",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -2,9 +2,11 @@
  * What the room tells clients, before encoding: each protocol version renders these its own
  * way (`codec/encode-v1.ts`, `codec/encode-v2.ts`).
  */
+import type { PresenceEntry } from "../collab/presence.ts";
 import type { ComponentData, ComponentKey } from "../document/component.ts";
+import type { JsonValue } from "../document/json.ts";
 import type { Patch } from "../document/patch.ts";
-import type { MessageId } from "./commands.ts";
+import type { Cursor, MessageId } from "./commands.ts";
 import type { ErrorCode } from "./error-codes.ts";
 import type { ProtocolVersion } from "./versions.ts";
 
@@ -82,7 +84,81 @@ export interface ErrorEvent {
 	readonly messageId?: MessageId;
 }
 
-export type ServerEvent =
+// Collaboration events go only to sessions that opted in, in the same text for every
+// protocol version.
+
+/** Everyone present, sent to a session when it opts in; `self` is its own sessionId. */
+export interface PresenceInitEvent {
+	readonly type: "presence:init";
+	readonly self: string;
+	readonly present: readonly PresenceEntry[];
+}
+
+/**
+ * An entry that changed. `previousSessionId` is set when a reconnecting client took over the
+ * entry of its earlier session within the grace period: the entry is now known by its new
+ * sessionId, and no `left` or `joined` is sent for it.
+ */
+export type PresenceUpdated = PresenceEntry & { readonly previousSessionId?: string };
+
+/** What changed in presence since the last diff; only the lists that have entries. */
+export interface PresenceDiffEvent {
+	readonly type: "presence:diff";
+	readonly joined?: readonly PresenceEntry[];
+	/** The sessionIds whose entries are gone. */
+	readonly left?: readonly string[];
+	readonly updated?: readonly PresenceUpdated[];
+}
+
+/** Who sent an event or changed live state; null when it was the server. */
+export interface Sender {
+	readonly sessionId: string;
+	readonly userId: string;
+}
+
+/** Another session's cursor; null when it was hidden or the session left. */
+export interface CursorEvent {
+	readonly type: "cursor";
+	readonly sessionId: string;
+	readonly userId: string;
+	readonly color: string;
+	readonly cursor: Cursor | null;
+}
+
+/** An event from another session, or from the server (`sender` null). */
+export interface RelayedEvent {
+	readonly type: "event";
+	readonly name: string;
+	readonly payload: JsonValue;
+	readonly sender: Sender | null;
+}
+
+/** The room's whole live state, sent to a session when it opts in. */
+export interface StateInitEvent {
+	readonly type: "state:init";
+	readonly version: number;
+	readonly state: Readonly<Record<string, JsonValue>>;
+}
+
+/** One key of live state changed (`value` null: deleted), sent to everyone opted in, sender included. */
+export interface StateUpdateEvent {
+	readonly type: "state:update";
+	readonly key: string;
+	readonly value: JsonValue;
+	readonly version: number;
+	readonly sender: Sender | null;
+}
+
+export type CollabEvent =
+	| PresenceInitEvent
+	| PresenceDiffEvent
+	| CursorEvent
+	| RelayedEvent
+	| StateInitEvent
+	| StateUpdateEvent;
+
+/** The events of the ecs-sync protocol itself, which every session receives. */
+export type DocumentEvent =
 	| AckEvent
 	| ChangesEvent
 	| CatchUpEvent
@@ -91,3 +167,5 @@ export type ServerEvent =
 	| ClientCountEvent
 	| VersionMismatchEvent
 	| ErrorEvent;
+
+export type ServerEvent = DocumentEvent | CollabEvent;

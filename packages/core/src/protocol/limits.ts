@@ -4,7 +4,10 @@ export interface Limits {
 	readonly maxFrameBytes: number;
 	/** Component keys in one message, counted over every patch of both lists. */
 	readonly maxKeysPerMessage: number;
-	/** Length of a component key, a field name or a string `messageId`, in UTF-16 code units. */
+	/**
+	 * Length of a component key, a field name, a string `messageId`, an event name, a live state
+	 * key or a presence `location`, in UTF-16 code units.
+	 */
 	readonly maxKeyLength: number;
 	/** Nesting of arrays and objects inside one field value (a scalar is depth 0). */
 	readonly maxValueDepth: number;
@@ -13,6 +16,16 @@ export interface Limits {
 	 * huge array; the default is what the largest frame could carry as a plain array.
 	 */
 	readonly maxBufferLength: number;
+	/** UTF-8 size of an event's payload as JSON. */
+	readonly maxEventBytes: number;
+	/** UTF-8 size of a session's presence metadata as JSON. */
+	readonly maxPresenceBytes: number;
+	/** UTF-8 size of a cursor as JSON. */
+	readonly maxCursorBytes: number;
+	/** UTF-8 size of one live state value as JSON (after a merge). */
+	readonly maxStateValueBytes: number;
+	/** Keys the room's live state may hold. */
+	readonly maxStateKeys: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -21,4 +34,9 @@ export const DEFAULT_LIMITS: Limits = {
 	maxKeyLength: 512,
 	maxValueDepth: 32,
 	maxBufferLength: 512 * 1024,
+	maxEventBytes: 64 * 1024,
+	maxPresenceBytes: 4 * 1024,
+	maxCursorBytes: 1024,
+	maxStateValueBytes: 64 * 1024,
+	maxStateKeys: 1_000,
 };

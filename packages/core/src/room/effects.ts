@@ -3,20 +3,36 @@
  * where they are encoded, once per protocol version that will receive them.
  */
 import { encodeEvent } from "../codec/encode.ts";
+import { encodeCollab } from "../codec/encode-collab.ts";
+import type { LiveStateChange } from "../collab/live-state.ts";
 import type { DocumentChange } from "../document/document.ts";
+import type { JsonValue } from "../document/json.ts";
 import type { CloseCode } from "../protocol/close-codes.ts";
 import type { MessageId } from "../protocol/commands.ts";
-import type { ServerEvent } from "../protocol/events.ts";
+import type { CollabEvent, ServerEvent } from "../protocol/events.ts";
 import { PROTOCOL_VERSIONS, type ProtocolVersion } from "../protocol/versions.ts";
-import type { Outbound } from "./outbound.ts";
+import type { Channel, Notice, Outbound } from "./outbound.ts";
+import { PresenceDiff } from "./presence-diff.ts";
 import type { RoomState, Session } from "./state.ts";
 
 export class Effects {
 	readonly list: Outbound[] = [];
 	private readonly state: RoomState;
+	private diff: PresenceDiff | undefined;
 
 	constructor(state: RoomState) {
 		this.state = state;
+	}
+
+	/** This input's presence changes, made on first use: most inputs have none. */
+	get presence(): PresenceDiff {
+		this.diff ??= new PresenceDiff();
+		return this.diff;
+	}
+
+	/** Sends the presence changes gathered so far as one diff. */
+	flushPresence(): void {
+		this.diff?.flush(this);
 	}
 
 	/** To one session, in its protocol version (nothing, if that version has nothing for it). */
@@ -53,8 +69,58 @@ export class Effects {
 		}
 	}
 
-	subscribe(session: Session): void {
-		this.list.push({ kind: "subscribe", sessionId: session.sessionId, version: session.version });
+	/** To every opted-in session but `except`, in one text for all versions. */
+	broadcastCollab(except: Session | null, event: CollabEvent): void {
+		const recipients = this.state.collab.optedIn - (except?.collab ? 1 : 0);
+		if (recipients <= 0) return;
+		const text = encodeCollab(event);
+		const sender = except?.sessionId ?? null;
+		this.list.push({
+			kind: "collab-broadcast",
+			except: sender,
+			text,
+			event: event.type,
+			recipients,
+		});
+	}
+
+	/** A session's event, for the embedder's `onEvent` and then everyone else opted in. */
+	relayEvent(
+		session: Session,
+		name: string,
+		payload: JsonValue,
+		messageId: MessageId | undefined,
+	): void {
+		const sender = { sessionId: session.sessionId, userId: session.presence.userId };
+		const text = encodeCollab({ type: "event", name, payload, sender });
+		const recipients = this.state.collab.optedIn - (session.collab ? 1 : 0);
+		const { sessionId } = session;
+		this.list.push({
+			kind: "relay-event",
+			sessionId,
+			messageId,
+			sender,
+			name,
+			payload,
+			text,
+			recipients,
+		});
+	}
+
+	subscribe(session: Session, channel: Channel): void {
+		this.list.push({ kind: "subscribe", sessionId: session.sessionId, channel });
+	}
+
+	persistState(change: LiveStateChange): void {
+		this.list.push({ kind: "persist-state", change });
+	}
+
+	notify(notice: Notice): void {
+		this.list.push({ kind: "notify", notice });
+	}
+
+	wake(at: number): void {
+		this.list.push({ kind: "wake", at });
 	}
 
 	persist(change: DocumentChange, session: Session, messageId: MessageId | undefined): void {

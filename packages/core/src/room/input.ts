@@ -1,10 +1,15 @@
 /**
  * Everything that can happen to a room, as the shell reports it: sockets coming and going,
  * their frames, and the outcome of the I/O the reducer asked for. Identifiers are made by the
- * shell, never by the reducer.
+ * shell, never by the reducer, and so is time: inputs may carry `now` (milliseconds on the
+ * shell's clock, epoch milliseconds in the shells of this repository), which moves the room's
+ * clock forward; without it the room's clock stands still.
  */
 import type { Frame } from "../codec/decode.ts";
+import type { LiveStateSnapshot } from "../collab/live-state.ts";
+import type { PresenceIdentity } from "../collab/presence.ts";
 import type { DocumentState } from "../document/document.ts";
+import type { JsonValue } from "../document/json.ts";
 import type { MessageId } from "../protocol/commands.ts";
 import type { ClientId, SessionId } from "./state.ts";
 
@@ -16,13 +21,21 @@ export type Input =
 	| DisconnectInput
 	| CredentialsRevokedInput
 	| CommitFailedInput
-	| DocumentLoadedInput;
+	| DocumentLoadedInput
+	| TickInput
+	| ServerEventInput
+	| EventRefusedInput;
 
 /** A socket joined the room. A sessionId that is already connected is ignored. */
 export interface ConnectInput {
 	readonly kind: "connect";
 	readonly sessionId: SessionId;
 	readonly clientId: ClientId;
+	/** Who the session speaks for, in presence; the clientId when absent. */
+	readonly identity?: PresenceIdentity;
+	/** Opt in to collaboration messages at once (`collab=1` in the connect URL). */
+	readonly collab?: boolean;
+	readonly now?: number;
 }
 
 /** A raw WebSocket frame from a session. */
@@ -30,6 +43,7 @@ export interface FrameInput {
 	readonly kind: "frame";
 	readonly sessionId: SessionId;
 	readonly frame: Frame;
+	readonly now?: number;
 }
 
 /** A message the shell already parsed; decoded exactly like a frame. */
@@ -37,6 +51,7 @@ export interface MessageInput {
 	readonly kind: "message";
 	readonly sessionId: SessionId;
 	readonly message: unknown;
+	readonly now?: number;
 }
 
 /**
@@ -47,12 +62,14 @@ export interface RateLimitedInput {
 	readonly kind: "rate-limited";
 	readonly sessionId: SessionId;
 	readonly frame: Frame;
+	readonly now?: number;
 }
 
 /** The socket is gone (closed, errored or reaped). Unknown or repeated sessionIds are ignored. */
 export interface DisconnectInput {
 	readonly kind: "disconnect";
 	readonly sessionId: SessionId;
+	readonly now?: number;
 }
 
 /**
@@ -82,4 +99,32 @@ export interface CommitFailedInput {
 export interface DocumentLoadedInput {
 	readonly kind: "document-loaded";
 	readonly document: DocumentState;
+	/** With `persistLiveState`: the live state as stored, replacing the reducer's. */
+	readonly liveState?: LiveStateSnapshot;
+}
+
+/** The moment a `wake` asked for has come (or passed): timed work that is due is done. */
+export interface TickInput {
+	readonly kind: "tick";
+	readonly now: number;
+}
+
+/**
+ * The server broadcasts an event to every opted-in session but `except`. An event that breaks
+ * the rules of client events (see `eventProblem`) is dropped: check it first.
+ */
+export interface ServerEventInput {
+	readonly kind: "server-event";
+	readonly name: string;
+	readonly payload: JsonValue;
+	readonly except?: SessionId;
+	readonly now?: number;
+}
+
+/** The embedder's `onEvent` turned a session's event down (see `RelayEventOutbound`). */
+export interface EventRefusedInput {
+	readonly kind: "event-refused";
+	readonly sessionId: SessionId;
+	readonly messageId?: MessageId;
+	readonly reason: string;
 }

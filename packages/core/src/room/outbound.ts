@@ -3,11 +3,14 @@
  * protocol versions. Effects after a `persist` in the same result depend on it: a shell that
  * promises durable acks performs them only once that write has committed.
  */
+import type { LiveStateChange } from "../collab/live-state.ts";
+import type { PresenceEntry } from "../collab/presence.ts";
 import type { DocumentChange } from "../document/document.ts";
+import type { JsonValue } from "../document/json.ts";
 import type { CloseCode } from "../protocol/close-codes.ts";
 import type { MessageId } from "../protocol/commands.ts";
 import type { ErrorCode } from "../protocol/error-codes.ts";
-import type { ServerEvent } from "../protocol/events.ts";
+import type { CollabEvent, Sender, ServerEvent } from "../protocol/events.ts";
 import type { ProtocolVersion } from "../protocol/versions.ts";
 import type { SessionId } from "./state.ts";
 
@@ -17,7 +20,15 @@ export type Outbound =
 	| SubscribeOutbound
 	| PersistOutbound
 	| CloseOutbound
-	| TokenRefreshOutbound;
+	| TokenRefreshOutbound
+	| CollabBroadcastOutbound
+	| RelayEventOutbound
+	| PersistStateOutbound
+	| NotifyOutbound
+	| WakeOutbound;
+
+/** Where a session receives broadcasts: its protocol version's document channel, or collaboration. */
+export type Channel = ProtocolVersion | "collab";
 
 export interface SendOutbound {
 	readonly kind: "send";
@@ -41,11 +52,14 @@ export interface BroadcastOutbound {
 	readonly recipients: Readonly<Partial<Record<ProtocolVersion, number>>>;
 }
 
-/** The session is now live: from here on it receives the broadcasts of its version. */
+/**
+ * From here on the session receives the broadcasts of `channel`: its version's, once it is
+ * live, and the collaboration channel's once it opted in.
+ */
 export interface SubscribeOutbound {
 	readonly kind: "subscribe";
 	readonly sessionId: SessionId;
-	readonly version: ProtocolVersion;
+	readonly channel: Channel;
 }
 
 /**
@@ -74,4 +88,71 @@ export interface TokenRefreshOutbound {
 	readonly kind: "token-refresh";
 	readonly sessionId: SessionId;
 	readonly token: string;
+}
+
+/** One collaboration message for every opted-in session but `except`: one text for all versions. */
+export interface CollabBroadcastOutbound {
+	readonly kind: "collab-broadcast";
+	readonly except: SessionId | null;
+	readonly text: string;
+	readonly event: CollabEvent["type"];
+	readonly recipients: number;
+}
+
+/**
+ * A session's event: the shell shows it to the embedder's `onEvent` first, then broadcasts
+ * `text` on the collaboration channel to everyone but the sender. When the embedder turns it
+ * down, the shell reports that with an `event-refused` input instead.
+ */
+export interface RelayEventOutbound {
+	readonly kind: "relay-event";
+	readonly sessionId: SessionId;
+	readonly messageId: MessageId | undefined;
+	readonly sender: Sender;
+	readonly name: string;
+	readonly payload: JsonValue;
+	readonly text: string;
+	readonly recipients: number;
+}
+
+/** A live state change to store (only with `persistLiveState`); what follows waits for it like for a `persist`. */
+export interface PersistStateOutbound {
+	readonly kind: "persist-state";
+	readonly change: LiveStateChange;
+}
+
+/** Something the embedder's hooks hear of (see `Notice`). */
+export interface NotifyOutbound {
+	readonly kind: "notify";
+	readonly notice: Notice;
+}
+
+/**
+ * What the hooks are told, when it happened: a presence entry joined (the session connected),
+ * changed (as delivered to others, so throttled updates are told once per window), or left
+ * (after its grace period); a live state key changed.
+ */
+export type Notice =
+	| { readonly type: "presence-join"; readonly entry: PresenceEntry }
+	| {
+			readonly type: "presence-update";
+			readonly entry: PresenceEntry;
+			readonly previousSessionId?: SessionId;
+	  }
+	| { readonly type: "presence-leave"; readonly entry: PresenceEntry }
+	| {
+			readonly type: "state-change";
+			readonly key: string;
+			readonly value: JsonValue;
+			readonly version: number;
+			readonly sender: Sender | null;
+	  };
+
+/**
+ * Timed work falls due at `at` (the clock of the inputs' `now`): the shell reports a `tick`
+ * then, or later. A new `wake` replaces the one before.
+ */
+export interface WakeOutbound {
+	readonly kind: "wake";
+	readonly at: number;
 }

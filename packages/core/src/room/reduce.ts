@@ -1,16 +1,26 @@
 /** The room as a pure state machine: one input in, the next state and its effects out. */
 import { type DecodeResult, decodeFrame, decodeMessage } from "../codec/decode.ts";
 import type { Command, CommandType } from "../protocol/commands.ts";
+import { advanceClock } from "./collab-state.ts";
 import { Effects } from "./effects.ts";
 import { handleAuthRefresh, handleCredentialsRevoked } from "./handlers/auth-refresh.ts";
 import { handleConnect } from "./handlers/connect.ts";
 import { handleDisconnect } from "./handlers/disconnect.ts";
+import { handleEvent, handleEventRefused, handleServerEvent } from "./handlers/event.ts";
 import { handlePatch } from "./handlers/patch.ts";
+import {
+	handleCursorUpdate,
+	handleHeartbeat,
+	handlePresenceUpdate,
+} from "./handlers/presence-update.ts";
 import { handleRateLimited } from "./handlers/rate-limited.ts";
 import { handleReconnect, handleUnsupportedVersion } from "./handlers/reconnect.ts";
+import { handleStateUpdate } from "./handlers/state-update.ts";
 import { handleCommitFailed, handleDocumentLoaded } from "./handlers/storage-failure.ts";
+import { handleTick } from "./handlers/tick.ts";
 import type { Input } from "./input.ts";
 import type { Outbound } from "./outbound.ts";
+import { touchPresence } from "./room-presence.ts";
 import type { RoomState, Session } from "./state.ts";
 
 export interface ReduceResult {
@@ -21,7 +31,7 @@ export interface ReduceResult {
 }
 
 /** A client frame as metrics count it: its message type, or `invalid` when it was rejected. */
-export type ReceivedKind = "patch" | "reconnect" | "auth-refresh" | "invalid";
+export type ReceivedKind = Exclude<CommandType, "unsupported-version"> | "invalid";
 
 type CommandHandler<C extends Command> = (
 	state: RoomState,
@@ -42,6 +52,11 @@ const commandHandlers: {
 	reconnect: handleReconnect,
 	"unsupported-version": handleUnsupportedVersion,
 	"auth-refresh": handleAuthRefresh,
+	"presence:update": handlePresenceUpdate,
+	"cursor:update": handleCursorUpdate,
+	heartbeat: handleHeartbeat,
+	event: handleEvent,
+	"state:update": handleStateUpdate,
 };
 
 /**
@@ -53,6 +68,7 @@ const commandHandlers: {
 export function reduce(state: RoomState, input: Input): ReduceResult {
 	const out = new Effects(state);
 	let received: ReceivedKind | undefined;
+	if ("now" in input && input.now !== undefined) advanceClock(state.collab, input.now);
 	switch (input.kind) {
 		case "connect":
 			handleConnect(state, input, out);
@@ -64,6 +80,7 @@ export function reduce(state: RoomState, input: Input): ReduceResult {
 		case "message": {
 			const session = state.sessions.get(input.sessionId);
 			if (session === undefined) break;
+			touchPresence(state, session, out);
 			const decoded =
 				input.kind === "frame"
 					? decodeFrame(input.frame, state.limits, session.version)
@@ -72,9 +89,12 @@ export function reduce(state: RoomState, input: Input): ReduceResult {
 			received = receivedKind(decoded);
 			break;
 		}
-		case "rate-limited":
+		case "rate-limited": {
+			const session = state.sessions.get(input.sessionId);
+			if (session !== undefined) touchPresence(state, session, out);
 			handleRateLimited(state, input, out);
 			break;
+		}
 		case "credentials-revoked":
 			handleCredentialsRevoked(state, input, out);
 			break;
@@ -84,10 +104,28 @@ export function reduce(state: RoomState, input: Input): ReduceResult {
 		case "document-loaded":
 			handleDocumentLoaded(state, input);
 			break;
+		case "tick":
+			handleTick(state, out);
+			break;
+		case "server-event":
+			handleServerEvent(state, input, out);
+			break;
+		case "event-refused":
+			handleEventRefused(state, input, out);
+			break;
 	}
+	finish(state, out);
 	return received === undefined
 		? { state, outbound: out.list }
 		: { state, outbound: out.list, received };
+}
+
+/** What every input ends with: its presence changes as one diff, and a new wake-up if one is due sooner. */
+function finish(state: RoomState, out: Effects): void {
+	out.flushPresence();
+	const collab = state.collab;
+	if (collab.wakeMoved && collab.wakeAt !== null) out.wake(collab.wakeAt);
+	collab.wakeMoved = false;
 }
 
 function receivedKind(decoded: DecodeResult): ReceivedKind {

@@ -1,8 +1,10 @@
-/** Everything the reducer keeps about one room: its document, sessions and clients. */
+/** Everything the reducer keeps about one room: its document, sessions, clients and collaboration state. */
+import type { Presence } from "../collab/presence.ts";
 import type { Component, ComponentKey } from "../document/component.ts";
 import { createDocument, type DocumentState } from "../document/document.ts";
 import { DEFAULT_LIMITS, type Limits } from "../protocol/limits.ts";
 import { DEFAULT_PROTOCOL_VERSION, type ProtocolVersion } from "../protocol/versions.ts";
+import { type CollabOptions, type CollabState, createCollabState } from "./collab-state.ts";
 
 /** One connection, named by the shell (unique per socket). */
 export type SessionId = string;
@@ -25,6 +27,12 @@ export interface Session {
 	 * Once live, its version is fixed.
 	 */
 	live: boolean;
+	/** Whether it receives collaboration messages: it asked with `collab=1` or sent one. */
+	collab: boolean;
+	/** Its presence entry (which a later session of its client may take over). */
+	readonly presence: Presence;
+	/** Whether others were shown a cursor of it, to be hidden when it leaves. */
+	cursorShown: boolean;
 }
 
 /** What the room holds per clientId: its open sessions and its ephemeral state. */
@@ -46,12 +54,15 @@ export interface RoomState {
 	readonly clients: Map<ClientId, ClientState>;
 	/** Live sessions per protocol version: a broadcast is encoded once for each version present. */
 	readonly liveByVersion: Record<ProtocolVersion, number>;
+	/** Presence, cursors and live state (see `CollabState`). */
+	readonly collab: CollabState;
 }
 
 export interface RoomStateOptions {
 	/** A document restored from storage, e.g. by `importSnapshot`. */
 	readonly document?: DocumentState;
 	readonly limits?: Partial<Limits>;
+	readonly collab?: Partial<CollabOptions>;
 }
 
 export function createRoomState(options: RoomStateOptions = {}): RoomState {
@@ -61,9 +72,24 @@ export function createRoomState(options: RoomStateOptions = {}): RoomState {
 		sessions: new Map(),
 		clients: new Map(),
 		liveByVersion: { 1: 0, 2: 0 },
+		collab: createCollabState(options.collab),
 	};
 }
 
-export function newSession(sessionId: SessionId, clientId: ClientId, client: ClientState): Session {
-	return { sessionId, clientId, client, version: DEFAULT_PROTOCOL_VERSION, live: false };
+export function newSession(
+	sessionId: SessionId,
+	clientId: ClientId,
+	client: ClientState,
+	presence: Presence,
+): Session {
+	return {
+		sessionId,
+		clientId,
+		client,
+		version: DEFAULT_PROTOCOL_VERSION,
+		live: false,
+		collab: false,
+		presence,
+		cursorShown: false,
+	};
 }

@@ -48,6 +48,23 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
 			CREATE INDEX quarantine_by_room ON quarantine (room);
 		`,
 	},
+	{
+		// Live state of rooms that keep it (--persist-live-state): one row per key, and the
+		// room's version, which counts every change and so outlives deleted keys.
+		version: 3,
+		sql: `
+			CREATE TABLE live_state (
+				room TEXT NOT NULL,
+				key TEXT NOT NULL,
+				value TEXT NOT NULL,
+				PRIMARY KEY (room, key)
+			) WITHOUT ROWID;
+			CREATE TABLE live_state_versions (
+				room TEXT PRIMARY KEY,
+				version INTEGER NOT NULL
+			) WITHOUT ROWID;
+		`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

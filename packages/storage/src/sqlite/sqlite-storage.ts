@@ -5,6 +5,9 @@ import {
 	emptyRecord,
 	exportSnapshot,
 	importSnapshot,
+	type JsonValue,
+	type LiveStateChange,
+	type LiveStateSnapshot,
 	type QuarantineEntry,
 	type RoomSnapshot,
 } from "@roomsync/core";
@@ -230,17 +233,55 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 			this.statements.deleteRoomComponents.run({ room });
 			this.statements.deleteRoom.run({ room });
 			this.statements.deleteQuarantine.run({ room });
+			this.statements.deleteRoomLiveState.run({ room });
+			this.statements.deleteLiveVersion.run({ room });
 		});
 	}
 
-	commit(changes: readonly DocumentChange[]): Promise<void> {
+	commit(
+		changes: readonly DocumentChange[],
+		liveState: readonly LiveStateChange[] = [],
+	): Promise<void> {
 		return this.groupCommit.run(() => {
 			for (const change of changes) this.applyChange(change);
 			const last = changes.at(-1);
 			if (last !== undefined) {
 				this.statements.upsertRoom.run({ room: this.roomId, timestamp: last.timestamp });
 			}
+			this.applyLiveState(liveState);
 		});
+	}
+
+	/**
+	 * The stored live state. A value that is not JSON (edited by hand) is left in its row and
+	 * out of the room, with a warning; the next write of its key replaces it.
+	 */
+	async loadLiveState(): Promise<LiveStateSnapshot | null> {
+		const room = this.roomId;
+		const versionRow = this.statements.liveVersion.get({ room });
+		if (versionRow === null) return null;
+		const entries = emptyRecord<JsonValue>();
+		for (const { key, value } of this.statements.liveState.iterate({ room })) {
+			try {
+				entries[key] = JSON.parse(value) as JsonValue;
+			} catch {
+				console.warn(
+					`room ${JSON.stringify(room)}: live state key ${JSON.stringify(key)} is not JSON; skipped`,
+				);
+			}
+		}
+		return { version: versionRow.version, entries };
+	}
+
+	private applyLiveState(liveState: readonly LiveStateChange[]): void {
+		const last = liveState.at(-1);
+		if (last === undefined) return;
+		const room = this.roomId;
+		for (const { key, value } of liveState) {
+			if (value === null) this.statements.deleteLiveKey.run({ room, key });
+			else this.statements.upsertLiveKey.run({ room, key, value: JSON.stringify(value) });
+		}
+		this.statements.upsertLiveVersion.run({ room, version: last.version });
 	}
 
 	/** Replaces the room's rows with a snapshot, e.g. to import a FileStorage room. */
@@ -389,6 +430,30 @@ function prepare(db: Database) {
 			[{ room: string }]
 		>,
 		deleteQuarantine: db.query("DELETE FROM quarantine WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+		liveVersion: db.query(
+			"SELECT version FROM live_state_versions WHERE room = $room",
+		) as Statement<{ version: number }, [{ room: string }]>,
+		liveState: db.query("SELECT key, value FROM live_state WHERE room = $room") as Statement<
+			{ key: string; value: string },
+			[{ room: string }]
+		>,
+		upsertLiveKey: db.query(
+			"INSERT INTO live_state (room, key, value) VALUES ($room, $key, $value) ON CONFLICT (room, key) DO UPDATE SET value = excluded.value",
+		) as Statement<unknown, [{ room: string; key: string; value: string }]>,
+		deleteLiveKey: db.query(
+			"DELETE FROM live_state WHERE room = $room AND key = $key",
+		) as Statement<unknown, [{ room: string; key: string }]>,
+		upsertLiveVersion: db.query(
+			"INSERT INTO live_state_versions (room, version) VALUES ($room, $version) ON CONFLICT (room) DO UPDATE SET version = excluded.version",
+		) as Statement<unknown, [{ room: string; version: number }]>,
+		deleteRoomLiveState: db.query("DELETE FROM live_state WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+		deleteLiveVersion: db.query("DELETE FROM live_state_versions WHERE room = $room") as Statement<
 			unknown,
 			[{ room: string }]
 		>,

@@ -56,7 +56,7 @@ export function handleReconnect(
 	if (!session.live) {
 		session.live = true;
 		state.liveByVersion[session.version] += 1;
-		out.subscribe(session);
+		out.subscribe(session, session.version);
 	}
 }
 

@@ -1,5 +1,6 @@
 /** What the room does when storage could not keep what it was given. */
 
+import { createLiveState } from "../../collab/live-state.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import type { Effects } from "../effects.ts";
@@ -36,4 +37,5 @@ export function handleCommitFailed(state: RoomState, input: CommitFailedInput, o
 /** The room goes on from what storage holds. */
 export function handleDocumentLoaded(state: RoomState, input: DocumentLoadedInput): void {
 	state.document = input.document;
+	if (input.liveState !== undefined) state.collab.liveState = createLiveState(input.liveState);
 }
