@@ -4,10 +4,18 @@
  * stands for a list of one. Tests of malformed input write their frames by hand, on purpose.
  */
 import type {
+	JsonObject,
+	JsonValue,
 	WireAuthRefreshMessage,
+	WireCursor,
+	WireCursorUpdateMessage,
+	WireEventMessage,
+	WireHeartbeatMessage,
 	WirePatch,
 	WirePatchMessage,
+	WirePresenceUpdateMessage,
 	WireReconnectMessage,
+	WireStateUpdateMessage,
 } from "@roomsync/core";
 
 /** One patch map, or a list of them applied in order. */
@@ -56,6 +64,49 @@ export function reconnect(options: ReconnectOptions = {}): WireReconnectMessage 
 
 export function authRefresh(token: string): WireAuthRefreshMessage {
 	return { type: "auth-refresh", token };
+}
+
+export function presenceUpdate(fields: {
+	readonly idle?: boolean;
+	readonly location?: string | null;
+	readonly metadata?: JsonObject | null;
+}): WirePresenceUpdateMessage {
+	return { type: "presence:update", ...fields };
+}
+
+export function cursorUpdate(cursor: WireCursor | null): WireCursorUpdateMessage {
+	return { type: "cursor:update", cursor };
+}
+
+export function heartbeat(): WireHeartbeatMessage {
+	return { type: "heartbeat" };
+}
+
+export function event(
+	name: string,
+	payload?: JsonValue,
+	messageId?: string | number,
+): WireEventMessage {
+	return {
+		type: "event",
+		name,
+		...(payload === undefined ? {} : { payload }),
+		...(messageId === undefined ? {} : { messageId }),
+	};
+}
+
+export function stateUpdate(
+	key: string,
+	value: JsonValue,
+	options: { readonly merge?: boolean; readonly messageId?: string | number } = {},
+): WireStateUpdateMessage {
+	return {
+		type: "state:update",
+		key,
+		value,
+		...(options.merge === undefined ? {} : { merge: options.merge }),
+		...(options.messageId === undefined ? {} : { messageId: options.messageId }),
+	};
 }
 
 /** A wire buffer delta (version 2): `len`, then runs of values from their offsets. */
