@@ -28,6 +28,37 @@ describe("SqliteStorage", () => {
 		storage.close();
 	});
 
+	test("live state: committed with the document, read back after a reopen, erased with the room", async () => {
+		const path = freshPath();
+		let storage = new SqliteStorage({ path });
+		const room = storage.forRoom("live");
+		expect(await room.loadLiveState()).toBeNull();
+		const document = createDocument();
+		await room.commit(
+			[change(document, { k: { _exists: true, v: 1 } })],
+			[
+				{ key: "tool", value: { kind: "pen" }, version: 1 },
+				{ key: "__proto__", value: [1, "\u{1f600}"], version: 2 },
+				{ key: "gone", value: 1, version: 3 },
+			],
+		);
+		await room.commit([], [{ key: "gone", value: null, version: 4 }]);
+		storage.close();
+		storage = new SqliteStorage({ path });
+		const reopened = storage.forRoom("live");
+		const loaded = await reopened.loadLiveState();
+		expect(loaded?.version).toBe(4);
+		expect(Object.entries(loaded?.entries ?? {}).sort()).toEqual([
+			["__proto__", [1, "\u{1f600}"]],
+			["tool", { kind: "pen" }],
+		]);
+		expect((await reopened.load())?.state).toEqual({ k: { _exists: true, v: 1 } });
+		expect(await storage.forRoom("other").loadLiveState()).toBeNull();
+		await reopened.erase();
+		expect(await reopened.loadLiveState()).toBeNull();
+		storage.close();
+	});
+
 	test("runs in WAL mode and records its schema version once", () => {
 		const path = freshPath();
 		new SqliteStorage({ path }).close();

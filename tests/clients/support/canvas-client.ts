@@ -33,6 +33,8 @@ export class CanvasClient implements Editor {
 	private queued: Mutations = [];
 	/** Called when the adapter's socket has closed. */
 	private onClosed: (() => void) | undefined;
+	/** Every frame the adapter was handed by its socket, in order, as text. */
+	readonly frames: string[] = [];
 
 	private constructor(url: string, roomId: string, clientId: string, token?: string) {
 		this.clientId = clientId;
@@ -56,6 +58,7 @@ export class CanvasClient implements Editor {
 		const adapter = this.adapter as unknown as { handleMessage(data: string): void };
 		const handle = adapter.handleMessage.bind(adapter);
 		adapter.handleMessage = (data) => {
+			this.frames.push(data);
 			handle(data);
 			if (data.startsWith('{"type":"synced"')) this.receive();
 		};
