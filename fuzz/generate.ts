@@ -13,6 +13,8 @@ export type Category =
 	| "mutated"
 	| "empty"
 	| "auth-refresh"
+	| "collab"
+	| "collab-mutated"
 	| "garbage"
 	| "truncated"
 	| "non-object"
@@ -96,6 +98,8 @@ export class FrameGenerator {
 			[25, "mutated"],
 			[3, "empty"],
 			[2, "auth-refresh"],
+			[6, "collab"],
+			[3, "collab-mutated"],
 			[4, "garbage"],
 			[4, "truncated"],
 			[3, "non-object"],
@@ -123,6 +127,10 @@ export class FrameGenerator {
 					token: `t-${this.sequence}`,
 					messageId: this.messageId(),
 				});
+			case "collab":
+				return text("collab", this.collabMessage());
+			case "collab-mutated":
+				return text("collab-mutated", this.mutate(this.collabMessage()));
 			case "garbage":
 				return { category, data: this.garbageText() };
 			case "truncated": {
@@ -156,6 +164,51 @@ export class FrameGenerator {
 		lastTimestamp: number,
 	): Record<string, unknown> {
 		return this.mutate(this.reconnect(version, lastTimestamp));
+	}
+
+	/**
+	 * A collaboration message (the first opts the session in). Values stay small, so that no
+	 * merge of live state outgrows its limit: every refusal is the decoder's, the oracle's.
+	 */
+	collabMessage(): Record<string, unknown> {
+		const kind = this.random.weighted([
+			[3, "presence:update"],
+			[4, "cursor:update"],
+			[1, "heartbeat"],
+			[2, "event"],
+			[3, "state:update"],
+		] as const);
+		switch (kind) {
+			case "presence:update":
+				return {
+					type: kind,
+					...(this.random.chance(0.5) ? { idle: this.random.chance(0.5) } : {}),
+					...(this.random.chance(0.5) ? { location: this.random.pick([null, ...STRINGS]) } : {}),
+					...(this.random.chance(0.4) ? { metadata: { v: this.value(2) } } : {}),
+				};
+			case "cursor:update":
+				return {
+					type: kind,
+					cursor: this.random.chance(0.1)
+						? null
+						: { x: this.random.int(0, 1000), y: this.random.int(0, 1000) },
+				};
+			case "heartbeat":
+				return { type: kind };
+			case "event":
+				return {
+					type: kind,
+					name: this.random.pick(["wave", "__proto__", "é€"]),
+					payload: this.value(2),
+				};
+			case "state:update":
+				return {
+					type: kind,
+					key: this.random.pick(KEYS),
+					value: this.value(2),
+					...(this.random.chance(0.4) ? { merge: true } : {}),
+				};
+		}
 	}
 
 	private documentList(version: ProtocolVersion): Record<string, unknown>[] {

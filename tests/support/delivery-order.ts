@@ -197,6 +197,13 @@ export class DeliveryOrder {
 				return;
 			}
 			case "clientCount":
+			// Collaboration messages answer no frame and are ordered with nothing of the document.
+			case "presence:init":
+			case "presence:diff":
+			case "cursor":
+			case "event":
+			case "state:init":
+			case "state:update":
 				return;
 		}
 	}
