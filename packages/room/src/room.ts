@@ -18,6 +18,7 @@ import {
 	type MessageId,
 	type Notice,
 	type Outbound,
+	type PresenceEntry,
 	type PresenceIdentity,
 	type ProtocolVersion,
 	type ReceivedKind,
@@ -331,6 +332,14 @@ export class Room {
 				: { kind: "server-event", name, payload, except: options.except, now },
 		);
 		return { ok: true };
+	}
+
+	/**
+	 * Everyone present, as opted-in sessions see them: joined sessions, and closed ones within
+	 * their grace period. O(sessions): for operators and hooks, never on a message's path.
+	 */
+	getPresence(): PresenceEntry[] {
+		return [...this.state.collab.present.values()].map((presence) => ({ ...presence }));
 	}
 
 	/** Sockets handed to the room, including those still waiting to join. */

@@ -87,8 +87,13 @@ describe("hooks", () => {
 		await connect(room, "s1", "a");
 		room.handleSocketMessage("s1", text(presenceUpdate({ location: "p1" })));
 		room.handleSocketMessage("s1", text(stateUpdate("k", 1)));
+		expect(room.getPresence()).toMatchObject([
+			{ sessionId: "s1", userId: "user-a", location: "p1", status: "online" },
+		]);
 		room.handleSocketClose("s1");
+		expect(room.getPresence().map((entry) => entry.sessionId)).toEqual(["s1"]);
 		await timers.advance(100);
+		expect(room.getPresence()).toEqual([]);
 		expect(heard).toEqual(["join user-a", "update p1", "state k=1 by user-a", "leave user-a"]);
 	});
 
