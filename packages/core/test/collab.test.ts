@@ -216,6 +216,19 @@ describe("presence", () => {
 		expect(collab(room.take("a"))).toEqual([]);
 	});
 
+	test("an update held in the window is delivered when its session closes", () => {
+		const room = new Clocked({ collab: { presenceThrottleMs: 100 } });
+		room.connect("a", "a", true);
+		room.connect("b", "b", true);
+		room.send("b", presenceUpdate({ location: "first" }));
+		room.send("b", presenceUpdate({ location: "last" }));
+		room.take("a");
+		room.disconnect("b");
+		expect(collab(room.take("a"))).toMatchObject([
+			{ type: "presence:diff", updated: [{ sessionId: "b", location: "last" }] },
+		]);
+	});
+
 	test("away after a silence, online again on the next frame", () => {
 		const room = new Clocked({ collab: { awayAfterMs: 500 } });
 		room.connect("a", "a", true);

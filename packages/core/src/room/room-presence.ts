@@ -89,13 +89,17 @@ export function updatePresence(
 	if (throttle > 0) schedule(collab, collab.presenceWindows, session.sessionId, throttle);
 }
 
-/** A closed session's entry waits out the grace period, or leaves at once without one. */
+/**
+ * A closed session's entry waits out the grace period (shown as it was), or leaves at once
+ * without one.
+ */
 export function departPresence(state: RoomState, session: Session, out: Effects): void {
 	const collab = state.collab;
 	const { sessionId } = session;
 	collab.activity.delete(sessionId);
 	collab.presenceWindows.delete(sessionId);
-	collab.presenceDirty.delete(sessionId);
+	// The last update is always delivered, even when its session closes inside the window.
+	if (collab.presenceDirty.delete(sessionId)) out.presence.update(session.presence);
 	if (collab.options.presenceGraceMs > 0) {
 		schedule(collab, collab.grace, sessionId, collab.options.presenceGraceMs);
 		collab.departedByClient.set(session.clientId, sessionId);
