@@ -15,6 +15,11 @@ export class DeadlineQueue<K> {
 		return this.deadlines.has(key);
 	}
 
+	/** `key`'s deadline, or undefined when it has none. */
+	get(key: K): number | undefined {
+		return this.deadlines.get(key);
+	}
+
 	/** Sets or moves `key`'s deadline; it must be no earlier than every deadline set before it. */
 	set(key: K, deadline: number): void {
 		this.deadlines.delete(key);

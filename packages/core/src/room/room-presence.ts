@@ -30,7 +30,9 @@ export function joinPresence(
 ): Presence {
 	const collab = state.collab;
 	const previousId = collab.departedByClient.get(clientId);
-	const previous = previousId === undefined ? undefined : collab.present.get(previousId);
+	// A grace period that has ended is over, whether or not its tick has come yet.
+	const inGrace = previousId !== undefined && (collab.grace.get(previousId) ?? 0) > collab.now;
+	const previous = inGrace ? collab.present.get(previousId) : undefined;
 	let presence: Presence;
 	if (previousId !== undefined && previous !== undefined) {
 		collab.departedByClient.delete(clientId);
