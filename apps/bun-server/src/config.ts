@@ -195,7 +195,7 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		flag: "--keepalive",
 		env: "KEEPALIVE_SECONDS",
 		fallback: "30",
-		help: "idle seconds before a connection is pinged and, without an answer, closed",
+		help: "a connection that sends nothing (pongs included) for this long is closed; Bun pings it first, checking every few seconds, so a dead one goes after one half to one whole of it",
 		parse: integer(8, 960),
 	},
 	{
