@@ -6,6 +6,7 @@ const COLORS: Record<ServerName, string> = {
 	"roomsync-memory": "#1f77b4",
 	"roomsync-memory-bare": "#aec7e8",
 	"roomsync-memory-auth": "#9467bd",
+	"roomsync-memory-unthrottled": "#17becf",
 	"roomsync-sqlite": "#d62728",
 	"roomsync-sqlite-normal": "#ff9896",
 };

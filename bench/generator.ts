@@ -1,14 +1,15 @@
 /**
  * One load-generator process, driven by `bench/run.ts` over IPC. It opens its share of the
- * clients, each sending `reconnect` (protocol version 2) that creates its shape and cursor,
- * waits for `start`, then has every client send patches at `hz`, each with its send time
- * (wall-clock milliseconds with sub-millisecond precision, comparable across processes on
- * this machine) and sequence number embedded. It measures what was sent inside the
- * measurement window, waits for what is still in flight, and reports per-sender and
+ * clients, each sending `reconnect` (protocol version 2), waits for `start`, then has every
+ * client send at `hz` either patches (the `reconnect` created the shape and cursor they move)
+ * or `cursor:update` frames (the client opted in to collaboration messages with `collab=1`).
+ * Each carries its send time (wall-clock milliseconds with sub-millisecond precision,
+ * comparable across processes on this machine) and sequence number. It measures what was sent
+ * inside the measurement window, waits for what is still in flight, and reports per-sender and
  * per-receiver counts so the coordinator can find messages that never arrived. A broadcast it
  * cannot read (the wire format changed under it) fails the run rather than counting nothing.
  */
-import { patch, reconnect, text } from "../tests/support/frames.ts";
+import { cursorUpdate, patch, reconnect, text } from "../tests/support/frames.ts";
 import { Histogram, type HistogramData } from "./histogram.ts";
 import { LeanWebSocket } from "./lean-websocket.ts";
 
@@ -19,6 +20,9 @@ export interface GeneratorConfig {
 	/** This process's clients: room and client ids. A room's clients may span processes. */
 	readonly clients: readonly { readonly room: string; readonly id: string }[];
 	readonly hz: number;
+	/** What every client sends at `hz`: patches, or cursor moves (`cursor:update`). */
+	readonly sends: "patches" | "cursors";
+	/** Patches only: each also moves the sender's cursor in its ephemeral list. */
 	readonly cursor: boolean;
 	readonly warmupMs: number;
 	readonly durationMs: number;
@@ -35,8 +39,10 @@ export interface GeneratorResult {
 	readonly errors: number;
 	/** Patches each of this process's clients sent, in all. */
 	readonly sentBySender: Record<string, number>;
-	/** Per receiving client, how many patches arrived from each sender. */
+	/** Per receiving client, how many patches (or cursors) arrived from each sender. */
 	readonly receivedBy: Record<string, Record<string, number>>;
+	/** Per receiving client, the highest sequence number that arrived from each sender. */
+	readonly lastSeqBy: Record<string, Record<string, number>>;
 	readonly reordered: number;
 	readonly unexpectedCloses: number;
 	/** CPU seconds this process used during the measurement window. */
@@ -45,7 +51,8 @@ export interface GeneratorResult {
 
 export type ToGenerator =
 	| { type: "config"; config: GeneratorConfig }
-	| { type: "start" }
+	/** `at`: the warm-up's start on the shared clock, the same for every generator process. */
+	| { type: "start"; at: number }
 	| { type: "stop" };
 export type FromGenerator =
 	| { type: "ready" }
@@ -117,6 +124,13 @@ function numberAfter(text: string, key: string, from = 0): number {
 const DOCUMENT_LIST = '"documentPatches":[{"';
 let unreadable: string | undefined;
 
+/** roomsync's relayed cursor; the raw relay forwards the sender's own frame instead. */
+const CURSOR_RELAYED = '{"type":"cursor",';
+const CURSOR_FORWARDED = '{"type":"cursor:update",';
+/** The cursor's opening; the sender, its sequence number and send time are inside. */
+const CURSOR_OBJECT = '"cursor":{';
+const CURSOR_FROM = '"from":"';
+
 function onMessage(client: SimClient, text: string): void {
 	const now = clock();
 	lastArrival = now;
@@ -137,6 +151,10 @@ function onMessage(client: SimClient, text: string): void {
 		counts.errors += 1;
 		return;
 	}
+	if (text.startsWith(CURSOR_RELAYED) || text.startsWith(CURSOR_FORWARDED)) {
+		onCursor(client, text, now);
+		return;
+	}
 	// Only other clients' patches count; the answer to `reconnect` (clientId "") does not.
 	if (!text.startsWith('{"type":"patch"') || text.includes('"clientId":""')) return;
 	if (!text.includes("/shape")) return;
@@ -151,6 +169,33 @@ function onMessage(client: SimClient, text: string): void {
 	// Sequence 0 is the shape's creation in the sender's reconnect, not a measured patch.
 	if (seq === 0) return;
 	const sentAt = numberAfter(text, '"sentAt":', fromStart);
+	countDelivery(client, from, seq, sentAt, now);
+}
+
+function onCursor(client: SimClient, text: string, now: number): void {
+	const cursorAt = text.indexOf(CURSOR_OBJECT);
+	// `cursor: null`: roomsync hides the cursor of a session that left.
+	if (cursorAt < 0 && text.includes('"cursor":null')) return;
+	const fromAt = text.indexOf(CURSOR_FROM, cursorAt);
+	if (cursorAt < 0 || fromAt < 0) {
+		unreadable ??= text.slice(0, 200);
+		return;
+	}
+	const fromStart = fromAt + CURSOR_FROM.length;
+	const from = text.slice(fromStart, text.indexOf('"', fromStart));
+	const seq = numberAfter(text, '"seq":', cursorAt);
+	const sentAt = numberAfter(text, '"t":', cursorAt);
+	countDelivery(client, from, seq, sentAt, now);
+}
+
+/** One patch or cursor from `from` reached `client`: order, count, and latency if measured. */
+function countDelivery(
+	client: SimClient,
+	from: string,
+	seq: number,
+	sentAt: number,
+	now: number,
+): void {
 	const last = client.lastSeq.get(from) ?? 0;
 	if (seq !== last + 1) counts.reordered += seq <= last ? 1 : 0;
 	client.lastSeq.set(from, Math.max(last, seq));
@@ -161,8 +206,12 @@ function onMessage(client: SimClient, text: string): void {
 	}
 }
 
-/** A client's first frame: it creates its shape (sequence 0) and its cursor. */
+/**
+ * A client's first frame. Patch senders create their shape (sequence 0) and their cursor in
+ * it; cursor senders have nothing to create and send an empty one, as a fresh client does.
+ */
 function joinFrame(id: string): string {
+	if (config.sends === "cursors") return text(reconnect());
 	return text(
 		reconnect({
 			document: { [`${id}/shape`]: { _exists: true, seq: 0, sentAt: 0, x: 0, y: 0 } },
@@ -171,11 +220,16 @@ function joinFrame(id: string): string {
 	);
 }
 
+/** The client's next sequence number, its send time noted for the ack. */
+function nextSeq(client: SimClient, now: number): number {
+	client.seq += 1;
+	client.sentAt[client.seq % RING] = now;
+	return client.seq;
+}
+
 /** A measured patch: the shape's sequence number and send time, and a cursor move. */
 function patchFrame(client: SimClient, now: number): string {
-	client.seq += 1;
-	const seq = client.seq;
-	client.sentAt[seq % RING] = now;
+	const seq = nextSeq(client, now);
 	const x = seq % 1000;
 	// The frame opens with type and messageId: the raw relay reads the id without parsing.
 	return text(
@@ -186,12 +240,24 @@ function patchFrame(client: SimClient, now: number): string {
 	);
 }
 
+/**
+ * A measured cursor move. Besides `x` and `y` it carries its sender, sequence number and send
+ * time (`t`): the raw relay forwards the frame as it is, so the sender must be inside it.
+ */
+function cursorFrame(client: SimClient, now: number): string {
+	const seq = nextSeq(client, now);
+	const x = seq % 1000;
+	return text(cursorUpdate({ x, y: -x, from: client.id, seq, t: now }));
+}
+
 async function connectAll(): Promise<void> {
 	for (const [index, { room, id }] of config.clients.entries()) {
-		// canvas-store-server requires a token; roomsync verifies it with auth on.
+		// canvas-store-server requires a token; roomsync verifies it with auth on. Cursor
+		// senders opt in to collaboration messages, or roomsync would relay them nothing.
+		const collab = config.sends === "cursors" ? "&collab=1" : "";
 		const client = new SimClient(
 			id,
-			`${config.url}/?roomId=${room}&clientId=${id}&token=${config.token}`,
+			`${config.url}/?roomId=${room}&clientId=${id}&token=${config.token}${collab}`,
 		);
 		await client.socket.connect();
 		clients.push(client);
@@ -205,12 +271,16 @@ async function connectAll(): Promise<void> {
 	}
 }
 
-/** One timer for all clients: each sends what is due by now, staggered across the period. */
-function run(): void {
-	const started = clock();
+/**
+ * One timer for all clients: each sends what is due by now, staggered across the period. The
+ * window is timed from `started`, which every generator process of the point shares, so that
+ * a message counts as in the window for its sender exactly when it does for its receivers.
+ */
+function run(started: number): void {
 	windowStart = started + config.warmupMs;
 	windowEnd = windowStart + config.durationMs;
 	const period = 1000 / config.hz;
+	const cursors = config.sends === "cursors";
 	let cpuAtStart: NodeJS.CpuUsage | undefined;
 	const timer = setInterval(() => {
 		const now = clock();
@@ -225,10 +295,10 @@ function run(): void {
 			const client = clients[i] as SimClient;
 			const due = Math.floor((now - started) / period + i / clients.length);
 			while (client.sentTotal < due) {
-				const frame = patchFrame(client, clock());
-				client.socket.send(frame);
+				const sentAt = clock();
+				client.socket.send(cursors ? cursorFrame(client, sentAt) : patchFrame(client, sentAt));
 				client.sentTotal += 1;
-				if (inWindow(client.sentAt[client.seq % RING] as number)) counts.sent += 1;
+				if (inWindow(sentAt)) counts.sent += 1;
 			}
 		}
 	}, 1);
@@ -255,6 +325,9 @@ async function finish(cpuSeconds: number): Promise<void> {
 			receivedBy: Object.fromEntries(
 				clients.map((client) => [client.id, Object.fromEntries(client.received)]),
 			),
+			lastSeqBy: Object.fromEntries(
+				clients.map((client) => [client.id, Object.fromEntries(client.lastSeq)]),
+			),
 			unexpectedCloses: clients.filter((client) => client.closedUnexpectedly).length,
 			cpuSeconds,
 		},
@@ -269,7 +342,7 @@ process.on("message", async (message: ToGenerator) => {
 			send({ type: "ready" });
 		} else if (message.type === "start") {
 			if (config.idle) return;
-			run();
+			run(message.at);
 		} else {
 			stopping = true;
 			for (const client of clients) client.socket.close();

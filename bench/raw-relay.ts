@@ -2,11 +2,14 @@
  * The baseline: the thinnest Bun WebSocket server that acks each frame and relays it to the
  * rest of its room, through Bun's pub/sub topics, with no sync logic at all. It reads the
  * messageId from the frame's fixed prefix (the generator writes `{"type":"patch","messageId":N,`)
- * instead of parsing JSON. What it sustains is the practical ceiling of this runtime here.
+ * instead of parsing JSON. A `cursor:update` frame, which has no messageId and is not acked,
+ * is recognised by its prefix the same way and relayed as it is, unthrottled. What it
+ * sustains is the practical ceiling of this runtime here.
  *
  * Usage: bun bench/raw-relay.ts <port>. Connect to /?roomId=ROOM&clientId=CLIENT.
  */
 const PREFIX = '{"type":"patch","messageId":';
+const CURSOR_PREFIX = '{"type":"cursor:update",';
 const port = Number(process.argv[2] ?? 0);
 
 const server = Bun.serve({
@@ -33,6 +36,8 @@ const server = Bun.serve({
 			if (text.startsWith(PREFIX)) {
 				const end = text.indexOf(",", PREFIX.length);
 				ws.send(`{"type":"ack","messageId":${text.slice(PREFIX.length, end)},"timestamp":0}`);
+				ws.publish(ws.data.room, text);
+			} else if (text.startsWith(CURSOR_PREFIX)) {
 				ws.publish(ws.data.room, text);
 			} else if (text.includes('"reconnect"')) {
 				ws.send('{"type":"patch","clientId":"","timestamp":0}');

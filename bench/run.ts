@@ -1,8 +1,9 @@
 /**
  * `bun run bench [--quick]`: roomsync against the raw relay and canvas-store-server 2.0.2,
- * back to back, with the same generator and the same load points, on 127.0.0.1. Writes
- * bench/results/<date>-<name>.json and bench/results/latest.svg, and prints a table with the
- * ratios.
+ * back to back, with the same generator and the same load points, on 127.0.0.1; then cursor
+ * relay against the raw relay, and presence churn on roomsync alone (the baselines have no
+ * presence). Writes bench/results/<date>-<name>.json and bench/results/latest.svg, and prints
+ * a table with the ratios.
  */
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -12,6 +13,7 @@ import { signToken } from "../tests/support/tokens.ts";
 import { drawChart } from "./chart.ts";
 import type { FromGenerator, GeneratorConfig, GeneratorResult } from "./generator.ts";
 import { type HistogramData, mergeHistograms, percentile } from "./histogram.ts";
+import type { ChurnConfig, ChurnResult, FromChurn } from "./presence-churn.ts";
 
 const quick = process.argv.includes("--quick");
 /** `--only NAME[,NAME]` runs only the load points whose name starts with one of them. */
@@ -39,13 +41,20 @@ export type ServerName =
 	| "roomsync-memory"
 	| "roomsync-memory-bare"
 	| "roomsync-memory-auth"
+	| "roomsync-memory-unthrottled"
 	| "roomsync-sqlite"
 	| "roomsync-sqlite-normal";
 /**
  * Only with `--servers`: roomsync in memory without metrics (-bare), and with token auth on
- * (-auth; metrics on, as by default), to measure what auth and metrics cost.
+ * (-auth; metrics on, as by default), to measure what auth and metrics cost; and with the
+ * cursor throttle off (-unthrottled), which the cursor point also runs by default: it relays
+ * every cursor, as the raw relay does, so it tells the relay's cost from the throttle's effect.
  */
-const EXTRA_SERVERS: readonly ServerName[] = ["roomsync-memory-bare", "roomsync-memory-auth"];
+const EXTRA_SERVERS: readonly ServerName[] = [
+	"roomsync-memory-bare",
+	"roomsync-memory-auth",
+	"roomsync-memory-unthrottled",
+];
 /** The HS256 secret of roomsync-memory-auth, and a token for every benchmark client. */
 const AUTH_SECRET = "the benchmark's HS256 secret, 32 bytes or more";
 const TOKEN = await signToken({ sub: "bench", ttl: 86_400 }, AUTH_SECRET);
@@ -80,6 +89,9 @@ interface LoadPoint {
 	readonly rooms: number;
 	readonly clientsPerRoom: number;
 	readonly hz: number;
+	/** What every client sends at `hz`: patches, or `cursor:update` frames. */
+	readonly sends: "patches" | "cursors";
+	/** Patches only: each also moves the sender's cursor in its ephemeral list. */
 	readonly cursor: boolean;
 	readonly generators: number;
 	readonly idle?: boolean;
@@ -91,12 +103,23 @@ export interface RunResult {
 	readonly rooms: number;
 	readonly clientsPerRoom: number;
 	readonly hz: number;
+	readonly sends: "patches" | "cursors";
 	readonly offeredPerSecond: number;
 	readonly acksPerSecond: number;
 	readonly deliveredPerSecond: number;
+	/**
+	 * Cursor points: deliveries over what was offered (every cursor sent in the window times the
+	 * rest of the room). Below 1 where the throttle coalesced cursors, by design.
+	 */
+	readonly deliveredShare?: number;
 	readonly ackMs: { p50: number; p99: number; max: number };
+	/** Send to receipt of each delivered patch, or of each delivered cursor at cursor points. */
 	readonly fanoutMs: { p50: number; p99: number; max: number };
 	readonly errors: number;
+	/**
+	 * Patches that never reached a client of their room; at cursor points, (receiver, sender)
+	 * pairs whose last cursor never arrived (the throttle may drop any but the last).
+	 */
 	readonly missing: number;
 	readonly reordered: number;
 	readonly unexpectedCloses: number;
@@ -150,6 +173,7 @@ function serverCommand(server: ServerName, port: number, dataDir: string): strin
 		"0",
 		...(server === "roomsync-memory-bare" ? ["--metrics", "off"] : []),
 		...(server === "roomsync-memory-auth" ? ["--auth-secret", AUTH_SECRET] : []),
+		...(server === "roomsync-memory-unthrottled" ? ["--cursor-throttle-ms", "0"] : []),
 	];
 }
 
@@ -202,19 +226,39 @@ function machineTicks(): { total: number; steal: number } {
 	return { total: numbers.reduce((sum, n) => sum + n, 0), steal: numbers[7] ?? 0 };
 }
 
+/** The share of the machine's CPU time the hypervisor took between two readings, in percent. */
+function stealPercentBetween(
+	before: ReturnType<typeof machineTicks>,
+	after: ReturnType<typeof machineTicks>,
+): number {
+	return ((after.steal - before.steal) / Math.max(1, after.total - before.total)) * 100;
+}
+
+/** Median, 99th percentile and maximum of a latency histogram, in ms. */
+function latencyOf(data: HistogramData): { p50: number; p99: number; max: number } {
+	return { p50: percentile(data, 0.5), p99: percentile(data, 0.99), max: data.max };
+}
+
 /** A /proc/<pid>/status memory line (VmRSS, VmHWM) in KiB. */
 function memoryKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
 	const status = readFileSync(`/proc/${pid}/status`, "utf8");
 	return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
 }
 
-function spawnGenerator(config: GeneratorConfig) {
-	const inbox: FromGenerator[] = [];
+/**
+ * A generator process (`script`, under bench/) sent its config over IPC. `next` waits for its
+ * next message, and fails if it reported a failure or exited without a word.
+ */
+function spawnProcess<M extends { readonly type: string }>(
+	script: string,
+	config: GeneratorConfig | ChurnConfig,
+) {
+	const inbox: M[] = [];
 	let wake: (() => void) | undefined;
-	const child = Bun.spawn(["bun", join(root, "bench/generator.ts")], {
+	const child = Bun.spawn(["bun", join(root, "bench", script)], {
 		stdout: "inherit",
 		stderr: "inherit",
-		ipc(message: FromGenerator) {
+		ipc(message: M) {
 			inbox.push(message);
 			wake?.();
 		},
@@ -222,10 +266,18 @@ function spawnGenerator(config: GeneratorConfig) {
 	child.send({ type: "config", config });
 	return {
 		send: (message: object) => child.send(message),
-		async next(): Promise<FromGenerator> {
-			while (inbox.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-			const message = inbox.shift() as FromGenerator;
-			if (message.type === "failed") throw new Error(`generator failed: ${message.error}`);
+		async next(): Promise<M> {
+			while (inbox.length === 0) {
+				const arrived = new Promise<undefined>((resolve) => {
+					wake = () => resolve(undefined);
+				});
+				const exitCode = await Promise.race([arrived, child.exited]);
+				if (inbox.length === 0 && exitCode !== undefined) {
+					throw new Error(`${script} exited (${exitCode}) without reporting`);
+				}
+			}
+			const message = inbox.shift() as M;
+			if ("error" in message) throw new Error(`${script} failed: ${message.error}`);
 			return message;
 		},
 		exited: child.exited,
@@ -246,17 +298,30 @@ async function measureRepeated(point: LoadPoint, server: ServerName): Promise<Ru
 
 async function measure(point: LoadPoint, server: ServerName): Promise<RunResult> {
 	const running = await startServer(server);
+	try {
+		return await measureOn(running, point, server);
+	} finally {
+		await running.stop();
+	}
+}
+
+async function measureOn(
+	running: Awaited<ReturnType<typeof startServer>>,
+	point: LoadPoint,
+	server: ServerName,
+): Promise<RunResult> {
 	const baselineKiB = memoryKiB(running.pid, "VmRSS");
 	const clients = Array.from({ length: point.rooms * point.clientsPerRoom }, (_, i) => {
 		const room = `room-${Math.floor(i / point.clientsPerRoom)}`;
 		return { room, id: `${room}-c${i % point.clientsPerRoom}` };
 	});
 	const generators = Array.from({ length: point.generators }, (_, g) =>
-		spawnGenerator({
+		spawnProcess<FromGenerator>("generator.ts", {
 			url: running.url,
 			token: TOKEN,
 			clients: clients.filter((_, i) => i % point.generators === g),
 			hz: point.hz,
+			sends: point.sends,
 			cursor: point.cursor,
 			idle: point.idle === true,
 			...timing,
@@ -273,16 +338,14 @@ async function measure(point: LoadPoint, server: ServerName): Promise<RunResult>
 		idleKiBPerConnection =
 			(memoryKiB(running.pid, "VmRSS") - baselineKiB) / (point.rooms * point.clientsPerRoom);
 	} else {
-		for (const generator of generators) generator.send({ type: "start" });
+		const at = performance.timeOrigin + performance.now();
+		for (const generator of generators) generator.send({ type: "start", at });
 		await Bun.sleep(timing.warmupMs);
 		const cpuBefore = cpuSeconds(running.pid);
 		const ticksBefore = machineTicks();
 		await Bun.sleep(timing.durationMs);
 		serverCpu = cpuSeconds(running.pid) - cpuBefore;
-		const ticksAfter = machineTicks();
-		stealPercent =
-			((ticksAfter.steal - ticksBefore.steal) / Math.max(1, ticksAfter.total - ticksBefore.total)) *
-			100;
+		stealPercent = stealPercentBetween(ticksBefore, machineTicks());
 		results = await Promise.all(
 			generators.map(async (generator) => {
 				const message = await generator.next();
@@ -294,29 +357,27 @@ async function measure(point: LoadPoint, server: ServerName): Promise<RunResult>
 	const peakKiB = memoryKiB(running.pid, "VmHWM");
 	for (const generator of generators) generator.send({ type: "stop" });
 	await Promise.all(generators.map((generator) => generator.exited));
-	await running.stop();
 
 	const seconds = timing.durationMs / 1000;
 	const sum = (pick: (result: GeneratorResult) => number) =>
 		results.reduce((total, r) => total + pick(r), 0);
-	const latency = (data: HistogramData) => ({
-		p50: percentile(data, 0.5),
-		p99: percentile(data, 0.99),
-		max: data.max,
-	});
+	const cursors = point.sends === "cursors";
+	const offeredDeliveries = sum((r) => r.sent) * (point.clientsPerRoom - 1);
 	return {
 		point: point.name,
 		server,
 		rooms: point.rooms,
 		clientsPerRoom: point.clientsPerRoom,
 		hz: point.hz,
+		sends: point.sends,
 		offeredPerSecond: point.idle ? 0 : point.rooms * point.clientsPerRoom * point.hz,
 		acksPerSecond: sum((r) => r.acks) / seconds,
 		deliveredPerSecond: sum((r) => r.delivered) / seconds,
-		ackMs: latency(mergeHistograms(results.map((r) => r.ackLatency))),
-		fanoutMs: latency(mergeHistograms(results.map((r) => r.fanoutLatency))),
+		...(cursors ? { deliveredShare: sum((r) => r.delivered) / offeredDeliveries } : {}),
+		ackMs: latencyOf(mergeHistograms(results.map((r) => r.ackLatency))),
+		fanoutMs: latencyOf(mergeHistograms(results.map((r) => r.fanoutLatency))),
 		errors: sum((r) => r.errors),
-		missing: missingDeliveries(results),
+		missing: cursors ? missingLastCursors(results) : missingDeliveries(results),
 		reordered: sum((r) => r.reordered),
 		unexpectedCloses: sum((r) => r.unexpectedCloses),
 		serverCpuPercent: (serverCpu / seconds) * 100,
@@ -329,21 +390,44 @@ async function measure(point: LoadPoint, server: ServerName): Promise<RunResult>
 
 /** Every patch must reach every other client of its room: what never arrived. */
 function missingDeliveries(results: readonly GeneratorResult[]): number {
+	let missing = 0;
+	forEachPair(results, (sent, receiver, sender, result) => {
+		missing += sent - (result.receivedBy[receiver]?.[sender] ?? 0);
+	});
+	return missing;
+}
+
+/**
+ * A throttle may hold cursors back and drop all but the last of a window, but the last one of
+ * every sender must reach every other client of its room: the pairs where it never arrived.
+ * Sequence numbers start at 1, so a sender's last is the number it sent.
+ */
+function missingLastCursors(results: readonly GeneratorResult[]): number {
+	let missing = 0;
+	forEachPair(results, (sent, receiver, sender, result) => {
+		if ((result.lastSeqBy[receiver]?.[sender] ?? 0) < sent) missing += 1;
+	});
+	return missing;
+}
+
+/** Every (receiver, sender) pair of a room, with what the sender sent in all. */
+function forEachPair(
+	results: readonly GeneratorResult[],
+	visit: (sent: number, receiver: string, sender: string, result: GeneratorResult) => void,
+): void {
 	const sent = new Map<string, number>();
 	for (const result of results) {
 		for (const [id, count] of Object.entries(result.sentBySender)) sent.set(id, count);
 	}
 	const roomOf = (id: string) => id.slice(0, id.lastIndexOf("-c"));
-	let missing = 0;
 	for (const result of results) {
-		for (const [receiver, bySender] of Object.entries(result.receivedBy)) {
+		for (const receiver of Object.keys(result.receivedBy)) {
 			for (const [sender, count] of sent) {
 				if (sender === receiver || roomOf(sender) !== roomOf(receiver)) continue;
-				missing += count - (bySender[sender] ?? 0);
+				visit(count, receiver, sender, result);
 			}
 		}
 	}
-	return missing;
 }
 
 function describe(run: RunResult): string {
@@ -351,13 +435,24 @@ function describe(run: RunResult): string {
 	if (run.idleKiBPerConnection !== undefined) {
 		return `${run.point.padEnd(22)} ${run.server.padEnd(16)} ${f(run.idleKiBPerConnection)} KiB per idle connection, peak RSS ${f(run.serverPeakRssMiB)} MiB`;
 	}
+	const traffic =
+		run.deliveredShare === undefined
+			? [
+					`acks/s ${f(run.acksPerSecond, 0).padStart(8)}`,
+					`delivered/s ${f(run.deliveredPerSecond, 0).padStart(9)}`,
+					`ack p50/p99 ${f(run.ackMs.p50, 2)}/${f(run.ackMs.p99, 2)} ms`,
+					`fan-out p50/p99/max ${f(run.fanoutMs.p50, 2)}/${f(run.fanoutMs.p99, 2)}/${f(run.fanoutMs.max, 1)} ms`,
+				]
+			: [
+					`cursors delivered/s ${f(run.deliveredPerSecond, 0).padStart(9)}`,
+					`(${f(run.deliveredShare * 100, 2)}% of offered)`,
+					`latency p50/p99/max ${f(run.fanoutMs.p50, 2)}/${f(run.fanoutMs.p99, 2)}/${f(run.fanoutMs.max, 1)} ms`,
+					`${f(cpuMicrosPerDelivery(run), 2)} µs cpu/delivery`,
+				];
 	return [
 		run.point.padEnd(22),
 		run.server.padEnd(16),
-		`acks/s ${f(run.acksPerSecond, 0).padStart(8)}`,
-		`delivered/s ${f(run.deliveredPerSecond, 0).padStart(9)}`,
-		`ack p50/p99 ${f(run.ackMs.p50, 2)}/${f(run.ackMs.p99, 2)} ms`,
-		`fan-out p50/p99/max ${f(run.fanoutMs.p50, 2)}/${f(run.fanoutMs.p99, 2)}/${f(run.fanoutMs.max, 1)} ms`,
+		...traffic,
 		`server cpu ${f(run.serverCpuPercent, 0)}%`,
 		`gen cpu ${run.generatorCpuPercent.map((p) => f(p, 0)).join("+")}%`,
 		`rss ${f(run.serverPeakRssMiB, 0)} MiB`,
@@ -368,22 +463,184 @@ function describe(run: RunResult): string {
 	].join("  ");
 }
 
+/** Server CPU time per delivered broadcast (or cursor), in microseconds. */
+function cpuMicrosPerDelivery(run: RunResult): number {
+	return (run.serverCpuPercent * 1e4) / run.deliveredPerSecond;
+}
+
+/** A patch point: `rooms` x `clientsPerRoom` clients at 30 Hz, each patch moving a cursor too. */
+const patchPoint = (name: string, rooms: number, clientsPerRoom: number, generators: number) =>
+	({
+		name,
+		rooms,
+		clientsPerRoom,
+		hz: 30,
+		sends: "patches",
+		cursor: true,
+		generators,
+	}) as const satisfies LoadPoint;
 const fixedPoints: LoadPoint[] = quick
-	? [{ name: "1x50x30Hz", rooms: 1, clientsPerRoom: 50, hz: 30, cursor: true, generators: 1 }]
+	? [patchPoint("1x50x30Hz", 1, 50, 1)]
 	: [
-			{ name: "1x10x30Hz", rooms: 1, clientsPerRoom: 10, hz: 30, cursor: true, generators: 1 },
-			{ name: "1x50x30Hz", rooms: 1, clientsPerRoom: 50, hz: 30, cursor: true, generators: 1 },
-			{ name: "100x4x30Hz", rooms: 100, clientsPerRoom: 4, hz: 30, cursor: true, generators: 2 },
+			patchPoint("1x10x30Hz", 1, 10, 1),
+			patchPoint("1x50x30Hz", 1, 50, 1),
+			patchPoint("100x4x30Hz", 100, 4, 2),
 		];
 const idlePoint: LoadPoint = {
 	name: "1000 idle",
 	rooms: 100,
 	clientsPerRoom: 10,
 	hz: 0,
+	sends: "patches",
 	cursor: false,
 	generators: 1,
 	idle: true,
 };
+/**
+ * Cursor relay (issue 11): 1 room x 50 clients, each moving its cursor at 60 Hz, a display's
+ * frame rate and so what a client that sends a cursor per animation frame offers. Two
+ * generator processes, as the saturation search at 60 Hz (147k deliveries/s offered).
+ */
+const cursorPoint: LoadPoint = {
+	name: "cursor 1x50x60Hz",
+	rooms: 1,
+	clientsPerRoom: 50,
+	hz: 60,
+	sends: "cursors",
+	cursor: false,
+	generators: 2,
+};
+/**
+ * The cursor point leaves canvas-store-server out (it has no cursor messages; its clients
+ * move cursors as ephemeral patches, which the patch points measure), and adds roomsync with
+ * the throttle off, unless `--servers` names the servers to run.
+ */
+const cursorServers: readonly ServerName[] = [
+	...SERVERS.filter((server) => server !== "canvas-store-server"),
+	...(serversFlag === undefined ? (["roomsync-memory-unthrottled"] as const) : []),
+];
+
+/**
+ * Presence churn (issue 11): 1,000 sessions join and leave over 10 s, each staying 2 to 4 s,
+ * in 10 rooms of 100 and, for the comparison, in 5 rooms of 200 (twice the sessions per room
+ * at a time, so twice the changes each sees). The schedule is the same on every run.
+ */
+const CHURN_TIMING = {
+	spanMs: 10_000,
+	minStayMs: 2_000,
+	maxStayMs: 4_000,
+	seed: 11,
+	/** The server's default `--presence-grace-ms`, which the harness leaves as it is. */
+	presenceGraceMs: 3_000,
+} as const;
+interface ChurnPoint {
+	readonly name: string;
+	readonly rooms: number;
+	readonly sessionsPerRoom: number;
+}
+const churnPoints: readonly ChurnPoint[] = [
+	{ name: "presence-churn 10x100", rooms: 10, sessionsPerRoom: 100 },
+	{ name: "presence-churn 5x200", rooms: 5, sessionsPerRoom: 200 },
+];
+/**
+ * roomsync only: the baselines have no presence. Presence never touches storage, so by
+ * default only roomsync-memory; `--servers` picks others.
+ */
+const churnServers: readonly ServerName[] =
+	serversFlag === undefined
+		? ["roomsync-memory"]
+		: SERVERS.filter((server) => !BASELINES.includes(server));
+
+export interface ChurnRun
+	extends Omit<ChurnResult, "joinSeenMs" | "leaveSeenAfterGraceMs" | "cpuSeconds"> {
+	readonly point: string;
+	readonly server: ServerName;
+	readonly rooms: number;
+	readonly sessionsPerRoom: number;
+	readonly spanMs: number;
+	readonly joinSeenMs: { p50: number; p99: number; max: number };
+	readonly leaveSeenAfterGraceMs: { p50: number; p99: number; max: number };
+	readonly serverCpuPercent: number;
+	readonly serverPeakRssMiB: number;
+	readonly generatorCpuPercent: number;
+	readonly stealPercent: number;
+}
+
+/** One churn schedule against a fresh server; CPU and steal over the span and its drain. */
+async function measureChurn(point: ChurnPoint, server: ServerName): Promise<ChurnRun> {
+	const running = await startServer(server);
+	try {
+		const churn = spawnProcess<FromChurn>("presence-churn.ts", {
+			url: running.url,
+			token: TOKEN,
+			rooms: point.rooms,
+			sessionsPerRoom: point.sessionsPerRoom,
+			...CHURN_TIMING,
+		});
+		await churn.next();
+		const cpuBefore = cpuSeconds(running.pid);
+		const ticksBefore = machineTicks();
+		const started = performance.now();
+		churn.send({ type: "start" });
+		const message = await churn.next();
+		if (message.type !== "result") throw new Error(`unexpected ${message.type}`);
+		const seconds = (performance.now() - started) / 1000;
+		const serverCpu = cpuSeconds(running.pid) - cpuBefore;
+		const stealPercent = stealPercentBetween(ticksBefore, machineTicks());
+		const peakKiB = memoryKiB(running.pid, "VmHWM");
+		churn.send({ type: "stop" });
+		await churn.exited;
+		const {
+			joinSeenMs,
+			leaveSeenAfterGraceMs,
+			cpuSeconds: generatorCpu,
+			...figures
+		} = message.result;
+		return {
+			point: point.name,
+			server,
+			rooms: point.rooms,
+			sessionsPerRoom: point.sessionsPerRoom,
+			spanMs: CHURN_TIMING.spanMs,
+			...figures,
+			joinSeenMs: latencyOf(joinSeenMs),
+			leaveSeenAfterGraceMs: latencyOf(leaveSeenAfterGraceMs),
+			serverCpuPercent: (serverCpu / seconds) * 100,
+			serverPeakRssMiB: peakKiB / 1024,
+			generatorCpuPercent: (generatorCpu / seconds) * 100,
+			stealPercent,
+		};
+	} finally {
+		await running.stop();
+	}
+}
+
+function describeChurn(run: ChurnRun): string {
+	const f = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : "-");
+	const kib = (bytes: number) => `${f(bytes / 1024)} KiB`;
+	const bytesByType = run.meanBytesByType;
+	const lost = run.inconsistent + run.leftBeforeGrace + run.errors + run.unexpectedCloses;
+	return [
+		run.point.padEnd(22),
+		run.server.padEnd(16),
+		`${run.sessions} sessions`,
+		`present at join ${f(run.presentAtJoin.mean, 0)} (max ${run.presentAtJoin.max})`,
+		`changes seen ${f(run.changesSeen.mean, 0)} (p99 ${run.changesSeen.p99})`,
+		`bytes/session ${kib(run.bytes.mean)} (p99 ${kib(run.bytes.p99)})`,
+		`of which init ${kib(bytesByType["presence:init"] ?? 0)}, diffs ${kib(bytesByType["presence:diff"] ?? 0)}, clientCount ${kib(bytesByType.clientCount ?? 0)}`,
+		`${f(run.diffBytesPerChange, 0)} B/change`,
+		`whole list would be ${kib(run.wholeListBytes.mean)}/session (${f(run.wholeListRatio, 1)}x)`,
+		`join seen p50/p99 ${f(run.joinSeenMs.p50, 1)}/${f(run.joinSeenMs.p99, 1)} ms`,
+		`leave seen p50/p99 ${f(run.leaveSeenAfterGraceMs.p50, 1)}/${f(run.leaveSeenAfterGraceMs.p99, 1)} ms after the grace`,
+		`server cpu ${f(run.serverCpuPercent, 0)}%`,
+		`gen cpu ${f(run.generatorCpuPercent, 0)}%`,
+		`rss ${f(run.serverPeakRssMiB, 0)} MiB`,
+		`steal ${f(run.stealPercent, 0)}%`,
+		lost > 0
+			? `inconsistent ${run.inconsistent} early leaves ${run.leftBeforeGrace} errors ${run.errors} closes ${run.unexpectedCloses}`
+			: "",
+	].join("  ");
+}
 const saturationRates = quick ? [120, 240] : [30, 60, 120, 180, 240, 300, 360, 480];
 
 const runs: RunResult[] = [];
@@ -412,6 +669,7 @@ for (const server of selected("saturation") ? SERVERS : []) {
 			rooms: 1,
 			clientsPerRoom: 50,
 			hz,
+			sends: "patches",
 			cursor: false,
 			generators: 2,
 		};
@@ -424,6 +682,17 @@ for (const server of selected("saturation") ? SERVERS : []) {
 		record(run);
 		if (failed(run) || run.deliveredPerSecond < previous * 1.05) break;
 		previous = run.deliveredPerSecond;
+	}
+}
+if (selected(cursorPoint.name))
+	for (const server of cursorServers) record(await measureRepeated(cursorPoint, server));
+// Churn's figures are bytes, which steal does not move: measured once, whatever `--repeat`.
+const churnRuns: ChurnRun[] = [];
+for (const point of churnPoints.filter((p) => selected(p.name))) {
+	for (const server of churnServers) {
+		const run = await measureChurn(point, server);
+		churnRuns.push(run);
+		console.log(describeChurn(run));
 	}
 }
 
@@ -450,6 +719,77 @@ const ratios = (point: string, baseline: ServerName, pick: (run: RunResult) => n
 			return [s, mine && theirs ? pick(mine) / pick(theirs) : Number.NaN];
 		}),
 	);
+/** The cursor point per server, and each roomsync series over the raw relay. */
+function cursorSummary() {
+	const cursorRun = (server: ServerName) => at(cursorPoint.name, server);
+	const figures = (run: RunResult) => ({
+		deliveredPerSecond: run.deliveredPerSecond,
+		deliveredShare: run.deliveredShare,
+		latencyP50Ms: run.fanoutMs.p50,
+		latencyP99Ms: run.fanoutMs.p99,
+		serverCpuMicrosPerDelivery: cpuMicrosPerDelivery(run),
+	});
+	const raw = cursorRun("raw-relay");
+	return Object.fromEntries(
+		cursorServers.flatMap((server) => {
+			const run = cursorRun(server);
+			if (run === undefined) return [];
+			const mine = figures(run);
+			if (raw === undefined || server === "raw-relay") return [[server, mine]];
+			const theirs = figures(raw);
+			const ratioToRawRelay = {
+				deliveredPerSecond: mine.deliveredPerSecond / theirs.deliveredPerSecond,
+				latencyP99: mine.latencyP99Ms / theirs.latencyP99Ms,
+				serverCpuPerDelivery: mine.serverCpuMicrosPerDelivery / theirs.serverCpuMicrosPerDelivery,
+			};
+			return [[server, { ...mine, ratioToRawRelay }]];
+		}),
+	);
+}
+
+/**
+ * The churn points per server, and how the figures grew from the smaller rooms to the larger:
+ * a session's bytes should grow as the changes it saw did, the whole list as changes x size.
+ */
+function churnSummary() {
+	const figures = (run: ChurnRun) => ({
+		meanPresentAtJoin: run.presentAtJoin.mean,
+		meanChangesSeen: run.changesSeen.mean,
+		meanBytesPerSession: run.bytes.mean,
+		meanPresenceBytesPerSession: run.presenceBytes.mean,
+		diffBytesPerChange: run.diffBytesPerChange,
+		meanWholeListBytesPerSession: run.wholeListBytes.mean,
+		wholeListRatio: run.wholeListRatio,
+	});
+	const byPoint = Object.fromEntries(
+		churnRuns.map((run) => [`${run.point} ${run.server}`, figures(run)]),
+	);
+	const [smaller, larger] = churnPoints;
+	const growth = Object.fromEntries(
+		churnServers.flatMap((server) => {
+			const from = churnRuns.find((r) => r.point === smaller?.name && r.server === server);
+			const to = churnRuns.find((r) => r.point === larger?.name && r.server === server);
+			if (from === undefined || to === undefined) return [];
+			const a = figures(from);
+			const b = figures(to);
+			return [
+				[
+					server,
+					{
+						presentAtJoin: b.meanPresentAtJoin / a.meanPresentAtJoin,
+						changesSeen: b.meanChangesSeen / a.meanChangesSeen,
+						presenceBytesPerSession: b.meanPresenceBytesPerSession / a.meanPresenceBytesPerSession,
+						diffBytesPerChange: b.diffBytesPerChange / a.diffBytesPerChange,
+						wholeListBytesPerSession:
+							b.meanWholeListBytesPerSession / a.meanWholeListBytesPerSession,
+					},
+				],
+			];
+		}),
+	);
+	return { byPoint, [`growth ${larger?.name} over ${smaller?.name}`]: growth };
+}
+
 const summary = {
 	sustainedDeliveredPerSecond: perServer(saturated),
 	sustainedRatioToRawRelay: Object.fromEntries(
@@ -475,8 +815,10 @@ const summary = {
 	/** Server CPU per delivered broadcast at 1 x 50 x 30 Hz, in microseconds. */
 	serverCpuMicrosPerDelivery1x50: perServer((s) => {
 		const run = at("1x50x30Hz", s);
-		return run === undefined ? undefined : (run.serverCpuPercent * 1e4) / run.deliveredPerSecond;
+		return run === undefined ? undefined : cpuMicrosPerDelivery(run);
 	}),
+	cursor: cursorSummary(),
+	presenceChurn: churnSummary(),
 	idleKiBPerConnection: perServer((s) => at("1000 idle", s)?.idleKiBPerConnection),
 	/** The hypervisor's share of the machine's CPU time over the measured windows (noise). */
 	meanStealPercent:
@@ -490,31 +832,32 @@ const summary = {
 console.log(JSON.stringify(summary, null, 2));
 console.log(`took ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
 
-// A subset is for a developer's eyes; only whole runs are recorded.
-if (only === undefined && serversFlag === undefined) {
-	const date = new Date().toISOString().slice(0, 10);
-	const partial = only !== undefined || serversFlag !== undefined;
-	const name = quick ? "quick" : partial ? "partial" : "full";
-	const report = {
-		date: new Date().toISOString(),
-		bun: Bun.version,
-		cores: availableParallelism(),
-		quick,
-		repeat,
-		timing,
-		runs,
-		summary,
-	};
+// A run of some points or servers is recorded apart (`-partial`, `-quick-partial`), so that it
+// never replaces a whole run's results.
+const date = new Date().toISOString().slice(0, 10);
+const partial = only !== undefined || serversFlag !== undefined;
+const name = partial ? (quick ? "quick-partial" : "partial") : quick ? "quick" : "full";
+const report = {
+	date: new Date().toISOString(),
+	bun: Bun.version,
+	cores: availableParallelism(),
+	quick,
+	repeat,
+	timing,
+	churnTiming: CHURN_TIMING,
+	runs,
+	churnRuns,
+	summary,
+};
+await Bun.write(
+	join(root, `bench/results/${date}-${name}.json`),
+	`${JSON.stringify(report, null, 2)}\n`,
+);
+// The chart in the READMEs is the full run's: not a quick run's two saturation points, nor a
+// run of some points or servers only.
+if (!quick && !partial) {
 	await Bun.write(
-		join(root, `bench/results/${date}-${name}.json`),
-		`${JSON.stringify(report, null, 2)}\n`,
+		join(root, "bench/results/latest.svg"),
+		drawChart(runs.filter((r) => r.point.startsWith("saturation"))),
 	);
-	// The chart in the READMEs is the full run's: not a quick run's two saturation points, nor a
-	// run of some points or servers only.
-	if (!quick && !partial) {
-		await Bun.write(
-			join(root, "bench/results/latest.svg"),
-			drawChart(runs.filter((r) => r.point.startsWith("saturation"))),
-		);
-	}
 }
