@@ -141,8 +141,10 @@ describe("live state", () => {
 		const b = await collab(port, "state", "b");
 		try {
 			a.send(stateUpdate("tool", { kind: "pen", size: 1 }));
-			b.send(stateUpdate("tool", { size: 3 }, { merge: true }));
 			a.send(stateUpdate("temp", true));
+			// Two sockets give no order between them: b writes once it has seen a's writes.
+			await b.next((message) => message.type === "state:update" && message.version === 2);
+			b.send(stateUpdate("tool", { size: 3 }, { merge: true }));
 			b.send(stateUpdate("temp", null));
 			for (const client of [a, b]) {
 				await client.next((message) => message.type === "state:update" && message.version === 4);

@@ -120,10 +120,15 @@ type Options = typeof options extends fc.Arbitrary<infer O> ? O : never;
 
 /** The earliest timed work the room holds, which a pending wake-up must not come after. */
 function nextDeadline(state: RoomState): number | null {
-	const { grace, activity, presenceWindows, cursorWindows } = state.collab;
-	const deadlines = [grace, activity, presenceWindows, cursorWindows]
+	const { grace, activity, presenceWindows, pendingCursors, options } = state.collab;
+	const deadlines = [grace, activity, presenceWindows]
 		.map((queue) => queue.next())
 		.filter((deadline) => deadline !== null);
+	// A held cursor goes out at its session's turn.
+	for (const sessionId of pendingCursors.keys()) {
+		const session = state.sessions.get(sessionId);
+		if (session !== undefined) deadlines.push(session.cursorDue - options.cursorThrottleMs);
+	}
 	return deadlines.length === 0 ? null : Math.min(...deadlines);
 }
 

@@ -339,7 +339,7 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		flag: "--cursor-throttle-ms",
 		env: "CURSOR_THROTTLE_MS",
 		fallback: "16",
-		help: "a session's cursor is relayed at most this often (the last position always)",
+		help: "a session's cursors are relayed at most one per this long on average (the last position always)",
 		parse: integer(0, 60_000),
 	},
 	{

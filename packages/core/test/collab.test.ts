@@ -289,7 +289,7 @@ describe("presence", () => {
 });
 
 describe("cursors", () => {
-	test("relayed to the others, throttled with the last position kept, hidden on leave", () => {
+	test("relayed to the others, paced with the last position kept, hidden on leave", () => {
 		const room = new Clocked({ collab: { cursorThrottleMs: 16 } });
 		room.connect("a", "a", true);
 		room.connect("b", "b", true);
@@ -297,16 +297,62 @@ describe("cursors", () => {
 		room.take("b");
 		room.send("b", cursorUpdate({ x: 1, y: 1 }));
 		room.advance(5);
+		// Two may follow each other after a pause; the third waits for its turn, replaced by
+		// the fourth meanwhile.
 		room.send("b", cursorUpdate({ x: 2, y: 2 }));
 		room.send("b", cursorUpdate({ x: 3, y: 3 }));
-		expect(collab(room.take("a"))).toMatchObject([{ type: "cursor", cursor: { x: 1, y: 1 } }]);
-		room.advance(11);
-		expect(collab(room.take("a"))).toMatchObject([{ type: "cursor", cursor: { x: 3, y: 3 } }]);
+		room.send("b", cursorUpdate({ x: 4, y: 4 }));
+		expect(
+			collab(room.take("a")).map((message) => message.type === "cursor" && message.cursor?.x),
+		).toEqual([1, 2]);
+		room.advance(10);
+		expect(collab(room.take("a"))).toEqual([]);
+		room.advance(1);
+		expect(collab(room.take("a"))).toMatchObject([{ type: "cursor", cursor: { x: 4, y: 4 } }]);
 		expect(collab(room.take("b"))).toEqual([]);
 		room.disconnect("b");
 		expect(collab(room.take("a"))).toMatchObject([
 			{ type: "cursor", sessionId: "b", cursor: null },
 		]);
+	});
+
+	test("a stream at the throttle's rate is never held, jitter and a late cursor included", () => {
+		const room = new Clocked({ collab: { cursorThrottleMs: 16 } });
+		room.connect("a", "a", true);
+		room.connect("b", "b", true);
+		room.take("a");
+		let sent = 0;
+		let at = room.now;
+		for (let i = 0; i < 120; i++) {
+			// 60 Hz with up to 3 ms of jitter either way, and one cursor 8 ms late.
+			const target = 1_000 + i * (1000 / 60) + (i === 40 ? 8 : ((i * 5) % 7) - 3);
+			room.advance(Math.max(0, target - at));
+			at = room.now;
+			room.send("b", cursorUpdate({ x: i, y: 0 }));
+			sent += 1;
+			// Each one is relayed in the input that brought it.
+			expect(
+				collab(room.take("a")).map((message) => message.type === "cursor" && message.cursor?.x),
+			).toEqual([i]);
+		}
+		expect(sent).toBe(120);
+	});
+
+	test("a flood is paced to one per interval, and nothing waits once it stops", () => {
+		const room = new Clocked({ collab: { cursorThrottleMs: 16 } });
+		room.connect("a", "a", true);
+		room.connect("b", "b", true);
+		room.take("a");
+		for (let ms = 0; ms < 160; ms++) {
+			room.send("b", cursorUpdate({ x: ms, y: 0 }));
+			room.advance(1);
+		}
+		const relayed = collab(room.take("a"));
+		expect(relayed.length).toBeGreaterThanOrEqual(10);
+		expect(relayed.length).toBeLessThanOrEqual(12);
+		room.advance(100);
+		const last = collab(room.take("a")).at(-1) ?? relayed.at(-1);
+		expect(last).toMatchObject({ type: "cursor", cursor: { x: 159 } });
 	});
 });
 

@@ -85,7 +85,10 @@ export interface WirePresenceUpdateMessage {
 /** A cursor: finite `x` and `y`, and any other JSON up to `maxCursorBytes` in all. */
 export type WireCursor = JsonObject & { readonly x: number; readonly y: number };
 
-/** The sender's cursor; null hides it. Relayed throttled, the last position always. */
+/**
+ * The sender's cursor; null hides it. Relayed at most once per cursor throttle interval on
+ * average (two in a row after a pause), the last position always.
+ */
 export interface WireCursorUpdateMessage {
 	readonly type: "cursor:update";
 	readonly cursor: WireCursor | null;

@@ -1,5 +1,5 @@
 /**
- * Keys waiting for a moment, earliest first, for the room's timed work (throttle windows,
+ * Keys waiting for a moment, earliest first, for the room's timed work (presence throttle windows,
  * away detection, grace periods). Every queue adds one fixed delay to a clock that never runs
  * backwards, so deadlines arrive in order and a Map's insertion order is the queue's order:
  * setting, peeking and popping are all O(1).

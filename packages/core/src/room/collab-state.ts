@@ -12,7 +12,10 @@ import type { ClientId, SessionId } from "./state.ts";
 export interface CollabOptions {
 	/** Least time between two presence changes of one session reaching others; the last always does. */
 	readonly presenceThrottleMs: number;
-	/** Least time between two relayed cursors of one session; the last position always goes out. */
+	/**
+	 * One session's cursors reach others at most once per this long on average (two in a row
+	 * after a pause); the last position always goes out.
+	 */
 	readonly cursorThrottleMs: number;
 	/** A session that sends nothing for this long is shown `away`. */
 	readonly awayAfterMs: number;
@@ -48,9 +51,7 @@ export interface CollabState {
 	readonly presenceWindows: DeadlineQueue<SessionId>;
 	/** Sessions whose presence changed inside their window: sent when it ends. */
 	readonly presenceDirty: Set<SessionId>;
-	/** Open cursor throttle windows, by when they end. */
-	readonly cursorWindows: DeadlineQueue<SessionId>;
-	/** The last cursor of each session inside its window: sent when it ends. */
+	/** The last cursor of each session that is held until its turn (see `cursors.ts`). */
 	readonly pendingCursors: Map<SessionId, Cursor | null>;
 	liveState: LiveState;
 	/** The wake-up last asked of the shell and not yet had; null when none is pending. */
@@ -70,7 +71,6 @@ export function createCollabState(options: Partial<CollabOptions> = {}): CollabS
 		activity: new DeadlineQueue(),
 		presenceWindows: new DeadlineQueue(),
 		presenceDirty: new Set(),
-		cursorWindows: new DeadlineQueue(),
 		pendingCursors: new Map(),
 		liveState: createLiveState(),
 		wakeAt: null,
@@ -106,15 +106,10 @@ export function wakeBy(collab: CollabState, deadline: number): void {
 	}
 }
 
-/** The earliest moment timed work falls due, or null. O(1). */
+/** The earliest moment presence work falls due, or null (held cursors ask for their own). O(1). */
 export function nextDeadline(collab: CollabState): number | null {
 	let next: number | null = null;
-	for (const queue of [
-		collab.grace,
-		collab.activity,
-		collab.presenceWindows,
-		collab.cursorWindows,
-	]) {
+	for (const queue of [collab.grace, collab.activity, collab.presenceWindows]) {
 		const deadline = queue.next();
 		if (deadline !== null && (next === null || deadline < next)) next = deadline;
 	}

@@ -33,6 +33,11 @@ export interface Session {
 	readonly presence: Presence;
 	/** Whether others were shown a cursor of it, to be hidden when it leaves. */
 	cursorShown: boolean;
+	/**
+	 * Its cursor pacing (see `cursors.ts`): the theoretical time of its next cursor. A cursor
+	 * may go out once the clock is within one throttle interval of it.
+	 */
+	cursorDue: number;
 }
 
 /** What the room holds per clientId: its open sessions and its ephemeral state. */
@@ -91,5 +96,6 @@ export function newSession(
 		collab: false,
 		presence,
 		cursorShown: false,
+		cursorDue: 0,
 	};
 }
