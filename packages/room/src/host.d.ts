@@ -6,7 +6,7 @@ declare function setTimeout(callback: () => void, ms: number): unknown;
 declare function clearTimeout(handle: unknown): void;
 declare function queueMicrotask(callback: () => void): void;
 declare function structuredClone<T>(value: T): T;
-declare const performance: { now(): number };
+declare const performance: { now(): number; readonly timeOrigin: number };
 declare const console: {
 	info(...data: unknown[]): void;
 	warn(...data: unknown[]): void;
