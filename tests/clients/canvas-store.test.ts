@@ -13,9 +13,12 @@ import { runSession } from "./support/run.ts";
 
 const server = serverForFile();
 
-/** Frames `editors` until `done` holds, for at most about three seconds. */
+/**
+ * Frames `editors` until `done` holds, for at most about ten seconds (the whole suite runs on
+ * two cores beside it; a passing run waits milliseconds).
+ */
 async function until(editors: readonly CanvasClient[], done: () => boolean): Promise<void> {
-	for (let i = 0; i < 300 && !done(); i++) {
+	for (let i = 0; i < 1_000 && !done(); i++) {
 		for (const editor of editors) idle(editor);
 		await Bun.sleep(10);
 	}
