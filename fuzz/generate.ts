@@ -167,10 +167,16 @@ export class FrameGenerator {
 	}
 
 	/**
-	 * A collaboration message (the first opts the session in). Values stay small, so that no
-	 * merge of live state outgrows its limit: every refusal is the decoder's, the oracle's.
+	 * A collaboration message (the first opts the session in), with a `messageId` for the same
+	 * reason as `auth-refresh`: a rate-limit refusal names it, so the refusal is matched to this
+	 * frame. Values stay small, so that no merge of live state outgrows its limit: every refusal
+	 * is the decoder's, the oracle's.
 	 */
 	collabMessage(): Record<string, unknown> {
+		return { ...this.collabBody(), messageId: this.messageId() };
+	}
+
+	private collabBody(): Record<string, unknown> {
 		const kind = this.random.weighted([
 			[3, "presence:update"],
 			[4, "cursor:update"],
