@@ -5,6 +5,7 @@ export { decodeFrame, decodeMessage, peekMessageId } from "./codec/decode.ts";
 export { eventProblem } from "./codec/decode-collab.ts";
 export { encodeEvent } from "./codec/encode.ts";
 export type * from "./codec/wire.ts";
+export type { ChatMessage } from "./collab/chat.ts";
 export { colorFor, PRESENCE_COLORS } from "./collab/color.ts";
 export type { LiveStateChange, LiveStateSnapshot } from "./collab/live-state.ts";
 export type {

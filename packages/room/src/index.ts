@@ -1,3 +1,4 @@
+export type { ChatPage, ChatStorage } from "./chat-storage.ts";
 export type { Fanout } from "./fanout.ts";
 export type {
 	ConnectDecision,
