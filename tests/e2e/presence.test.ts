@@ -32,6 +32,9 @@ interface Peer {
 
 /** Every message type a session that has not opted in must never receive. */
 const COLLAB_TYPES = new Set<string>([
+	"chat:message",
+	"chat:history",
+	"chat:deleted",
 	"presence:init",
 	"presence:diff",
 	"cursor",
@@ -252,12 +255,15 @@ describe("with default presence settings", () => {
 		expect(bob.received.filter((m) => COLLAB_TYPES.has(m.type))).toEqual([]);
 
 		bob.send(heartbeat());
-		await until("presence:init and state:init", () =>
-			["presence:init", "state:init"].every((type) => bob.received.some((m) => m.type === type)),
+		await until("presence:init, state:init and chat:history", () =>
+			["presence:init", "state:init", "chat:history"].every((type) =>
+				bob.received.some((m) => m.type === type),
+			),
 		);
 		expect(bob.received.filter((m) => COLLAB_TYPES.has(m.type)).map((m) => m.type)).toEqual([
 			"presence:init",
 			"state:init",
+			"chat:history",
 		]);
 		const init = (await bob.next(isInit)) as WirePresenceInitMessage;
 		expect(init.self).toBe(bobSession);

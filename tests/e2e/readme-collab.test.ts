@@ -74,8 +74,8 @@ test("the README's collaboration exchange is what the server says", async () => 
 		}
 		const frame = await client.next();
 		expect(normalise(frame)).toBe(line.frame);
-		// b connects once a holds the room's state, as the README says.
-		if (line.who === "a" && line.frame.startsWith('{"type":"state:init"')) {
+		// b connects once a holds the room's state and chat, as the README says.
+		if (line.who === "a" && line.frame.startsWith('{"type":"chat:history"')) {
 			clients.b = await rawClient(server().url(`${base}b`));
 		}
 	}

@@ -198,6 +198,9 @@ export class DeliveryOrder {
 			}
 			case "clientCount":
 			// Collaboration messages answer no frame and are ordered with nothing of the document.
+			case "chat:message":
+			case "chat:history":
+			case "chat:deleted":
 			case "presence:init":
 			case "presence:diff":
 			case "cursor":
@@ -331,6 +334,8 @@ export function expectationFor(
 		case "unsupported-version":
 			return { kind: "version-mismatch" };
 		case "auth-refresh":
+		case "chat:send":
+		case "chat:history":
 		case "presence:update":
 		case "cursor:update":
 		case "heartbeat":

@@ -39,6 +39,8 @@ export interface ServerConfig {
 	readonly awayAfterMs: number;
 	readonly presenceGraceMs: number;
 	readonly persistLiveState: "on" | "off";
+	readonly chatMaxChars: number;
+	readonly chatHistory: number;
 }
 
 interface Option<K extends keyof ServerConfig> {
@@ -366,6 +368,22 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		help: "on: store live state with the room (sqlite), surviving restarts and idle close",
 		parse: oneOf("on", "off"),
 		bare: "on",
+	},
+	{
+		key: "chatMaxChars",
+		flag: "--chat-max-chars",
+		env: "CHAT_MAX_CHARS",
+		fallback: "4000",
+		help: "longest chat message text",
+		parse: integer(1, 100_000),
+	},
+	{
+		key: "chatHistory",
+		flag: "--chat-history",
+		env: "CHAT_HISTORY",
+		fallback: "100",
+		help: "chat messages a session gets when it opts in (the room's latest)",
+		parse: integer(0, 1_000),
 	},
 ];
 

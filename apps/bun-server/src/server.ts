@@ -99,15 +99,21 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			};
 		},
 		createStorage: storage.createStorage,
+		chatStorage: storage.chat,
 		idleTimeout: config.roomIdleMs,
 		saveThrottleMs: config.saveThrottleMs,
-		limits: { maxFrameBytes: config.maxFrameBytes, maxKeysPerMessage: config.maxKeysPerMessage },
+		limits: {
+			maxFrameBytes: config.maxFrameBytes,
+			maxKeysPerMessage: config.maxKeysPerMessage,
+			maxChatChars: config.chatMaxChars,
+		},
 		collab: {
 			presenceThrottleMs: config.presenceThrottleMs,
 			cursorThrottleMs: config.cursorThrottleMs,
 			awayAfterMs: config.awayAfterMs,
 			presenceGraceMs: config.presenceGraceMs,
 			persistLiveState: config.persistLiveState === "on",
+			chatHistory: config.chatHistory,
 		},
 		logger,
 		...(metrics === null ? {} : { observer: metrics.observer }),

@@ -1,13 +1,18 @@
 /** The storage the configuration names, for the server and for the repair command. */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { RoomStorage } from "@roomsync/room";
-import { FileStorage, MemoryStorage } from "@roomsync/storage";
+import type { ChatStorage, RoomStorage } from "@roomsync/room";
+import { FileStorage, MemoryChatStorage, MemoryStorage } from "@roomsync/storage";
 import { SqliteStorage } from "@roomsync/storage/sqlite";
 import type { ServerConfig } from "./config.ts";
 
 export interface OpenStorage {
 	readonly createStorage: (roomId: string) => RoomStorage;
+	/**
+	 * Where chat is kept: the same database with SQLite; with memory and file storage, the
+	 * process's memory (a file store has no transactions to keep chat durable in).
+	 */
+	readonly chat: ChatStorage;
 	/** Closes what the storage holds open (the SQLite database). */
 	readonly close: () => void;
 }
@@ -26,6 +31,7 @@ export function openStorage(config: ServerConfig): OpenStorage {
 				}
 				return storage;
 			},
+			chat: new MemoryChatStorage(),
 			close: () => undefined,
 		};
 	}
@@ -33,6 +39,7 @@ export function openStorage(config: ServerConfig): OpenStorage {
 	if (config.storage === "file") {
 		return {
 			createStorage: (roomId) => new FileStorage({ dir: config.dataDir, roomId }),
+			chat: new MemoryChatStorage(),
 			close: () => undefined,
 		};
 	}
@@ -40,7 +47,11 @@ export function openStorage(config: ServerConfig): OpenStorage {
 		path: join(config.dataDir, SQLITE_FILE_NAME),
 		synchronous: config.sqliteSynchronous,
 	});
-	return { createStorage: (roomId) => database.forRoom(roomId), close: () => database.close() };
+	return {
+		createStorage: (roomId) => database.forRoom(roomId),
+		chat: database.chat,
+		close: () => database.close(),
+	};
 }
 
 /** The database file of `--storage sqlite`, inside `--data-dir`. */

@@ -2,7 +2,7 @@
 
 export type { DecodeResult, Frame, FrameError } from "./codec/decode.ts";
 export { decodeFrame, decodeMessage, peekMessageId } from "./codec/decode.ts";
-export { eventProblem } from "./codec/decode-collab.ts";
+export { eventProblem, MAX_CHAT_PAGE } from "./codec/decode-collab.ts";
 export { encodeEvent } from "./codec/encode.ts";
 export type * from "./codec/wire.ts";
 export type { ChatMessage } from "./collab/chat.ts";

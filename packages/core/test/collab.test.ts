@@ -158,12 +158,13 @@ describe("opting in", () => {
 		]);
 	});
 
-	test("with collab at connect or by its first collaboration frame: presence and state first", () => {
+	test("with collab at connect or by its first collaboration frame: presence, state, chat first", () => {
 		const room = new Clocked();
 		room.connect("a", "a", true, "alice");
 		expect(collab(room.take("a")).map((message) => message.type)).toEqual([
 			"presence:init",
 			"state:init",
+			"chat:history",
 		]);
 		room.connect("b", "b");
 		expect(collab(room.take("a"))).toMatchObject([

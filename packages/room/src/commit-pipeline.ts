@@ -1,14 +1,26 @@
-import type { LiveStateChange, Outbound, PersistOutbound } from "@roomsync/core";
+import type { ChatMessage, LiveStateChange, Outbound, PersistOutbound } from "@roomsync/core";
 import type { CommitReport } from "./observer.ts";
-import type { IncrementalStorage } from "./storage.ts";
 import type { Timers } from "./timers.ts";
+
+/** What one commit writes: a turn's document changes, live state changes and chat messages. */
+export interface Batch {
+	readonly changes: readonly PersistOutbound[];
+	readonly liveState: readonly LiveStateChange[];
+	readonly chat: readonly ChatMessage[];
+}
+
+/** The effects a room's storage writes (`persist`, `persist-state`, `persist-chat`), and how. */
+export interface BatchWriter {
+	readonly writes: ReadonlySet<Outbound["kind"]>;
+	write(batch: Batch): Promise<void> | void;
+}
 
 /**
  * Acked means durable: effects are performed in the order the reducer produced them, and none
  * goes out while a document change before it is uncommitted. The persists gathered during one
  * event-loop turn are written by one `commit` (group commit), so a busy room pays for one
- * transaction per turn, not per message. Live state changes to store (`persist-state`) are
- * held and written the same way. One commit is in flight at a time; what arrives
+ * transaction per turn, not per message. Live state changes (`persist-state`) and chat
+ * messages (`persist-chat`) to store are held and written the same way. One commit is in flight at a time; what arrives
  * meanwhile waits for the next.
  */
 export class CommitPipeline {
@@ -16,7 +28,7 @@ export class CommitPipeline {
 	private readonly held: Outbound[] = [];
 	private committing: Promise<void> | null = null;
 	private scheduled = false;
-	private readonly storage: IncrementalStorage;
+	private readonly writer: BatchWriter;
 	private readonly timers: Timers;
 	private readonly perform: (effect: Outbound) => void;
 	private readonly onFailure: (error: unknown, dropped: Outbound[]) => void;
@@ -28,13 +40,13 @@ export class CommitPipeline {
 	 * `onCommitted` hears how long each commit took.
 	 */
 	constructor(
-		storage: IncrementalStorage,
+		writer: BatchWriter,
 		timers: Timers,
 		perform: (effect: Outbound) => void,
 		onFailure: (error: unknown, dropped: Outbound[]) => void,
 		onCommitted?: (report: CommitReport) => void,
 	) {
-		this.storage = storage;
+		this.writer = writer;
 		this.timers = timers;
 		this.perform = perform;
 		this.onFailure = onFailure;
@@ -43,12 +55,12 @@ export class CommitPipeline {
 
 	push(effects: readonly Outbound[]): void {
 		for (const effect of effects) {
-			if (this.held.length === 0 && !isWrite(effect)) {
+			if (this.held.length === 0 && !this.isWrite(effect)) {
 				this.perform(effect);
 				continue;
 			}
 			this.held.push(effect);
-			if (isWrite(effect)) this.schedule();
+			if (this.isWrite(effect)) this.schedule();
 		}
 	}
 
@@ -73,10 +85,13 @@ export class CommitPipeline {
 		const batchEnd = this.held.length;
 		const changes: PersistOutbound[] = [];
 		const liveState: LiveStateChange[] = [];
+		const chat: ChatMessage[] = [];
 		for (let i = 0; i < batchEnd; i++) {
 			const effect = this.held[i] as Outbound;
+			if (!this.isWrite(effect)) continue;
 			if (effect.kind === "persist") changes.push(effect);
 			else if (effect.kind === "persist-state") liveState.push(effect.change);
+			else if (effect.kind === "persist-chat") chat.push(effect.message);
 		}
 		const startedAt = this.timers.now();
 		const report = (ok: boolean) =>
@@ -86,8 +101,7 @@ export class CommitPipeline {
 				ok,
 			});
 		try {
-			if (liveState.length > 0) await this.storage.commit(changes, liveState);
-			else await this.storage.commit(changes);
+			await this.writer.write({ changes, liveState, chat });
 		} catch (error) {
 			this.committing = null;
 			report(false);
@@ -97,17 +111,17 @@ export class CommitPipeline {
 		this.committing = null;
 		report(true);
 		for (const effect of this.held.splice(0, batchEnd)) {
-			if (!isWrite(effect)) this.perform(effect);
+			if (!this.isWrite(effect)) this.perform(effect);
 		}
 		// What came in while the batch was being written goes out up to the next change.
-		while (this.held.length > 0 && !isWrite(this.held[0] as Outbound)) {
+		while (this.held.length > 0 && !this.isWrite(this.held[0] as Outbound)) {
 			this.perform(this.held.shift() as Outbound);
 		}
 		if (this.held.length > 0) this.schedule();
 	}
-}
 
-/** The effects a commit writes; everything after one waits for it. */
-function isWrite(effect: Outbound): boolean {
-	return effect.kind === "persist" || effect.kind === "persist-state";
+	/** An effect the storage writes: everything after one waits for it. */
+	private isWrite(effect: Outbound): boolean {
+		return this.writer.writes.has(effect.kind);
+	}
 }

@@ -1,4 +1,5 @@
 import type { CollabOptions, JsonValue, Limits } from "@roomsync/core";
+import type { ChatStorage } from "./chat-storage.ts";
 import type { Fanout } from "./fanout.ts";
 import type { RoomHooks } from "./hooks.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
@@ -12,6 +13,8 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 export interface RoomManagerOptions extends RoomHooks {
 	/** Storage for a room, called once each time the room is opened. */
 	readonly createStorage?: (roomId: string) => RoomStorage;
+	/** Where every room's chat is kept (see `RoomOptions.chatStorage`). */
+	readonly chatStorage?: ChatStorage;
 	/** An empty room (including one loaded but never joined) closes after this long; default 30 s. */
 	readonly idleTimeout?: number;
 	readonly saveThrottleMs?: number;
@@ -115,7 +118,7 @@ export class RoomManager {
 
 	/**
 	 * Closes the room (its sessions with 1001, its last write flushed) and erases what storage
-	 * holds for it. A connection that comes meanwhile waits, and finds the room empty. Rejects
+	 * holds for it, its chat included. A connection that comes meanwhile waits, and finds the room empty. Rejects
 	 * if the storage cannot erase (see `Erase`).
 	 */
 	deleteRoom(roomId: string): Promise<void> {
@@ -127,6 +130,7 @@ export class RoomManager {
 		const erased = (async () => {
 			await closed.catch(() => undefined);
 			await storage?.erase?.();
+			await this.options.chatStorage?.deleteRoom(roomId);
 		})().finally(() => {
 			if (this.closing.get(roomId) === erased) this.closing.delete(roomId);
 		});

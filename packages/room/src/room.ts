@@ -1,10 +1,12 @@
 /** A room: the imperative shell that drives the pure reducer for one document. */
 import {
 	type Channel,
+	type ChatMessage,
 	CloseCode,
 	type CollabOptions,
 	createDocument,
 	createRoomState,
+	DEFAULT_COLLAB_OPTIONS,
 	type DocumentState,
 	eventProblem,
 	exportSnapshot,
@@ -29,7 +31,8 @@ import {
 	type SendOutbound,
 	type SessionId,
 } from "@roomsync/core";
-import { CommitPipeline } from "./commit-pipeline.ts";
+import type { ChatStorage } from "./chat-storage.ts";
+import { type Batch, CommitPipeline } from "./commit-pipeline.ts";
 import type { Fanout } from "./fanout.ts";
 import type { ConnectDecision, RoomHooks, SessionInfo, SessionMetadata } from "./hooks.ts";
 import { type LoadedRoom, loadRoom } from "./load-room.ts";
@@ -52,6 +55,11 @@ export interface RoomOptions extends RoomHooks {
 	readonly initialSnapshot?: RoomSnapshot;
 	/** Without storage the room lives in memory only. */
 	readonly storage?: RoomStorage;
+	/**
+	 * Where chat is kept (one store for many rooms). Without it chat lives in memory: the
+	 * latest `chatHistory` messages, gone with the room, and no older pages.
+	 */
+	readonly chatStorage?: ChatStorage;
 	/** Least time between two saves with a `SyncStorage`; default 10 s. */
 	readonly saveThrottleMs?: number;
 	readonly limits?: Partial<Limits>;
@@ -143,7 +151,11 @@ export class Room {
 	constructor(options: RoomOptions = {}) {
 		this.options = options;
 		this.roomId = options.roomId ?? "";
-		this.state = createRoomState({ limits: options.limits, collab: options.collab });
+		this.state = createRoomState({
+			roomId: options.roomId ?? "",
+			limits: options.limits,
+			collab: options.collab,
+		});
 		this.logger = options.logger ?? consoleLogger;
 		this.observer = options.observer;
 		const timers = options.timers ?? hostTimers;
@@ -157,16 +169,34 @@ export class Room {
 				"persistLiveState needs an incremental storage that keeps live state (SQLite storage)",
 			);
 		}
-		if (storage !== undefined && isIncremental(storage)) {
+		const incremental = storage !== undefined && isIncremental(storage) ? storage : undefined;
+		const chatStorage = options.chatStorage;
+		if (incremental !== undefined || chatStorage !== undefined) {
 			const committed = this.observer?.committed;
+			const writes = new Set<Outbound["kind"]>();
+			if (incremental !== undefined) writes.add("persist").add("persist-state");
+			if (chatStorage !== undefined) writes.add("persist-chat");
+			const write = async ({ changes, liveState, chat }: Batch) => {
+				await Promise.all([
+					incremental !== undefined && (changes.length > 0 || liveState.length > 0)
+						? liveState.length > 0
+							? incremental.commit(changes, liveState)
+							: incremental.commit(changes)
+						: undefined,
+					chatStorage !== undefined && chat.length > 0
+						? chatStorage.append(this.roomId, chat)
+						: undefined,
+				]);
+			};
 			this.pipeline = new CommitPipeline(
-				storage,
+				{ writes, write },
 				timers,
 				(effect) => this.perform(effect),
 				(error, dropped) => this.commitFailed(error, dropped),
 				committed === undefined ? undefined : (report) => committed(this.roomId, report),
 			);
-		} else if (storage !== undefined) {
+		}
+		if (storage !== undefined && !isIncremental(storage)) {
 			this.saver = new SnapshotSaver(
 				storage,
 				timers,
@@ -405,13 +435,29 @@ export class Room {
 		const initial = this.options.initialSnapshot;
 		const document = initial === undefined ? await this.readStorage() : this.importInitial(initial);
 		const liveState = await this.readLiveState();
-		if (document !== null || liveState !== undefined) {
+		const chat = await this.readChat();
+		if (document !== null || liveState !== undefined || chat !== undefined) {
 			this.dispatch({
 				kind: "document-loaded",
 				document: document ?? createDocument(),
 				...(liveState === undefined ? {} : { liveState }),
+				...(chat === undefined ? {} : { chat }),
 			});
 		}
+	}
+
+	/** The stored chat's last id and latest messages, when the room keeps chat. */
+	private async readChat(): Promise<
+		{ readonly lastId: number; readonly recent: readonly ChatMessage[] } | undefined
+	> {
+		const chatStorage = this.options.chatStorage;
+		if (chatStorage === undefined) return undefined;
+		const limit = this.options.collab?.chatHistory ?? DEFAULT_COLLAB_OPTIONS.chatHistory;
+		const [lastId, page] = await Promise.all([
+			chatStorage.lastId(this.roomId),
+			chatStorage.history(this.roomId, undefined, limit),
+		]);
+		return { lastId, recent: page.messages };
 	}
 
 	/** The stored live state, when the room keeps it; undefined when it does not. */
@@ -630,7 +676,12 @@ export class Room {
 				break;
 			case "persist":
 			case "persist-state":
-				// The pipeline or the snapshot saver has it already.
+			case "persist-chat":
+				// The pipeline or the snapshot saver has it already (or, without a chat storage,
+				// chat lives in the reducer's memory only).
+				break;
+			case "chat-history":
+				this.readChatPage(effect.sessionId, effect.before, effect.limit);
 				break;
 		}
 	}
@@ -691,6 +742,43 @@ export class Room {
 				break;
 			}
 		}
+	}
+
+	/** A page of older chat, read from the chat storage and handed back to the reducer. */
+	private readChatPage(sessionId: SessionId, before: number | undefined, limit: number): void {
+		const chatStorage = this.options.chatStorage;
+		const page = chatStorage?.history(this.roomId, before, limit) ?? {
+			messages: [],
+			hasMore: false,
+		};
+		Promise.resolve(page).then(
+			({ messages, hasMore }) => {
+				if (this.connections.has(sessionId)) {
+					this.input({ kind: "chat-page", sessionId, messages, hasMore });
+				}
+			},
+			(error: unknown) => {
+				this.logger.error("reading chat history failed", this.fields({ sessionId, error }));
+				const connection = this.connections.get(sessionId);
+				if (connection !== undefined) {
+					this.drop(connection, CloseCode.StorageFailed, "chat history could not be read");
+				}
+			},
+		);
+	}
+
+	/**
+	 * A moderator deletes a chat message: from storage first, then everyone opted in is told
+	 * (`chat:deleted`). False when the room has no such message (or it was deleted already).
+	 */
+	async deleteChatMessage(id: number): Promise<boolean> {
+		const chatStorage = this.options.chatStorage;
+		const deleted =
+			chatStorage === undefined
+				? this.state.collab.chat.recent.some((message) => message.id === id)
+				: await chatStorage.delete(this.roomId, id);
+		if (deleted && this.currentStatus === "open") this.input({ kind: "chat-deleted", id });
+		return deleted;
 	}
 
 	/** One timer for all of the room's timed work; each `wake` replaces the last. */
@@ -792,6 +880,10 @@ export class Room {
 			if (effect.kind === "persist") {
 				const { sessionId, messageId } = effect;
 				senders.push(messageId === undefined ? { sessionId } : { sessionId, messageId });
+			} else if (effect.kind === "persist-chat") {
+				const { sessionId, message } = effect;
+				const messageId = message.clientMessageId;
+				senders.push(messageId === null ? { sessionId } : { sessionId, messageId });
 			} else if (
 				effect.kind === "send" ||
 				effect.kind === "subscribe" ||
@@ -813,10 +905,12 @@ export class Room {
 	private async reloadDocument(): Promise<void> {
 		const document = (await this.readStorage()) ?? createDocument();
 		const liveState = await this.readLiveState();
+		const chat = await this.readChat();
 		this.dispatch({
 			kind: "document-loaded",
 			document,
 			...(liveState === undefined ? {} : { liveState }),
+			...(chat === undefined ? {} : { chat }),
 		});
 		const waiting = this.held ?? [];
 		this.held = null;

@@ -1,3 +1,4 @@
 export { FileStorage, type FileStorageOptions } from "./file-storage.ts";
+export { DEFAULT_MEMORY_CHAT_MESSAGES, MemoryChatStorage } from "./memory-chat-storage.ts";
 export { MemoryStorage } from "./memory-storage.ts";
 export { roomFileName } from "./room-file-name.ts";

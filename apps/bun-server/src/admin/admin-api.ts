@@ -1,10 +1,17 @@
 /**
  * The admin HTTP API under `/admin/` (only with `--admin-token`; each request with
  * `Authorization: Bearer <admin token>`): open rooms and their sessions, a room's document,
- * closing a session, deleting a room. JSON in and out; errors as
+ * closing a session, deleting a room, broadcasting an event to a room, reading and moderating
+ * its chat. JSON in and out; errors as
  * `{ "error": { "code", "message" } }` with stable codes.
  */
-import { CloseCode, exportSnapshot, type JsonValue, type RoomSnapshot } from "@roomsync/core";
+import {
+	CloseCode,
+	exportSnapshot,
+	type JsonValue,
+	MAX_CHAT_PAGE,
+	type RoomSnapshot,
+} from "@roomsync/core";
 import { loadRoom, type Room, type RoomManager, type SessionMetadata } from "@roomsync/room";
 import { bearerToken } from "../bearer-token.ts";
 import { ID_PATTERN } from "../connection-url.ts";
@@ -33,7 +40,8 @@ export type AdminErrorCode =
 	| "cannot-delete"
 	| "unreadable"
 	| "invalid-body"
-	| "invalid-event";
+	| "invalid-event"
+	| "invalid-query";
 
 export async function handleAdmin(
 	request: Request,
@@ -57,6 +65,13 @@ export async function handleAdmin(
 	}
 	if (parts.length === 3 && parts[2] === "broadcast") {
 		return only(request, "POST", () => broadcast(context, roomId, request));
+	}
+	if (parts.length === 3 && parts[2] === "chat") {
+		return only(request, "GET", () => chatHistory(context, roomId, url));
+	}
+	if (parts.length === 4 && parts[2] === "chat") {
+		const id = Number(parts[3]);
+		return only(request, "DELETE", () => deleteChatMessage(context, roomId, id));
 	}
 	if (parts.length === 3 && parts[2] === "snapshot") {
 		return only(request, "GET", () => snapshot(context, roomId));
@@ -169,6 +184,42 @@ async function broadcast(
 		return failure(400, "invalid-event", result.error.message);
 	}
 	return Response.json({ broadcast: name, roomId });
+}
+
+/** `GET /admin/rooms/:id/chat?before=&limit=`: a page of stored chat, oldest first. */
+async function chatHistory(context: AdminContext, roomId: string, url: URL): Promise<Response> {
+	const before = url.searchParams.get("before");
+	const limit = url.searchParams.get("limit") ?? String(MAX_CHAT_PAGE);
+	const beforeId = before === null ? undefined : Number(before);
+	const count = Number(limit);
+	if (beforeId !== undefined && !(Number.isSafeInteger(beforeId) && beforeId > 0)) {
+		return failure(400, "invalid-query", "before must be a positive integer (a message id)");
+	}
+	if (!(Number.isSafeInteger(count) && count >= 1 && count <= MAX_CHAT_PAGE)) {
+		return failure(400, "invalid-query", `limit must be an integer from 1 to ${MAX_CHAT_PAGE}`);
+	}
+	return Response.json(await context.storage.chat.history(roomId, beforeId, count));
+}
+
+/**
+ * `DELETE /admin/rooms/:id/chat/:messageId`: moderation. The message leaves the stored history
+ * and, in an open room, everyone opted in gets `chat:deleted`.
+ */
+async function deleteChatMessage(
+	context: AdminContext,
+	roomId: string,
+	id: number,
+): Promise<Response> {
+	if (!(Number.isSafeInteger(id) && id > 0)) {
+		return failure(404, "not-found", `room ${roomId} has no chat message ${id}`);
+	}
+	const room = context.rooms.getExistingRoom(roomId);
+	const deleted =
+		room !== undefined && room.status === "open"
+			? await room.deleteChatMessage(id)
+			: await context.storage.chat.delete(roomId, id);
+	if (!deleted) return failure(404, "not-found", `room ${roomId} has no chat message ${id}`);
+	return Response.json({ deleted: id, roomId });
 }
 
 async function deleteRoom(context: AdminContext, roomId: string): Promise<Response> {

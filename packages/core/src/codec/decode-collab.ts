@@ -23,6 +23,88 @@ import {
 	valueProblem,
 } from "./frame-checks.ts";
 
+/** Most messages one `chat:history` page holds. */
+export const MAX_CHAT_PAGE = 100;
+
+export function decodeChatSend(record: JsonRecord, limits: Limits): DecodeResult {
+	const { text, metadata, clientMessageId } = record;
+	if (clientMessageId !== undefined) {
+		const problem = nameProblem(clientMessageId, "clientMessageId", limits);
+		if (problem !== undefined) return { ok: false, error: problem };
+	}
+	const id = (clientMessageId as string | undefined) ?? null;
+	const withId = (error: FrameError): DecodeResult => ({
+		ok: false,
+		error: id === null ? error : { ...error, messageId: id },
+	});
+	if (typeof text !== "string" || text.length === 0) {
+		return withId({
+			code: ErrorCode.InvalidField,
+			message: '"text" must be a non-empty string',
+			path: "text",
+		});
+	}
+	if (text.length > limits.maxChatChars) {
+		return withId({
+			code: ErrorCode.ValueTooLarge,
+			message: `"text" is longer than ${limits.maxChatChars} characters`,
+			path: "text",
+		});
+	}
+	if (!isStorableString(text)) {
+		return withId({ code: ErrorCode.InvalidField, message: LONE_SURROGATE, path: "text" });
+	}
+	if (metadata !== undefined && metadata !== null) {
+		if (!isRecord(metadata)) {
+			return withId({
+				code: ErrorCode.InvalidField,
+				message: '"metadata" must be an object or null',
+				path: "metadata",
+			});
+		}
+		const problem = jsonProblem(metadata, "metadata", limits.maxPresenceBytes, limits);
+		if (problem !== undefined) return withId(problem);
+	}
+	return {
+		ok: true,
+		command: {
+			type: "chat:send",
+			text,
+			metadata: (metadata ?? null) as JsonObject | null,
+			clientMessageId: id,
+		},
+	};
+}
+
+export function decodeChatHistory(record: JsonRecord): DecodeResult {
+	const { before, limit } = record;
+	if (before !== undefined && !(Number.isSafeInteger(before) && (before as number) > 0)) {
+		return fail(
+			ErrorCode.InvalidField,
+			'"before" must be a positive integer (a message id)',
+			"before",
+		);
+	}
+	if (
+		limit !== undefined &&
+		!(Number.isSafeInteger(limit) && (limit as number) >= 1 && (limit as number) <= MAX_CHAT_PAGE)
+	) {
+		return fail(
+			ErrorCode.InvalidField,
+			`"limit" must be an integer from 1 to ${MAX_CHAT_PAGE}`,
+			"limit",
+		);
+	}
+	return {
+		ok: true,
+		command: {
+			type: "chat:history",
+			before: before as number | undefined,
+			limit: (limit as number | undefined) ?? MAX_CHAT_PAGE,
+		},
+	};
+}
+
 export function decodePresenceUpdate(record: JsonRecord, limits: Limits): DecodeResult {
 	const { idle, location, metadata } = record;
 	if (idle !== undefined && typeof idle !== "boolean") {

@@ -17,6 +17,8 @@ import {
 	type ProtocolVersion,
 } from "../protocol/versions.ts";
 import {
+	decodeChatHistory,
+	decodeChatSend,
 	decodeCursorUpdate,
 	decodeEvent,
 	decodeHeartbeat,
@@ -117,6 +119,8 @@ const decoders: { readonly [T in WireClientMessage["type"]]: Decoder } = {
 	patch: decodePatch,
 	reconnect: decodeReconnect,
 	"auth-refresh": decodeAuthRefresh,
+	"chat:send": decodeChatSend,
+	"chat:history": decodeChatHistory,
 	"presence:update": decodePresenceUpdate,
 	"cursor:update": decodeCursorUpdate,
 	heartbeat: decodeHeartbeat,

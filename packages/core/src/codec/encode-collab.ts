@@ -2,9 +2,14 @@
  * The collaboration messages on the wire: one text for every protocol version, written
  * field by field so that no internal field ever leaks and the key order is stable.
  */
+import type { ChatMessage } from "../collab/chat.ts";
 import type { PresenceEntry } from "../collab/presence.ts";
 import type { CollabEvent, PresenceUpdated, Sender } from "../protocol/events.ts";
 import type {
+	WireChatDeletedMessage,
+	WireChatEntry,
+	WireChatHistoryMessage,
+	WireChatMessage,
 	WireCollabServerMessage,
 	WireCursorMessage,
 	WirePresenceDiffMessage,
@@ -22,6 +27,16 @@ export function encodeCollab(event: CollabEvent): string {
 
 function toWire(event: CollabEvent): WireCollabServerMessage {
 	switch (event.type) {
+		case "chat:message":
+			return { type: "chat:message", message: wireChat(event.message) } satisfies WireChatMessage;
+		case "chat:history":
+			return {
+				type: "chat:history",
+				messages: event.messages.map(wireChat),
+				hasMore: event.hasMore,
+			} satisfies WireChatHistoryMessage;
+		case "chat:deleted":
+			return { type: "chat:deleted", id: event.id } satisfies WireChatDeletedMessage;
 		case "presence:init":
 			return {
 				type: "presence:init",
@@ -68,6 +83,19 @@ function toWire(event: CollabEvent): WireCollabServerMessage {
 				sender: wireSender(event.sender),
 			} satisfies WireStateUpdateEventMessage;
 	}
+}
+
+function wireChat(message: ChatMessage): WireChatEntry {
+	return {
+		id: message.id,
+		roomId: message.roomId,
+		userId: message.userId,
+		displayName: message.displayName,
+		text: message.text,
+		metadata: message.metadata,
+		createdAt: message.createdAt,
+		clientMessageId: message.clientMessageId,
+	};
 }
 
 function wireEntry(entry: PresenceEntry): WirePresenceEntry {

@@ -32,6 +32,9 @@ export function encodeV1(event: ServerEvent): string {
 }
 
 const COLLAB_TYPES: ReadonlySet<string> = new Set<CollabEvent["type"]>([
+	"chat:message",
+	"chat:history",
+	"chat:deleted",
 	"presence:init",
 	"presence:diff",
 	"cursor",

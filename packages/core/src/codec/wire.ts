@@ -125,7 +125,33 @@ export interface WireStateUpdateMessage {
 	readonly messageId?: string | number;
 }
 
+/**
+ * A chat message. The server stores it, then sends `chat:message` to everyone opted in, the
+ * sender included: that is the sender's confirmation, sent once the message is durable.
+ */
+export interface WireChatSendMessage {
+	readonly type: "chat:send";
+	/** 1 to `maxChatChars` characters. */
+	readonly text: string;
+	/** Any JSON object up to `maxPresenceBytes`. */
+	readonly metadata?: JsonObject | null;
+	/**
+	 * The client's own id for the message (at most `maxKeyLength` characters): a resend with
+	 * the same one, after a reconnect, is stored once and answered with the stored message.
+	 */
+	readonly clientMessageId?: string;
+}
+
+/** Asks for older chat: up to `limit` (1 to 100, default 100) messages before the id `before`. */
+export interface WireChatHistoryRequest {
+	readonly type: "chat:history";
+	readonly before?: number;
+	readonly limit?: number;
+}
+
 export type WireCollabClientMessage =
+	| WireChatSendMessage
+	| WireChatHistoryRequest
 	| WirePresenceUpdateMessage
 	| WireCursorUpdateMessage
 	| WireHeartbeatMessage
@@ -278,7 +304,46 @@ export interface WireStateUpdateEventMessage {
 	readonly sender: WireSender | null;
 }
 
+/** A chat message as stored. */
+export interface WireChatEntry {
+	/** 1, 2, 3, ... within the room. */
+	readonly id: number;
+	readonly roomId: string;
+	readonly userId: string;
+	readonly displayName: string;
+	readonly text: string;
+	readonly metadata: JsonObject | null;
+	/** The server's clock when it accepted the message, epoch ms. */
+	readonly createdAt: number;
+	readonly clientMessageId: string | null;
+}
+
+/** A stored chat message: to everyone opted in, or to a resend's sender alone. */
+export interface WireChatMessage {
+	readonly type: "chat:message";
+	readonly message: WireChatEntry;
+}
+
+/**
+ * Chat history, oldest first: on opt-in the room's latest `--chat-history` messages, or the
+ * page a `chat:history` request asked for. `hasMore`: older messages may exist.
+ */
+export interface WireChatHistoryMessage {
+	readonly type: "chat:history";
+	readonly messages: readonly WireChatEntry[];
+	readonly hasMore: boolean;
+}
+
+/** A moderator deleted the message with this id. */
+export interface WireChatDeletedMessage {
+	readonly type: "chat:deleted";
+	readonly id: number;
+}
+
 export type WireCollabServerMessage =
+	| WireChatMessage
+	| WireChatHistoryMessage
+	| WireChatDeletedMessage
 	| WirePresenceInitMessage
 	| WirePresenceDiffMessage
 	| WireCursorMessage

@@ -89,7 +89,25 @@ export interface StateUpdateCommand {
 	readonly messageId?: MessageId;
 }
 
+/** A chat message to store and send to everyone opted in, the sender too. */
+export interface ChatSendCommand {
+	readonly type: "chat:send";
+	readonly text: string;
+	readonly metadata: JsonObject | null;
+	/** The client's id for it: a resend with the same one (after a reconnect) is stored once. */
+	readonly clientMessageId: string | null;
+}
+
+/** A page of chat history: up to `limit` messages before the id `before`. */
+export interface ChatHistoryCommand {
+	readonly type: "chat:history";
+	readonly before: number | undefined;
+	readonly limit: number;
+}
+
 export type CollabCommand =
+	| ChatSendCommand
+	| ChatHistoryCommand
 	| PresenceUpdateCommand
 	| CursorUpdateCommand
 	| HeartbeatCommand

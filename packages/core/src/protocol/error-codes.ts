@@ -27,12 +27,15 @@ export const ErrorCode = {
 	StorageFailed: "storage-failed",
 	/**
 	 * A value is larger than its limit: an event payload (`maxEventBytes`), presence metadata
-	 * (`maxPresenceBytes`), a cursor (`maxCursorBytes`) or a live state value
-	 * (`maxStateValueBytes`); `path` names it.
+	 * (`maxPresenceBytes`), a cursor (`maxCursorBytes`), a live state value
+	 * (`maxStateValueBytes`), a chat text (`maxChatChars`) or its metadata (`maxPresenceBytes`);
+	 * `path` names it.
 	 */
 	ValueTooLarge: "value-too-large",
 	/** The room's live state holds `maxStateKeys` keys; a new key was not added. */
 	StateFull: "state-full",
+	/** The session sent chat messages faster than the room's chat rate; this one was not stored. */
+	ChatRateLimited: "chat-rate-limited",
 	/** The server's `onEvent` hook turned the event down; nobody received it. */
 	EventRejected: "event-rejected",
 } as const;

@@ -2,6 +2,7 @@
  * What the room tells clients, before encoding: each protocol version renders these its own
  * way (`codec/encode-v1.ts`, `codec/encode-v2.ts`).
  */
+import type { ChatMessage } from "../collab/chat.ts";
 import type { PresenceEntry } from "../collab/presence.ts";
 import type { ComponentData, ComponentKey } from "../document/component.ts";
 import type { JsonValue } from "../document/json.ts";
@@ -149,7 +150,29 @@ export interface StateUpdateEvent {
 	readonly sender: Sender | null;
 }
 
+/** A stored chat message, to everyone opted in (and to a resend's sender alone). */
+export interface ChatMessageEvent {
+	readonly type: "chat:message";
+	readonly message: ChatMessage;
+}
+
+/** Chat history, oldest first: on opt-in the latest messages, else the page asked for. */
+export interface ChatHistoryEvent {
+	readonly type: "chat:history";
+	readonly messages: readonly ChatMessage[];
+	readonly hasMore: boolean;
+}
+
+/** A moderator deleted a message. */
+export interface ChatDeletedEvent {
+	readonly type: "chat:deleted";
+	readonly id: number;
+}
+
 export type CollabEvent =
+	| ChatMessageEvent
+	| ChatHistoryEvent
+	| ChatDeletedEvent
 	| PresenceInitEvent
 	| PresenceDiffEvent
 	| CursorEvent

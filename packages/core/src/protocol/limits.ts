@@ -26,6 +26,8 @@ export interface Limits {
 	readonly maxStateValueBytes: number;
 	/** Keys the room's live state may hold. */
 	readonly maxStateKeys: number;
+	/** Length of a chat message's text, in UTF-16 code units. */
+	readonly maxChatChars: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -39,4 +41,5 @@ export const DEFAULT_LIMITS: Limits = {
 	maxCursorBytes: 1024,
 	maxStateValueBytes: 64 * 1024,
 	maxStateKeys: 1_000,
+	maxChatChars: 4_000,
 };

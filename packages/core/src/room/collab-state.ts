@@ -3,6 +3,7 @@
  * work around them, cursor throttles, and live state. Time is the shell's: every input may
  * carry `now`, and the room asks to be woken (`wake`) when timed work falls due.
  */
+import type { ChatMessage } from "../collab/chat.ts";
 import { DeadlineQueue } from "../collab/deadline-queue.ts";
 import { createLiveState, type LiveState } from "../collab/live-state.ts";
 import type { Presence } from "../collab/presence.ts";
@@ -23,6 +24,29 @@ export interface CollabOptions {
 	readonly presenceGraceMs: number;
 	/** Emit `persist-state` effects, so that live state is stored with the room. */
 	readonly persistLiveState: boolean;
+	/** Chat messages a session gets when it opts in (the room's latest). */
+	readonly chatHistory: number;
+	/** Chat messages a session may send at once... */
+	readonly chatBurst: number;
+	/** ...and then one per this long. */
+	readonly chatIntervalMs: number;
+}
+
+/**
+ * Resends are recognised by `(userId, clientMessageId)` among the room's last this many
+ * messages (and the latest stored ones when it loaded); an older original is not looked up.
+ */
+export const CHAT_DEDUPE_WINDOW = 1_000;
+
+export interface ChatState {
+	nextId: number;
+	/** The latest messages, oldest first, at most `chatHistory`: what an opt-in gets. */
+	readonly recent: ChatMessage[];
+	/**
+	 * `userId` NUL `clientMessageId` of the last `CHAT_DEDUPE_WINDOW` messages that had one: the
+	 * message, or its id once a moderator deleted it.
+	 */
+	readonly sent: Map<string, ChatMessage | number>;
 }
 
 export const DEFAULT_COLLAB_OPTIONS: CollabOptions = {
@@ -31,6 +55,9 @@ export const DEFAULT_COLLAB_OPTIONS: CollabOptions = {
 	awayAfterMs: 60_000,
 	presenceGraceMs: 3_000,
 	persistLiveState: false,
+	chatHistory: 100,
+	chatBurst: 10,
+	chatIntervalMs: 500,
 };
 
 export interface CollabState {
@@ -54,6 +81,7 @@ export interface CollabState {
 	/** The last cursor of each session that is held until its turn (see `cursors.ts`). */
 	readonly pendingCursors: Map<SessionId, Cursor | null>;
 	liveState: LiveState;
+	readonly chat: ChatState;
 	/** The wake-up last asked of the shell and not yet had; null when none is pending. */
 	wakeAt: number | null;
 	/** Whether `wakeAt` moved during this input, so that the shell must be told. */
@@ -73,6 +101,7 @@ export function createCollabState(options: Partial<CollabOptions> = {}): CollabS
 		presenceDirty: new Set(),
 		pendingCursors: new Map(),
 		liveState: createLiveState(),
+		chat: { nextId: 1, recent: [], sent: new Map() },
 		wakeAt: null,
 		wakeMoved: false,
 	};

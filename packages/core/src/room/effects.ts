@@ -4,6 +4,7 @@
  */
 import { encodeEvent } from "../codec/encode.ts";
 import { encodeCollab } from "../codec/encode-collab.ts";
+import type { ChatMessage } from "../collab/chat.ts";
 import type { LiveStateChange } from "../collab/live-state.ts";
 import type { DocumentChange } from "../document/document.ts";
 import type { JsonValue } from "../document/json.ts";
@@ -109,6 +110,14 @@ export class Effects {
 
 	subscribe(session: Session, channel: Channel): void {
 		this.list.push({ kind: "subscribe", sessionId: session.sessionId, channel });
+	}
+
+	persistChat(message: ChatMessage, session: Session): void {
+		this.list.push({ kind: "persist-chat", message, sessionId: session.sessionId });
+	}
+
+	chatHistory(session: Session, before: number | undefined, limit: number): void {
+		this.list.push({ kind: "chat-history", sessionId: session.sessionId, before, limit });
 	}
 
 	persistState(change: LiveStateChange): void {

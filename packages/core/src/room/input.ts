@@ -6,6 +6,7 @@
  * clock forward; without it the room's clock stands still.
  */
 import type { Frame } from "../codec/decode.ts";
+import type { ChatMessage } from "../collab/chat.ts";
 import type { LiveStateSnapshot } from "../collab/live-state.ts";
 import type { PresenceIdentity } from "../collab/presence.ts";
 import type { DocumentState } from "../document/document.ts";
@@ -24,7 +25,9 @@ export type Input =
 	| DocumentLoadedInput
 	| TickInput
 	| ServerEventInput
-	| EventRefusedInput;
+	| EventRefusedInput
+	| ChatPageInput
+	| ChatDeletedInput;
 
 /** A socket joined the room. A sessionId that is already connected is ignored. */
 export interface ConnectInput {
@@ -101,6 +104,8 @@ export interface DocumentLoadedInput {
 	readonly document: DocumentState;
 	/** With `persistLiveState`: the live state as stored, replacing the reducer's. */
 	readonly liveState?: LiveStateSnapshot;
+	/** The chat as stored: the highest id it ever gave, and its latest messages, oldest first. */
+	readonly chat?: { readonly lastId: number; readonly recent: readonly ChatMessage[] };
 }
 
 /** The moment a `wake` asked for has come (or passed): timed work that is due is done. */
@@ -127,4 +132,18 @@ export interface EventRefusedInput {
 	readonly sessionId: SessionId;
 	readonly messageId?: MessageId;
 	readonly reason: string;
+}
+
+/** The page of chat history a `chat-history` effect asked storage for. */
+export interface ChatPageInput {
+	readonly kind: "chat-page";
+	readonly sessionId: SessionId;
+	readonly messages: readonly ChatMessage[];
+	readonly hasMore: boolean;
+}
+
+/** A moderator deleted a chat message from storage; everyone opted in is told. */
+export interface ChatDeletedInput {
+	readonly kind: "chat-deleted";
+	readonly id: number;
 }

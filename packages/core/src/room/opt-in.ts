@@ -1,12 +1,13 @@
 /**
- * A session opting in to collaboration messages: it learns who is present and the live
- * state, and from then on hears every change. Until then it receives none of them.
+ * A session opting in to collaboration messages: it learns who is present, the live state
+ * and the latest chat, and from then on hears every change. Until then it receives none of them.
  */
 import { liveStateSnapshot } from "../collab/live-state.ts";
 import type { Effects } from "./effects.ts";
+import { recentChat } from "./room-chat.ts";
 import type { RoomState, Session } from "./state.ts";
 
-/** Once per session; the cost is the size of the two messages it is sent. */
+/** Once per session; the cost is the size of the three messages it is sent. */
 export function optIn(state: RoomState, session: Session, out: Effects): void {
 	if (session.collab) return;
 	session.collab = true;
@@ -16,5 +17,6 @@ export function optIn(state: RoomState, session: Session, out: Effects): void {
 	out.send(session, { type: "presence:init", self: session.sessionId, present });
 	const { version, entries } = liveStateSnapshot(state.collab.liveState);
 	out.send(session, { type: "state:init", version, state: entries });
+	out.send(session, { type: "chat:history", ...recentChat(state) });
 	out.subscribe(session, "collab");
 }

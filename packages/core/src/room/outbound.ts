@@ -3,6 +3,7 @@
  * protocol versions. Effects after a `persist` in the same result depend on it: a shell that
  * promises durable acks performs them only once that write has committed.
  */
+import type { ChatMessage } from "../collab/chat.ts";
 import type { LiveStateChange } from "../collab/live-state.ts";
 import type { PresenceEntry } from "../collab/presence.ts";
 import type { DocumentChange } from "../document/document.ts";
@@ -24,6 +25,8 @@ export type Outbound =
 	| CollabBroadcastOutbound
 	| RelayEventOutbound
 	| PersistStateOutbound
+	| PersistChatOutbound
+	| ChatHistoryOutbound
 	| NotifyOutbound
 	| WakeOutbound;
 
@@ -119,6 +122,22 @@ export interface RelayEventOutbound {
 export interface PersistStateOutbound {
 	readonly kind: "persist-state";
 	readonly change: LiveStateChange;
+}
+
+/** A chat message to store; like a `persist`, what follows waits for it (acked = durable). */
+export interface PersistChatOutbound {
+	readonly kind: "persist-chat";
+	readonly message: ChatMessage;
+	/** Its sender, to tell if the write fails. */
+	readonly sessionId: SessionId;
+}
+
+/** A session asked for older chat: read it from storage and report it with `chat-page`. */
+export interface ChatHistoryOutbound {
+	readonly kind: "chat-history";
+	readonly sessionId: SessionId;
+	readonly before: number | undefined;
+	readonly limit: number;
 }
 
 /** Something the embedder's hooks hear of (see `Notice`). */

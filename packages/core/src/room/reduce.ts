@@ -4,6 +4,12 @@ import type { Command, CommandType } from "../protocol/commands.ts";
 import { advanceClock } from "./collab-state.ts";
 import { Effects } from "./effects.ts";
 import { handleAuthRefresh, handleCredentialsRevoked } from "./handlers/auth-refresh.ts";
+import {
+	handleChatDeleted,
+	handleChatHistory,
+	handleChatPage,
+	handleChatSend,
+} from "./handlers/chat.ts";
 import { handleConnect } from "./handlers/connect.ts";
 import { handleDisconnect } from "./handlers/disconnect.ts";
 import { handleEvent, handleEventRefused, handleServerEvent } from "./handlers/event.ts";
@@ -52,6 +58,8 @@ const commandHandlers: {
 	reconnect: handleReconnect,
 	"unsupported-version": handleUnsupportedVersion,
 	"auth-refresh": handleAuthRefresh,
+	"chat:send": handleChatSend,
+	"chat:history": handleChatHistory,
 	"presence:update": handlePresenceUpdate,
 	"cursor:update": handleCursorUpdate,
 	heartbeat: handleHeartbeat,
@@ -112,6 +120,12 @@ export function reduce(state: RoomState, input: Input): ReduceResult {
 			break;
 		case "event-refused":
 			handleEventRefused(state, input, out);
+			break;
+		case "chat-page":
+			handleChatPage(state, input, out);
+			break;
+		case "chat-deleted":
+			handleChatDeleted(state, input, out);
 			break;
 	}
 	finish(state, out);

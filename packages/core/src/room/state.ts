@@ -33,6 +33,9 @@ export interface Session {
 	readonly presence: Presence;
 	/** Whether others were shown a cursor of it, to be hidden when it leaves. */
 	cursorShown: boolean;
+	/** Its chat rate: tokens left and when they were last refilled (see `handlers/chat.ts`). */
+	chatTokens: number;
+	chatRefilledAt: number;
 	/**
 	 * Its cursor pacing (see `cursors.ts`): the theoretical time of its next cursor. A cursor
 	 * may go out once the clock is within one throttle interval of it.
@@ -53,6 +56,8 @@ export interface ClientState {
  * leave as text, and stored changes and snapshots are copies.
  */
 export interface RoomState {
+	/** The room's name, as chat messages carry it. */
+	readonly roomId: string;
 	readonly limits: Limits;
 	document: DocumentState;
 	readonly sessions: Map<SessionId, Session>;
@@ -64,6 +69,7 @@ export interface RoomState {
 }
 
 export interface RoomStateOptions {
+	readonly roomId?: string;
 	/** A document restored from storage, e.g. by `importSnapshot`. */
 	readonly document?: DocumentState;
 	readonly limits?: Partial<Limits>;
@@ -72,6 +78,7 @@ export interface RoomStateOptions {
 
 export function createRoomState(options: RoomStateOptions = {}): RoomState {
 	return {
+		roomId: options.roomId ?? "",
 		limits: { ...DEFAULT_LIMITS, ...options.limits },
 		document: options.document ?? createDocument(),
 		sessions: new Map(),
@@ -97,5 +104,7 @@ export function newSession(
 		presence,
 		cursorShown: false,
 		cursorDue: 0,
+		chatTokens: 0,
+		chatRefilledAt: 0,
 	};
 }

@@ -1,4 +1,5 @@
 export { SCHEMA_VERSION } from "./migrations.ts";
+export { SqliteChatStorage } from "./sqlite-chat-storage.ts";
 export {
 	type QuarantineRow,
 	SqliteRoomStorage,

@@ -65,6 +65,24 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
 			) WITHOUT ROWID;
 		`,
 	},
+	{
+		// Chat: messages by room and id (deleted ones kept, marked, so that ids never come back).
+		version: 4,
+		sql: `
+			CREATE TABLE chat_messages (
+				room TEXT NOT NULL,
+				id INTEGER NOT NULL,
+				user_id TEXT NOT NULL,
+				display_name TEXT NOT NULL,
+				text TEXT NOT NULL,
+				metadata TEXT,
+				created_at INTEGER NOT NULL,
+				client_message_id TEXT,
+				deleted INTEGER NOT NULL DEFAULT 0,
+				PRIMARY KEY (room, id)
+			) WITHOUT ROWID;
+		`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

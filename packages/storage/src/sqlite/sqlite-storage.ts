@@ -14,6 +14,7 @@ import {
 import type { IncrementalStorage, Quarantine, SyncStorage } from "@roomsync/room";
 import { GroupCommit } from "./group-commit.ts";
 import { migrate } from "./migrations.ts";
+import { SqliteChatStorage } from "./sqlite-chat-storage.ts";
 
 export interface SqliteStorageOptions {
 	/** The database file; created if missing. One file holds any number of rooms. */
@@ -49,7 +50,11 @@ export class SqliteStorage {
 		migrate(this.db);
 		this.statements = prepare(this.db);
 		this.groupCommit = new GroupCommit(this.db);
+		this.chat = new SqliteChatStorage(this.db, this.groupCommit);
 	}
+
+	/** The rooms' chat, in the same database and the same group commit. */
+	readonly chat: SqliteChatStorage;
 
 	forRoom(roomId: string): SqliteRoomStorage {
 		return new SqliteRoomStorage(this.groupCommit, this.statements, roomId, this.path);

@@ -24,6 +24,8 @@ export function handleConnect(state: RoomState, input: ConnectInput, out: Effect
 	const identity = input.identity ?? { userId: clientId, displayName: clientId };
 	const presence = joinPresence(state, sessionId, clientId, identity, out);
 	const session = newSession(sessionId, clientId, client, presence);
+	session.chatTokens = state.collab.options.chatBurst;
+	session.chatRefilledAt = state.collab.now;
 	state.sessions.set(sessionId, session);
 	clientCount(state, out);
 	out.flushPresence();

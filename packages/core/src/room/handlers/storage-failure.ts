@@ -5,6 +5,7 @@ import { CloseCode } from "../../protocol/close-codes.ts";
 import { ErrorCode } from "../../protocol/error-codes.ts";
 import type { Effects } from "../effects.ts";
 import type { CommitFailedInput, DocumentLoadedInput } from "../input.ts";
+import { loadChat } from "../room-chat.ts";
 import type { RoomState, SessionId } from "../state.ts";
 
 /**
@@ -38,4 +39,5 @@ export function handleCommitFailed(state: RoomState, input: CommitFailedInput, o
 export function handleDocumentLoaded(state: RoomState, input: DocumentLoadedInput): void {
 	state.document = input.document;
 	if (input.liveState !== undefined) state.collab.liveState = createLiveState(input.liveState);
+	if (input.chat !== undefined) loadChat(state, input.chat);
 }
