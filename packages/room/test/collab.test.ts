@@ -5,6 +5,8 @@
  */
 import { describe, expect, test } from "bun:test";
 import {
+	type ChatMessage,
+	CloseCode,
 	type DocumentChange,
 	ErrorCode,
 	type LiveStateChange,
@@ -12,6 +14,8 @@ import {
 	type RoomSnapshot,
 } from "@roomsync/core";
 import {
+	type ChatPage,
+	type ChatStorage,
 	type IncrementalStorage,
 	type Logger,
 	Room,
@@ -198,5 +202,79 @@ describe("persisted live state", () => {
 		expect(alice.take()).toEqual([]);
 		await storage.release();
 		expect(alice.take()).toMatchObject([{ type: "state:update", key: "k", version: 4 }]);
+	});
+});
+
+/** A chat store whose appends the test releases or fails by hand. */
+class GatedChatStorage implements ChatStorage {
+	readonly appended: ChatMessage[][] = [];
+	private readonly gates: { resolve: () => void; reject: (error: Error) => void }[] = [];
+
+	append(_roomId: string, messages: readonly ChatMessage[]): Promise<void> {
+		this.appended.push([...messages]);
+		return new Promise((resolve, reject) => this.gates.push({ resolve, reject }));
+	}
+	async history(): Promise<ChatPage> {
+		return { messages: [], hasMore: false };
+	}
+	async lastId(): Promise<number> {
+		return 0;
+	}
+	async delete(): Promise<boolean> {
+		return false;
+	}
+	async deleteRoom(): Promise<void> {}
+
+	async settle(fail: boolean): Promise<void> {
+		const gate = this.gates.shift();
+		if (fail) gate?.reject(new Error("database gone"));
+		else gate?.resolve();
+		await settle();
+	}
+}
+
+describe("chat", () => {
+	test("a message reaches nobody, its sender included, before its append resolves", async () => {
+		const timers = new ManualTimers();
+		const chatStorage = new GatedChatStorage();
+		const room = newRoom({ timers, chatStorage });
+		const alice = await connect(room, "s1", "a");
+		const bob = await connect(room, "s2", "b");
+		alice.take();
+		bob.take();
+		room.handleSocketMessage("s1", text({ type: "chat:send", text: "hi", clientMessageId: "c1" }));
+		await timers.turn();
+		expect(chatStorage.appended.map((batch) => batch.map((message) => message.text))).toEqual([
+			["hi"],
+		]);
+		expect([...alice.take(), ...bob.take()]).toEqual([]);
+		await chatStorage.settle(false);
+		expect(alice.take()).toMatchObject([{ type: "chat:message", message: { id: 1, text: "hi" } }]);
+		expect(bob.take()).toMatchObject([{ type: "chat:message", message: { id: 1 } }]);
+	});
+
+	test("a failed append tells the sender (storage-failed, its clientMessageId) and reaches nobody", async () => {
+		const timers = new ManualTimers();
+		const chatStorage = new GatedChatStorage();
+		const room = newRoom({ timers, chatStorage });
+		const alice = await connect(room, "s1", "a");
+		const bob = await connect(room, "s2", "b");
+		alice.take();
+		bob.take();
+		room.handleSocketMessage(
+			"s1",
+			text({ type: "chat:send", text: "lost", clientMessageId: "c9" }),
+		);
+		await timers.turn();
+		await chatStorage.settle(true);
+		expect(alice.take()).toMatchObject([
+			{ type: "error", code: ErrorCode.StorageFailed, messageId: "c9" },
+		]);
+		expect(alice.closed).toEqual({
+			code: CloseCode.StorageFailed,
+			reason: "storage write failed; reconnect",
+		});
+		expect(bob.take().filter((message) => message.type === "chat:message")).toEqual([]);
+		expect(bob.closed).toBeNull();
 	});
 });
