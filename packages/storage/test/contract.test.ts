@@ -21,6 +21,7 @@ import fc from "fast-check";
 import { componentKey, patchListWithDeltas } from "../../../tests/support/arbitraries.ts";
 import { change } from "../../../tests/support/domain.ts";
 import { patch } from "../../../tests/support/frames.ts";
+import { sqlContractAdapter } from "./support/sql-databases.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -69,6 +70,9 @@ const adapters: Adapter[] = [
 			};
 		},
 	},
+	// PostgreSQL and MySQL: a fresh schema per place (see support/sql-databases.ts).
+	sqlContractAdapter("postgres"),
+	sqlContractAdapter("mysql"),
 ];
 
 /** A document built by real patches, with live keys, a deletion and a re-creation. */

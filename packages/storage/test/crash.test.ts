@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ComponentData, RoomSnapshot, WireServerMessage } from "@roomsync/core";
 import { patch, reconnect, text } from "../../../tests/support/frames.ts";
+import { type CrashTarget, sqlCrashTargets } from "./support/sql-crash.ts";
 
 const fixtures = join(import.meta.dir, "fixtures");
 const root = mkdtempSync(join(tmpdir(), "roomsync-crash-"));
@@ -31,11 +32,31 @@ async function readPort(stdout: ReadableStream<Uint8Array>): Promise<number> {
 	throw new Error(`server exited before listening: ${text}`);
 }
 
-test(
-	"every patch acked before kill -9 is in the database, which holds a prefix of what was sent",
-	async () => {
-		const path = join(root, "rooms.sqlite");
-		const server = Bun.spawn(["bun", join(fixtures, "serve-sqlite-room.ts"), path], {
+const sqlitePath = join(root, "rooms.sqlite");
+const targets: CrashTarget[] = [
+	{
+		name: "SqliteStorage",
+		serve: () => [join(fixtures, "serve-sqlite-room.ts"), sqlitePath],
+		read: async () => {
+			const reader = Bun.spawn(
+				["bun", join(fixtures, "print-sqlite-room.ts"), sqlitePath, "crash"],
+				{
+					stdout: "pipe",
+					stderr: "inherit",
+				},
+			);
+			const snapshot = JSON.parse(await new Response(reader.stdout).text()) as RoomSnapshot;
+			expect(await reader.exited).toBe(0);
+			return snapshot;
+		},
+	},
+	...sqlCrashTargets(fixtures),
+];
+
+test.each(targets)(
+	"$name: every patch acked before kill -9 is in the database, which holds a prefix of what was sent",
+	async (target) => {
+		const server = Bun.spawn(["bun", ...target.serve()], {
 			stdout: "pipe",
 			stderr: "inherit",
 		});
@@ -70,12 +91,7 @@ test(
 		expect(await server.exited).not.toBe(0);
 		expect(server.signalCode).toBe("SIGKILL");
 
-		const reader = Bun.spawn(["bun", join(fixtures, "print-sqlite-room.ts"), path, "crash"], {
-			stdout: "pipe",
-			stderr: "inherit",
-		});
-		const snapshot = JSON.parse(await new Response(reader.stdout).text()) as RoomSnapshot;
-		expect(await reader.exited).toBe(0);
+		const snapshot = await target.read();
 
 		// Acks come in order; the database holds at least every acked patch, and exactly a prefix.
 		expect(acked).toEqual(acked.map((_, i) => i));

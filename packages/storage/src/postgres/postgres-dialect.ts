@@ -1,0 +1,111 @@
+/**
+ * PostgreSQL's part of the SQL storage: its schema, its upserts (`ON CONFLICT`), client strings
+ * as `bytea` (its `text` cannot hold NUL), and migrations in one transaction under an advisory
+ * lock, since PostgreSQL's DDL is transactional.
+ */
+import type { Dialect, Migration } from "../sql/dialect.ts";
+
+/**
+ * Keys and field names are hashed (SHA-256, `*_hash`) for the primary keys: a B-tree entry
+ * holds at most about 2.7 kB, and a key can be far longer. The strings themselves are kept
+ * beside their hashes. Timestamps are `double precision` so that they read back as numbers.
+ */
+const MIGRATIONS: readonly Migration[] = [
+	{
+		version: 1,
+		statements: (sql, t) => [
+			sql`CREATE TABLE ${t.rooms} (
+				room text PRIMARY KEY,
+				timestamp double precision NOT NULL
+			)`,
+			sql`CREATE TABLE ${t.components} (
+				room text NOT NULL,
+				component_hash bytea NOT NULL,
+				component bytea NOT NULL,
+				live smallint NOT NULL,
+				exists_at double precision NOT NULL,
+				PRIMARY KEY (room, component_hash)
+			)`,
+			sql`CREATE TABLE ${t.fields} (
+				room text NOT NULL,
+				component_hash bytea NOT NULL,
+				field_hash bytea NOT NULL,
+				component bytea NOT NULL,
+				field bytea NOT NULL,
+				value text NOT NULL,
+				written_at double precision NOT NULL,
+				PRIMARY KEY (room, component_hash, field_hash)
+			)`,
+			// Stored parts a room could not use (see Quarantine in @roomsync/room), kept as stored.
+			sql`CREATE TABLE ${t.quarantine} (
+				id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+				room text NOT NULL,
+				component bytea,
+				field bytea,
+				value text,
+				times text,
+				path text NOT NULL,
+				reason text NOT NULL,
+				quarantined_at text NOT NULL
+			)`,
+			sql`CREATE INDEX quarantine_by_room ON ${t.quarantine} (room)`,
+			// Live state of rooms that keep it: one row per key, and the room's version.
+			sql`CREATE TABLE ${t.liveState} (
+				room text NOT NULL,
+				state_key_hash bytea NOT NULL,
+				state_key bytea NOT NULL,
+				value text NOT NULL,
+				PRIMARY KEY (room, state_key_hash)
+			)`,
+			sql`CREATE TABLE ${t.liveVersions} (
+				room text PRIMARY KEY,
+				version double precision NOT NULL
+			)`,
+		],
+	},
+	{
+		version: 2,
+		statements: (sql, t) => [
+			sql`CREATE TABLE ${t.chat} (
+				room text NOT NULL,
+				id bigint NOT NULL,
+				user_id bytea NOT NULL,
+				display_name bytea NOT NULL,
+				text bytea NOT NULL,
+				metadata text,
+				created_at double precision NOT NULL,
+				client_message_id bytea,
+				deleted boolean NOT NULL DEFAULT false,
+				PRIMARY KEY (room, id)
+			)`,
+		],
+	},
+];
+
+export const postgresDialect: Dialect = {
+	name: "PostgreSQL",
+	adapters: ["postgres"],
+	migrations: MIGRATIONS,
+	upserts: (sql) => ({
+		rooms: sql`ON CONFLICT (room) DO UPDATE SET timestamp = EXCLUDED.timestamp`,
+		components: sql`ON CONFLICT (room, component_hash) DO UPDATE SET live = EXCLUDED.live, exists_at = EXCLUDED.exists_at`,
+		fields: sql`ON CONFLICT (room, component_hash, field_hash) DO UPDATE SET value = EXCLUDED.value, written_at = EXCLUDED.written_at`,
+		liveState: sql`ON CONFLICT (room, state_key_hash) DO UPDATE SET value = EXCLUDED.value`,
+		liveVersions: sql`ON CONFLICT (room) DO UPDATE SET version = EXCLUDED.version`,
+		chatIgnoreDuplicate: sql`ON CONFLICT (room, id) DO NOTHING`,
+	}),
+	encodeText: (value) => Buffer.from(value, "utf8"),
+	decodeText: (stored) => {
+		if (!(stored instanceof Uint8Array)) {
+			throw new Error(`expected a bytea column, got ${typeof stored}`);
+		}
+		return Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString("utf8");
+	},
+	createSchema: (sql, schema) => sql`CREATE SCHEMA IF NOT EXISTS ${sql(schema)}`,
+	withMigrationLock: (sql, lockName, migrate) =>
+		sql.begin(async (tx) => {
+			await tx`SELECT pg_advisory_xact_lock(hashtext(${lockName}))`;
+			await migrate(tx);
+		}),
+	snapshotRead: "ISOLATION LEVEL REPEATABLE READ READ ONLY",
+};

@@ -1,0 +1,331 @@
+/**
+ * Rooms in a PostgreSQL or MySQL database, with the guarantees of `SqliteStorage`: stored field
+ * by field (a change writes only the rows it touches), a versioned schema, bound parameters
+ * only, group commit across rooms, and a commit that resolves only once the database has
+ * committed it. The dialect classes (`PostgresStorage`, `MysqlStorage`) only pick the dialect.
+ */
+import {
+	type DocumentChange,
+	emptyRecord,
+	exportSnapshot,
+	importSnapshot,
+	type JsonValue,
+	type LiveStateChange,
+	type LiveStateSnapshot,
+	type QuarantineEntry,
+	type RoomSnapshot,
+} from "@roomsync/core";
+import type { IncrementalStorage, Quarantine, SyncStorage } from "@roomsync/room";
+import type { SQL } from "bun";
+import { checkRoomId, SqlDatabase, type SqlStorageOptions } from "./database.ts";
+import type { Dialect } from "./dialect.ts";
+import { digest, rowsOfChanges, rowsOfSnapshot, writeRoomRows } from "./room-rows.ts";
+import { SqlChatStorage } from "./sql-chat-storage.ts";
+
+export class SqlStorage {
+	private readonly db: SqlDatabase;
+	/** The rooms' chat, in the same database and the same group commit. */
+	readonly chat: SqlChatStorage;
+
+	protected constructor(dialect: Dialect, options: SqlStorageOptions) {
+		this.db = new SqlDatabase(dialect, options);
+		this.chat = new SqlChatStorage(this.db);
+	}
+
+	/** The database as errors name it (no password). */
+	get where(): string {
+		return `${this.db.dialect.name} ${this.db.where}`;
+	}
+
+	/**
+	 * Resolves once the schema is up to date (every operation waits for it anyway); rejects,
+	 * naming the database, when it is unreachable or was written by a newer roomsync.
+	 */
+	ready(): Promise<void> {
+		return this.db.ready();
+	}
+
+	forRoom(roomId: string): SqlRoomStorage {
+		checkRoomId(roomId);
+		return new SqlRoomStorage(this.db, roomId);
+	}
+
+	/** Ids of every room the database holds, sorted. */
+	roomIds(): Promise<string[]> {
+		return this.db.read("listing rooms", async (sql) => {
+			const rows = await sql`SELECT room FROM ${this.db.tables.rooms} ORDER BY room`;
+			return rows.map((row: { room: string }) => row.room);
+		});
+	}
+
+	/** Waits for the writes in flight, then closes the pool (unless it was passed in as `sql`). */
+	close(): Promise<void> {
+		return this.db.close();
+	}
+}
+
+/** A row of the `quarantine` table: what was set aside, as it was stored, and why. */
+export interface SqlQuarantineRow {
+	/** Null for a whole room moved aside by `quarantineAll`. */
+	readonly key: string | null;
+	/** Null when the whole key was set aside. */
+	readonly field: string | null;
+	/** The value as stored (JSON text, or text that was not JSON). */
+	readonly value: string | null;
+	/** Its timestamps, as JSON. */
+	readonly times: string | null;
+	readonly path: string;
+	readonly reason: string;
+	readonly quarantined_at: string;
+}
+
+/**
+ * A stored value that is not JSON (a hand edit): handed to the Room as a value it cannot take,
+ * so that it is quarantined with its text as stored.
+ */
+export class UnparsedSqlValue {
+	readonly text: string;
+	constructor(text: string) {
+		this.text = text;
+	}
+}
+
+function parseStored(text: string): unknown {
+	try {
+		return JSON.parse(text);
+	} catch {
+		return new UnparsedSqlValue(text);
+	}
+}
+
+/** What was stored, as text: an unparsed value as it was, anything else as JSON. */
+function storedText(value: unknown): string | null {
+	if (value === undefined) return null;
+	if (value instanceof UnparsedSqlValue) return value.text;
+	return JSON.stringify(value, (_key, inner: unknown) =>
+		inner instanceof UnparsedSqlValue ? { unparsed: inner.text } : inner,
+	);
+}
+
+interface ComponentRow {
+	readonly component: unknown;
+	readonly live: unknown;
+	readonly exists_at: unknown;
+}
+interface FieldRow {
+	readonly component: unknown;
+	readonly field: unknown;
+	readonly value: string;
+	readonly written_at: unknown;
+}
+
+/** One room's rows: an `IncrementalStorage` for the Room, and a `SyncStorage` for imports. */
+export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quarantine {
+	private readonly db: SqlDatabase;
+	readonly roomId: string;
+
+	constructor(db: SqlDatabase, roomId: string) {
+		this.db = db;
+		this.roomId = roomId;
+	}
+
+	/**
+	 * The room's rows as a snapshot, read in one consistent snapshot, inconsistencies included
+	 * for the Room to quarantine: a field row of a key that is not live comes back on a deleted
+	 * component, a value that is not JSON as an `UnparsedSqlValue`, timestamps as stored.
+	 */
+	load(): Promise<RoomSnapshot | null> {
+		const room = this.roomId;
+		const { tables: t, dialect } = this.db;
+		return this.db.readSnapshot(`loading room ${JSON.stringify(room)}`, async (sql) => {
+			const [row] = await sql`SELECT timestamp FROM ${t.rooms} WHERE room = ${room}`;
+			if (row === undefined) return null;
+			const components: ComponentRow[] =
+				await sql`SELECT component, live, exists_at FROM ${t.components} WHERE room = ${room}`;
+			const fields: FieldRow[] =
+				await sql`SELECT component, field, value, written_at FROM ${t.fields} WHERE room = ${room}`;
+			const state = emptyRecord<Record<string, unknown>>();
+			const timestamps = emptyRecord<Record<string, unknown>>();
+			for (const { component: stored, live, exists_at } of components) {
+				const key = dialect.decodeText(stored);
+				const times = emptyRecord<unknown>();
+				times._exists = exists_at;
+				timestamps[key] = times;
+				if (live !== 0) {
+					const component = emptyRecord<unknown>();
+					component._exists = live === 1 ? true : live;
+					state[key] = component;
+				}
+			}
+			for (const { component: storedKey, field: storedField, value, written_at } of fields) {
+				const key = dialect.decodeText(storedKey);
+				const field = dialect.decodeText(storedField);
+				let component = state[key];
+				if (component === undefined) {
+					// A field of a key with no live component row (a hand edit, an older bug).
+					component = emptyRecord<unknown>();
+					component._exists = false;
+					state[key] = component;
+				}
+				component[field] = parseStored(value);
+				let times = timestamps[key];
+				if (times === undefined) {
+					times = emptyRecord<unknown>();
+					timestamps[key] = times;
+				}
+				times[field] = written_at;
+			}
+			return { timestamp: row.timestamp, state, timestamps } as RoomSnapshot;
+		});
+	}
+
+	commit(
+		changes: readonly DocumentChange[],
+		liveState: readonly LiveStateChange[] = [],
+	): Promise<void> {
+		try {
+			const rows = rowsOfChanges(changes, liveState);
+			return this.db.write((tx) => writeRoomRows(this.db, tx, this.roomId, rows));
+		} catch (error) {
+			return Promise.reject(error);
+		}
+	}
+
+	/** Replaces the room's rows with a snapshot, e.g. to import a FileStorage room. */
+	async save(snapshot: RoomSnapshot): Promise<void> {
+		// Normalized first: older snapshots may lack `_exists` flags or some timestamps.
+		const result = importSnapshot(snapshot);
+		if (!result.ok) throw new Error(`not a snapshot: ${result.error.path} ${result.error.message}`);
+		const { timestamp, state, timestamps } = exportSnapshot(result.document);
+		const rows = rowsOfSnapshot(timestamp, state, timestamps);
+		await this.db.write((tx) => writeRoomRows(this.db, tx, this.roomId, rows));
+	}
+
+	/**
+	 * The stored live state. A value that is not JSON (edited by hand) is left in its row and
+	 * out of the room, with a warning; the next write of its key replaces it.
+	 */
+	loadLiveState(): Promise<LiveStateSnapshot | null> {
+		const room = this.roomId;
+		const { tables: t, dialect } = this.db;
+		return this.db.readSnapshot(
+			`loading the live state of room ${JSON.stringify(room)}`,
+			async (sql) => {
+				const [version] = await sql`SELECT version FROM ${t.liveVersions} WHERE room = ${room}`;
+				if (version === undefined) return null;
+				const rows = await sql`SELECT state_key, value FROM ${t.liveState} WHERE room = ${room}`;
+				const entries = emptyRecord<JsonValue>();
+				for (const { state_key, value } of rows as { state_key: unknown; value: string }[]) {
+					const key = dialect.decodeText(state_key);
+					try {
+						entries[key] = JSON.parse(value) as JsonValue;
+					} catch {
+						console.warn(
+							`room ${JSON.stringify(room)}: live state key ${JSON.stringify(key)} is not JSON; skipped`,
+						);
+					}
+				}
+				return { version: Number(version.version), entries };
+			},
+		);
+	}
+
+	/** Moves the entries into the `quarantine` table and deletes their rows, in one transaction. */
+	quarantine(entries: readonly QuarantineEntry[]): Promise<void> {
+		const room = this.roomId;
+		const { tables: t, dialect } = this.db;
+		const at = new Date().toISOString();
+		const rows = entries.map(({ key, field, path, reason, data, times }) => ({
+			key: key.toWellFormed(),
+			field: field?.toWellFormed(),
+			row: {
+				room,
+				component: dialect.encodeText(key.toWellFormed()),
+				field: field === undefined ? null : dialect.encodeText(field.toWellFormed()),
+				value: storedText(data),
+				times: storedText(times),
+				path,
+				reason,
+				quarantined_at: at,
+			},
+		}));
+		return this.db.write(async (tx) => {
+			for (const { key, field, row } of rows) {
+				await tx`INSERT INTO ${t.quarantine} ${tx(row)}`;
+				const hash = digest(key);
+				if (field === undefined) {
+					await tx`DELETE FROM ${t.fields} WHERE room = ${room} AND component_hash = ${hash}`;
+					await tx`DELETE FROM ${t.components} WHERE room = ${room} AND component_hash = ${hash}`;
+				} else {
+					await tx`DELETE FROM ${t.fields} WHERE room = ${room} AND component_hash = ${hash} AND field_hash = ${digest(field)}`;
+				}
+			}
+		});
+	}
+
+	/** What was set aside for this room so far, oldest first. */
+	quarantined(): Promise<SqlQuarantineRow[]> {
+		const room = this.roomId;
+		const { tables: t, dialect } = this.db;
+		return this.db.read(`listing the quarantine of room ${JSON.stringify(room)}`, async (sql) => {
+			const rows =
+				await sql`SELECT component, field, value, times, path, reason, quarantined_at FROM ${t.quarantine} WHERE room = ${room} ORDER BY id`;
+			return rows.map(({ component, field, ...rest }: { component: unknown; field: unknown }) => ({
+				key: component === null ? null : dialect.decodeText(component),
+				field: field === null ? null : dialect.decodeText(field),
+				...rest,
+			}));
+		});
+	}
+
+	/** Moves every row of the room into one `quarantine` row, so that the room starts empty. */
+	async quarantineAll(reason: string): Promise<string> {
+		const room = this.roomId;
+		const { tables: t, dialect } = this.db;
+		await this.db.write(async (tx) => {
+			const dump = {
+				room: (await tx`SELECT room, timestamp FROM ${t.rooms} WHERE room = ${room}`)[0] ?? null,
+				components: (
+					(await tx`SELECT component, live, exists_at FROM ${t.components} WHERE room = ${room}`) as ComponentRow[]
+				).map((row) => ({ ...row, component: dialect.decodeText(row.component) })),
+				fields: (
+					(await tx`SELECT component, field, value, written_at FROM ${t.fields} WHERE room = ${room}`) as FieldRow[]
+				).map((row) => ({
+					...row,
+					component: dialect.decodeText(row.component),
+					field: dialect.decodeText(row.field),
+				})),
+			};
+			await tx`INSERT INTO ${t.quarantine} ${tx({
+				room,
+				component: null,
+				field: null,
+				value: JSON.stringify(dump),
+				times: null,
+				path: "",
+				reason,
+				quarantined_at: new Date().toISOString(),
+			})}`;
+			await deleteDocument(tx, this.db, room);
+		});
+		return `the quarantine table of ${this.db.dialect.name} ${this.db.where}, room ${JSON.stringify(room)}`;
+	}
+
+	/** Deletes the room's rows, its quarantine rows and its live state, in one transaction. */
+	erase(): Promise<void> {
+		const room = this.roomId;
+		const { tables: t } = this.db;
+		return this.db.write(async (tx) => {
+			await deleteDocument(tx, this.db, room);
+			await tx`DELETE FROM ${t.quarantine} WHERE room = ${room}`;
+			await tx`DELETE FROM ${t.liveState} WHERE room = ${room}`;
+			await tx`DELETE FROM ${t.liveVersions} WHERE room = ${room}`;
+		});
+	}
+}
+
+async function deleteDocument(tx: SQL, db: SqlDatabase, room: string): Promise<void> {
+	await tx`DELETE FROM ${db.tables.fields} WHERE room = ${room}`;
+	await tx`DELETE FROM ${db.tables.components} WHERE room = ${room}`;
+	await tx`DELETE FROM ${db.tables.rooms} WHERE room = ${room}`;
+}
