@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import type { WireChatEntry, WireServerMessage } from "@roomsync/core";
+import { type FreshDatabase, freshDatabase } from "../support/databases.ts";
 import { Client } from "./support/client.ts";
 import { removeTempDirs, ServerProcess, tempDataDir } from "./support/server-process.ts";
 
@@ -16,7 +17,22 @@ interface ChatBackend {
 	args(): Promise<string[]>;
 }
 
-const backends: ChatBackend[] = [{ name: "sqlite", args: async () => ["--storage", "sqlite"] }];
+const databases: FreshDatabase[] = [];
+afterAll(async () => {
+	for (const database of databases.splice(0)) await database.drop();
+});
+
+const backends: ChatBackend[] = [
+	{ name: "sqlite", args: async () => ["--storage", "sqlite"] },
+	...(["postgres", "mysql"] as const).map((kind) => ({
+		name: kind,
+		args: async () => {
+			const database = await freshDatabase(kind, "chat_e2e");
+			databases.push(database);
+			return ["--storage", kind, "--database-url", database.url];
+		},
+	})),
+];
 
 const ADMIN = "chat-admin-token";
 

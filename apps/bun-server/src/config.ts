@@ -2,13 +2,14 @@ import { DEFAULT_LIMITS } from "@roomsync/core";
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_SAVE_THROTTLE_MS } from "@roomsync/room";
 import { LOG_LEVELS, type LogLevel } from "./logger.ts";
 
-export type StorageKind = "memory" | "file" | "sqlite";
+export type StorageKind = "memory" | "file" | "sqlite" | "postgres" | "mysql";
 
 export interface ServerConfig {
 	readonly port: number;
 	readonly host: string;
 	readonly storage: StorageKind;
 	readonly dataDir: string;
+	readonly databaseUrl: string | null;
 	readonly sqliteSynchronous: "full" | "normal";
 	readonly logLevel: LogLevel;
 	readonly maxFrameBytes: number;
@@ -117,8 +118,8 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		flag: "--storage",
 		env: "STORAGE",
 		fallback: "sqlite",
-		help: "memory | file | sqlite",
-		parse: oneOf("memory", "file", "sqlite"),
+		help: "memory | file | sqlite | postgres | mysql",
+		parse: oneOf("memory", "file", "sqlite", "postgres", "mysql"),
 	},
 	{
 		key: "dataDir",
@@ -127,6 +128,14 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		fallback: "./data",
 		help: "where file and sqlite storage keep rooms",
 		parse: text,
+	},
+	{
+		key: "databaseUrl",
+		flag: "--database-url",
+		env: "DATABASE_URL",
+		fallback: "",
+		help: "the database of --storage postgres | mysql (postgres://... or mysql://...)",
+		parse: optional,
 	},
 	{
 		key: "sqliteSynchronous",
@@ -395,8 +404,15 @@ function crossCheck(config: ServerConfig): string | null {
 	if (config.webhookUrl !== null && config.webhookSecret === null) {
 		return "--webhook-url needs --webhook-secret to sign with";
 	}
-	if (config.persistLiveState === "on" && config.storage !== "sqlite") {
-		return "--persist-live-state needs --storage sqlite, which stores live state with the room";
+	const database = config.storage === "postgres" || config.storage === "mysql";
+	if (database && config.databaseUrl === null) {
+		return `--storage ${config.storage} needs --database-url (or DATABASE_URL)`;
+	}
+	if (!database && config.databaseUrl !== null) {
+		return "--database-url is for --storage postgres or mysql";
+	}
+	if (config.persistLiveState === "on" && !database && config.storage !== "sqlite") {
+		return "--persist-live-state needs --storage sqlite, postgres or mysql, which store live state with the room";
 	}
 	if (config.metricsPort !== null && config.metrics === "off") {
 		return "--metrics-port with --metrics off: turn metrics on or drop the port";

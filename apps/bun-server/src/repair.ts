@@ -67,7 +67,7 @@ export async function repairRooms(
 		for (const room of rooms) reports.push(await repairRoom(storage.createStorage(room), room));
 		return reports;
 	} finally {
-		storage.close();
+		await storage.close();
 	}
 }
 

@@ -298,7 +298,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			} finally {
 				if (sampler !== null) clearInterval(sampler);
 				metricsServer?.stop(true);
-				storage.close();
+				await storage.close();
 			}
 		},
 	};

@@ -3,6 +3,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatStorage, RoomStorage } from "@roomsync/room";
 import { FileStorage, MemoryChatStorage, MemoryStorage } from "@roomsync/storage";
+import { MysqlStorage } from "@roomsync/storage/mysql";
+import { PostgresStorage } from "@roomsync/storage/postgres";
 import { SqliteStorage } from "@roomsync/storage/sqlite";
 import type { ServerConfig } from "./config.ts";
 
@@ -13,8 +15,8 @@ export interface OpenStorage {
 	 * process's memory (a file store has no transactions to keep chat durable in).
 	 */
 	readonly chat: ChatStorage;
-	/** Closes what the storage holds open (the SQLite database). */
-	readonly close: () => void;
+	/** Closes what the storage holds open (the SQLite database, the database pool). */
+	readonly close: () => void | Promise<void>;
 }
 
 /** The storage of every room, per the config; and what must be closed on shutdown. */
@@ -33,6 +35,16 @@ export function openStorage(config: ServerConfig): OpenStorage {
 			},
 			chat: new MemoryChatStorage(),
 			close: () => undefined,
+		};
+	}
+	if (config.storage === "postgres" || config.storage === "mysql") {
+		const url = config.databaseUrl ?? "";
+		const database =
+			config.storage === "postgres" ? new PostgresStorage({ url }) : new MysqlStorage({ url });
+		return {
+			createStorage: (roomId) => database.forRoom(roomId),
+			chat: database.chat,
+			close: () => database.close(),
 		};
 	}
 	mkdirSync(config.dataDir, { recursive: true });

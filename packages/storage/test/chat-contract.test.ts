@@ -12,6 +12,7 @@ import type { ChatMessage } from "@roomsync/core";
 import type { ChatStorage } from "@roomsync/room";
 import { MemoryChatStorage } from "@roomsync/storage";
 import { SqliteStorage } from "@roomsync/storage/sqlite";
+import { databaseForTest, KINDS, storageName } from "./support/sql-databases.ts";
 
 const root = mkdtempSync(join(tmpdir(), "roomsync-chat-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -47,6 +48,19 @@ const adapters: ChatAdapter[] = [
 			};
 		},
 	},
+	...KINDS.map(
+		(kind): ChatAdapter => ({
+			name: storageName(kind).replace("Storage", "ChatStorage"),
+			create: async () => {
+				const database = await databaseForTest(kind);
+				return {
+					open: () => database.chat,
+					reopen: () => database.reopen().chat,
+					close: () => database.close(),
+				};
+			},
+		}),
+	),
 ];
 
 function message(roomId: string, id: number, extra: Partial<ChatMessage> = {}): ChatMessage {

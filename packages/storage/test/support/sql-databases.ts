@@ -10,10 +10,9 @@ import type { ChatStorage } from "@roomsync/room";
 import { MysqlStorage } from "@roomsync/storage/mysql";
 import { PostgresStorage, type SqlRoomStorage } from "@roomsync/storage/postgres";
 import { SQL } from "bun";
+import { MYSQL_URL, POSTGRES_URL } from "../../../../tests/support/databases.ts";
 
-export const POSTGRES_URL =
-	process.env.ROOMSYNC_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-export const MYSQL_URL = process.env.ROOMSYNC_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+export { MYSQL_URL, POSTGRES_URL };
 
 export type SqlKind = "postgres" | "mysql";
 export type SqlTestStorage = PostgresStorage | MysqlStorage;
