@@ -95,10 +95,10 @@ describe("command line", () => {
 	});
 
 	test("a configuration error exits non-zero with a clear message", () => {
-		const bad = Bun.spawnSync(["bun", main, "--storage", "postgres"]);
+		const bad = Bun.spawnSync(["bun", main, "--storage", "oracle"]);
 		expect(bad.exitCode).toBe(2);
 		expect(bad.stderr.toString()).toContain(
-			'--storage="postgres": must be one of memory, file, sqlite',
+			'--storage="oracle": must be one of memory, file, sqlite, postgres, mysql',
 		);
 		const env = Bun.spawnSync(["bun", main], { env: { ...process.env, PORT: "99999" } });
 		expect(env.exitCode).toBe(2);
@@ -113,6 +113,12 @@ describe("command line", () => {
 			],
 			[["--webhook-url", "ftp://example"], "must be an http or https URL"],
 			[["--metrics", "off", "--metrics-port", "9100"], "--metrics-port with --metrics off"],
+			[["--storage", "postgres"], "--storage postgres needs --database-url (or DATABASE_URL)"],
+			[["--database-url", "postgres://h/db"], "--database-url is for --storage postgres or mysql"],
+			[
+				["--persist-live-state", "--storage", "file"],
+				"--persist-live-state needs --storage sqlite, postgres or mysql",
+			],
 		];
 		for (const [args, message] of cases) {
 			const run = Bun.spawnSync(["bun", main, ...args]);
