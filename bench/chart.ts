@@ -9,6 +9,8 @@ const COLORS: Record<ServerName, string> = {
 	"roomsync-memory-unthrottled": "#17becf",
 	"roomsync-sqlite": "#d62728",
 	"roomsync-sqlite-normal": "#ff9896",
+	"roomsync-postgres": "#8c564b",
+	"roomsync-mysql": "#e377c2",
 };
 
 interface Panel {

@@ -9,6 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
+import { type FreshDatabase, freshDatabase } from "../tests/support/databases.ts";
 import { signToken } from "../tests/support/tokens.ts";
 import { drawChart } from "./chart.ts";
 import type { FromGenerator, GeneratorConfig, GeneratorResult } from "./generator.ts";
@@ -43,17 +44,21 @@ export type ServerName =
 	| "roomsync-memory-auth"
 	| "roomsync-memory-unthrottled"
 	| "roomsync-sqlite"
-	| "roomsync-sqlite-normal";
+	| "roomsync-sqlite-normal"
+	| "roomsync-postgres"
+	| "roomsync-mysql";
 /**
  * Only with `--servers`: roomsync in memory without metrics (-bare), and with token auth on
  * (-auth; metrics on, as by default), to measure what auth and metrics cost; and with the
  * cursor throttle off (-unthrottled), which the cursor point also runs by default: it relays
  * every cursor, as the raw relay does, so it tells the relay's cost from the throttle's effect.
+ * And roomsync on this machine's MySQL (MariaDB), in a database created for the run.
  */
 const EXTRA_SERVERS: readonly ServerName[] = [
 	"roomsync-memory-bare",
 	"roomsync-memory-auth",
 	"roomsync-memory-unthrottled",
+	"roomsync-mysql",
 ];
 /** The HS256 secret of roomsync-memory-auth, and a token for every benchmark client. */
 const AUTH_SECRET = "the benchmark's HS256 secret, 32 bytes or more";
@@ -61,7 +66,8 @@ const TOKEN = await signToken({ sub: "bench", ttl: 86_400 }, AUTH_SECRET);
 /**
  * The baselines (the raw relay, and canvas-store-server 2.0.2: the server ecs-sync users would
  * otherwise run) and roomsync. roomsync-sqlite syncs every commit (the default); -normal syncs
- * at checkpoints.
+ * at checkpoints; roomsync-postgres keeps rooms in this machine's PostgreSQL, in a database
+ * created for the run and dropped after it (not in --quick).
  */
 const ALL_SERVERS: readonly ServerName[] = quick
 	? ["raw-relay", "canvas-store-server", "roomsync-memory", "roomsync-sqlite"]
@@ -71,6 +77,7 @@ const ALL_SERVERS: readonly ServerName[] = quick
 			"roomsync-memory",
 			"roomsync-sqlite",
 			"roomsync-sqlite-normal",
+			"roomsync-postgres",
 		];
 const BASELINES: readonly ServerName[] = ["raw-relay", "canvas-store-server"];
 const SERVERS = [...ALL_SERVERS, ...EXTRA_SERVERS].filter(
@@ -138,7 +145,34 @@ const timing = quick
 	: { warmupMs: 2_000, durationMs: 5_000 };
 const CLOCK_TICKS = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 
-function serverCommand(server: ServerName, port: number, dataDir: string): string[] {
+/** The database server of a roomsync series on PostgreSQL or MySQL, or none. */
+function databaseKind(server: ServerName): "postgres" | "mysql" | undefined {
+	if (server === "roomsync-postgres") return "postgres";
+	if (server === "roomsync-mysql") return "mysql";
+	return undefined;
+}
+
+function storageFlags(server: ServerName, dataDir: string, database: string | undefined): string[] {
+	const kind = databaseKind(server);
+	if (kind !== undefined) return ["--storage", kind, "--database-url", database ?? ""];
+	const memory = server.startsWith("roomsync-memory");
+	return [
+		"--storage",
+		memory ? "memory" : "sqlite",
+		...(memory
+			? []
+			: ["--sqlite-synchronous", server === "roomsync-sqlite-normal" ? "normal" : "full"]),
+		"--data-dir",
+		dataDir,
+	];
+}
+
+function serverCommand(
+	server: ServerName,
+	port: number,
+	dataDir: string,
+	database: string | undefined,
+): string[] {
 	const bun =
 		profileDir === undefined
 			? ["bun"]
@@ -154,12 +188,7 @@ function serverCommand(server: ServerName, port: number, dataDir: string): strin
 		String(port),
 		"--host",
 		"127.0.0.1",
-		"--storage",
-		server.startsWith("roomsync-memory") ? "memory" : "sqlite",
-		"--sqlite-synchronous",
-		server === "roomsync-sqlite-normal" ? "normal" : "full",
-		"--data-dir",
-		dataDir,
+		...storageFlags(server, dataDir, database),
 		"--log-level",
 		"warn",
 		// Lift the per-connection limits: the benchmark is the abuse they guard against.
@@ -187,16 +216,29 @@ function freePort(): number {
 async function startServer(server: ServerName) {
 	const port = freePort();
 	const dataDir = mkdtempSync(join(tmpdir(), "roomsync-bench-"));
-	const child = Bun.spawn(serverCommand(server, port, dataDir), {
+	// A database series starts on a database of its own, created here and dropped at its stop.
+	const kind = databaseKind(server);
+	const database: FreshDatabase | undefined =
+		kind === undefined ? undefined : await freshDatabase(kind, `bench_${kind}`);
+	const child = Bun.spawn(serverCommand(server, port, dataDir, database?.url), {
 		stdout: "ignore",
 		stderr: "inherit",
 	});
+	const cleanUp = async () => {
+		rmSync(dataDir, { recursive: true, force: true });
+		await database?.drop();
+	};
 	const deadline = Date.now() + 10_000;
 	for (;;) {
 		try {
 			if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break;
 		} catch {
-			if (Date.now() > deadline) throw new Error(`${server} did not start`);
+			if (Date.now() > deadline || child.exitCode !== null) {
+				child.kill("SIGTERM");
+				await child.exited;
+				await cleanUp();
+				throw new Error(`${server} did not start`);
+			}
 			await Bun.sleep(20);
 		}
 	}
@@ -206,7 +248,7 @@ async function startServer(server: ServerName) {
 		async stop() {
 			child.kill("SIGTERM");
 			await child.exited;
-			rmSync(dataDir, { recursive: true, force: true });
+			await cleanUp();
 		},
 	};
 }

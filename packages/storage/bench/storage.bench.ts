@@ -53,7 +53,12 @@ function sqlite(synchronous: "full" | "normal"): RoomStorage {
 }
 
 /** The schemas (MySQL databases) this run created, each on its own pool, dropped at the end. */
-const schemas: { kind: SqlKind; name: string; pool: SQL; storages: (PostgresStorage | MysqlStorage)[] }[] = [];
+const schemas: {
+	kind: SqlKind;
+	name: string;
+	pool: SQL;
+	storages: (PostgresStorage | MysqlStorage)[];
+}[] = [];
 /** A migrated storage in a schema of its own; `reopen` gives another on the same schema. */
 async function sqlStorage(kind: SqlKind, purpose: string) {
 	const random = Math.floor(Math.random() * 36 ** 4).toString(36);
@@ -180,7 +185,10 @@ async function loadTime(kind: Kind, keys: number): Promise<{ millis: number; not
 			best.push(performance.now() - start);
 			reader.close();
 		}
-		return { millis: Math.min(...best), note: `${(Bun.file(path).size / 2 ** 20).toFixed(1)} MiB file` };
+		return {
+			millis: Math.min(...best),
+			note: `${(Bun.file(path).size / 2 ** 20).toFixed(1)} MiB file`,
+		};
 	}
 	const { storage, reopen } = await sqlStorage(kind, "load");
 	const writeStart = performance.now();
