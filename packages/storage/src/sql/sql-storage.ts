@@ -17,6 +17,7 @@ import {
 } from "@roomsync/core";
 import type { IncrementalStorage, Quarantine, SyncStorage } from "@roomsync/room";
 import type { SQL } from "bun";
+import { parseStored, type QuarantineRow, storedText, UnparsedValue } from "../stored-value.ts";
 import { checkRoomId, SqlDatabase, type SqlStorageOptions } from "./database.ts";
 import type { Dialect } from "./dialect.ts";
 import { digest, rowsOfChanges, rowsOfSnapshot, writeRoomRows } from "./room-rows.ts";
@@ -64,48 +65,9 @@ export class SqlStorage {
 	}
 }
 
-/** A row of the `quarantine` table: what was set aside, as it was stored, and why. */
-export interface SqlQuarantineRow {
-	/** Null for a whole room moved aside by `quarantineAll`. */
-	readonly key: string | null;
-	/** Null when the whole key was set aside. */
-	readonly field: string | null;
-	/** The value as stored (JSON text, or text that was not JSON). */
-	readonly value: string | null;
-	/** Its timestamps, as JSON. */
-	readonly times: string | null;
-	readonly path: string;
-	readonly reason: string;
-	readonly quarantined_at: string;
-}
-
-/**
- * A stored value that is not JSON (a hand edit): handed to the Room as a value it cannot take,
- * so that it is quarantined with its text as stored.
- */
-export class UnparsedSqlValue {
-	readonly text: string;
-	constructor(text: string) {
-		this.text = text;
-	}
-}
-
-function parseStored(text: string): unknown {
-	try {
-		return JSON.parse(text);
-	} catch {
-		return new UnparsedSqlValue(text);
-	}
-}
-
-/** What was stored, as text: an unparsed value as it was, anything else as JSON. */
-function storedText(value: unknown): string | null {
-	if (value === undefined) return null;
-	if (value instanceof UnparsedSqlValue) return value.text;
-	return JSON.stringify(value, (_key, inner: unknown) =>
-		inner instanceof UnparsedSqlValue ? { unparsed: inner.text } : inner,
-	);
-}
+/** The rows of the `quarantine` table and unparsed values: the same as SQLite's. */
+export type SqlQuarantineRow = QuarantineRow;
+export { UnparsedValue as UnparsedSqlValue };
 
 interface ComponentRow {
 	readonly component: unknown;
@@ -132,7 +94,7 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 	/**
 	 * The room's rows as a snapshot, read in one consistent snapshot, inconsistencies included
 	 * for the Room to quarantine: a field row of a key that is not live comes back on a deleted
-	 * component, a value that is not JSON as an `UnparsedSqlValue`, timestamps as stored.
+	 * component, a value that is not JSON as an `UnparsedValue`, timestamps as stored.
 	 */
 	load(): Promise<RoomSnapshot | null> {
 		const room = this.roomId;

@@ -1,7 +1,7 @@
+export type { QuarantineRow } from "../stored-value.ts";
 export { SCHEMA_VERSION } from "./migrations.ts";
 export { SqliteChatStorage } from "./sqlite-chat-storage.ts";
 export {
-	type QuarantineRow,
 	SqliteRoomStorage,
 	SqliteStorage,
 	type SqliteStorageOptions,

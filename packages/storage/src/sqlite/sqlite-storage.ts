@@ -12,6 +12,7 @@ import {
 	type RoomSnapshot,
 } from "@roomsync/core";
 import type { IncrementalStorage, Quarantine, SyncStorage } from "@roomsync/room";
+import { parseStored, type QuarantineRow, storedText } from "../stored-value.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { migrate } from "./migrations.ts";
 import { SqliteChatStorage } from "./sqlite-chat-storage.ts";
@@ -68,49 +69,6 @@ export class SqliteStorage {
 	close(): void {
 		this.db.close(false);
 	}
-}
-
-/** A row of the `quarantine` table: what was set aside, as it was stored, and why. */
-export interface QuarantineRow {
-	/** Null for a whole room moved aside by `quarantineAll`. */
-	readonly key: string | null;
-	/** Null when the whole key was set aside. */
-	readonly field: string | null;
-	/** The value as stored (JSON text, or text that was not JSON). */
-	readonly value: string | null;
-	/** Its timestamps, as JSON. */
-	readonly times: string | null;
-	readonly path: string;
-	readonly reason: string;
-	readonly quarantined_at: string;
-}
-
-/**
- * A stored value that is not JSON (a hand edit, a disk fault): handed to the Room as a value
- * it cannot take, so that it is quarantined with its text as stored.
- */
-export class UnparsedValue {
-	readonly text: string;
-	constructor(text: string) {
-		this.text = text;
-	}
-}
-
-function parseStored(text: string): unknown {
-	try {
-		return JSON.parse(text);
-	} catch {
-		return new UnparsedValue(text);
-	}
-}
-
-/** What was stored, as text: an unparsed value as it was, anything else as JSON. */
-function storedText(value: unknown): string | null {
-	if (value === undefined) return null;
-	if (value instanceof UnparsedValue) return value.text;
-	return JSON.stringify(value, (_key, inner: unknown) =>
-		inner instanceof UnparsedValue ? { unparsed: inner.text } : inner,
-	);
 }
 
 /** One room's rows: an `IncrementalStorage` for the Room, and a `SyncStorage` for imports. */
