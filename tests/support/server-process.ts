@@ -34,12 +34,14 @@ export class ServerProcess {
 
 	/**
 	 * Starts the server with `args`; `dataDir` defaults to a new temporary one, `port` to a free
-	 * one (pass the port of a stopped server to restart it where its clients look for it).
+	 * one (pass the port of a stopped server to restart it where its clients look for it);
+	 * `env` adds to this process's environment.
 	 */
 	static async start(
 		args: readonly string[] = [],
 		dataDir = tempDataDir(),
 		port = freePort(),
+		env: Readonly<Record<string, string>> = {},
 	): Promise<ServerProcess> {
 		const child = Bun.spawn(
 			[
@@ -53,7 +55,7 @@ export class ServerProcess {
 				dataDir,
 				...args,
 			],
-			{ stdout: "ignore", stderr: "pipe", stdin: "ignore" },
+			{ stdout: "ignore", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...env } },
 		);
 		const server = new ServerProcess(child, dataDir, port);
 		server.collectLogs();

@@ -42,6 +42,7 @@ export interface ServerConfig {
 	readonly persistLiveState: "on" | "off";
 	readonly chatMaxChars: number;
 	readonly chatHistory: number;
+	readonly demo: "on" | "off";
 }
 
 interface Option<K extends keyof ServerConfig> {
@@ -52,7 +53,10 @@ interface Option<K extends keyof ServerConfig> {
 	readonly help: string;
 	/** The value, or the reason it is not one. */
 	readonly parse: (text: string) => ServerConfig[K] | { readonly error: string };
-	/** The value of the flag given alone (`--persist-live-state`), for on/off switches. */
+	/**
+	 * The value of the flag given alone (`--persist-live-state`), for on/off switches, which
+	 * also take `--no-<name>` for off.
+	 */
 	readonly bare?: string;
 }
 
@@ -394,6 +398,15 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		help: "chat messages a session gets when it opts in (the room's latest)",
 		parse: integer(0, 1_000),
 	},
+	{
+		key: "demo",
+		flag: "--demo",
+		env: "DEMO",
+		fallback: "on",
+		help: "on | off: the demo whiteboard at /demo/ (--no-demo turns it off)",
+		parse: oneOf("on", "off"),
+		bare: "on",
+	},
 ];
 
 /** Options that only make sense together, or not together. */
@@ -435,6 +448,13 @@ export function readConfig(
 		const argument = argv[i] as string;
 		if (argument === "--help" || argument === "-h") return { kind: "help", text: helpText() };
 		const [flag, inline] = argument.split(/=(.*)/s, 2) as [string, string | undefined];
+		const negated = OPTIONS.find(
+			(candidate) => candidate.bare !== undefined && `--no-${candidate.flag.slice(2)}` === flag,
+		);
+		if (negated !== undefined && inline === undefined) {
+			flags.set(negated.flag, "off");
+			continue;
+		}
 		const option = OPTIONS.find((candidate) => candidate.flag === flag);
 		if (option === undefined) {
 			return { kind: "error", message: `unknown option ${argument} (see --help)` };

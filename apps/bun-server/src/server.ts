@@ -1,6 +1,6 @@
 /**
  * The server: Bun.serve in front of a RoomManager. HTTP routes (`/health`, `/metrics`,
- * `/admin/`), the upgrade decision (upgrade.ts), and the WebSocket events handed to rooms.
+ * `/admin/`, `/demo/`), the upgrade decision (upgrade.ts), and the WebSocket events handed to rooms.
  * Auth, metrics and webhooks plug into the rooms through the Room API's hooks and observer.
  */
 import type { Channel } from "@roomsync/core";
@@ -16,6 +16,7 @@ import { handleAdmin } from "./admin/admin-api.ts";
 import { authHooks } from "./auth/auth-hooks.ts";
 import { verifierFromConfig } from "./auth/verifier-from-config.ts";
 import type { ServerConfig } from "./config.ts";
+import { demoRoute, isDemoPath } from "./demo-route.ts";
 import type { ServerLogger } from "./logger.ts";
 import { ServerMetrics } from "./metrics/server-metrics.ts";
 import { roomEvents } from "./room-events.ts";
@@ -58,6 +59,7 @@ export interface RunningServer {
 
 export function startServer(config: ServerConfig, logger: ServerLogger): RunningServer {
 	const storage = openStorage(config);
+	const demo = config.demo === "on" ? demoRoute(logger) : null;
 	const sockets = new Map<string, ServerWebSocket<SessionData>>();
 	const roomTraffic = new Map<string, RoomTraffic>();
 	const userSessions = new Map<string, number>();
@@ -175,6 +177,9 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 				});
 			}
 			const upgrade = request.headers.get("upgrade") !== null;
+			if (!upgrade && isDemoPath(url.pathname)) {
+				return demo === null ? plain(404, "the demo is off (--demo on)") : demo(request, url);
+			}
 			if (url.pathname === "/" && url.search === "" && !upgrade && request.method === "GET") {
 				return new Response(
 					`roomsync: connect a WebSocket to ws://${url.host}/?roomId=ROOM&clientId=CLIENT or ws://${url.host}/rooms/ROOM?clientId=CLIENT\n`,

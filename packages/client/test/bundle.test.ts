@@ -1,0 +1,31 @@
+/**
+ * The client has no runtime dependencies: its browser bundle is self-contained (no imports
+ * left), it takes only types from `@roomsync/core`, and it stays within its size budget.
+ */
+import { expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { clientBundle } from "../scripts/size.ts";
+
+/** Minified and gzipped; 8.2 KiB when this was written. */
+const GZIP_BUDGET_BYTES = 12 * 1024;
+
+test("the browser bundle imports nothing and fits its budget", async () => {
+	const code = await clientBundle();
+	expect(code).not.toMatch(/\bimport\s*[{*"'(]|\brequire\(/);
+	expect(Bun.gzipSync(new TextEncoder().encode(code)).length).toBeLessThan(GZIP_BUDGET_BYTES);
+});
+
+test("the sources take only types from @roomsync/core", () => {
+	const dir = join(import.meta.dir, "../src");
+	for (const file of readdirSync(dir)) {
+		const source = readFileSync(join(dir, file), "utf8");
+		for (const statement of source.matchAll(/^(import|export)\b[^;]*?from "([^"]+)";/gms)) {
+			const [text, , from] = statement;
+			if (from?.startsWith(".")) continue;
+			expect({ file, text: text.replace(/\s+/g, " ") }).toMatchObject({
+				text: expect.stringMatching(/^(import|export) type /),
+			});
+		}
+	}
+});
