@@ -10,7 +10,9 @@ import type {
 	WireCursor,
 	WireCursorUpdateMessage,
 	WireEventMessage,
+	WireFieldOp,
 	WireHeartbeatMessage,
+	WireOpType,
 	WirePatch,
 	WirePatchMessage,
 	WirePresenceUpdateMessage,
@@ -112,6 +114,11 @@ export function stateUpdate(
 /** A wire buffer delta (version 2): `len`, then runs of values from their offsets. */
 export function bufferDelta(len: number, runs: readonly (readonly [number, readonly number[]])[]) {
 	return { __buf: 1 as const, len, runs };
+}
+
+/** A typed op as a field value: `{ "$op", "value" }`, with `id` when given. */
+export function op(otype: WireOpType | "set", value: JsonValue, id?: string): WireFieldOp {
+	return { $op: otype, value, ...(id === undefined ? {} : { id }) };
 }
 
 export function text(message: object): string {

@@ -23,6 +23,12 @@ export {
 	type PatchEffect,
 	replicaApplier,
 } from "./document/applied.ts";
+export {
+	type AppliedOp,
+	AppliedOps,
+	type OpWindowBounds,
+	type OpWindowChange,
+} from "./document/applied-ops.ts";
 export { BufferDelta, type BufferRun } from "./document/buffer-delta.ts";
 export type { Component, ComponentData, ComponentKey } from "./document/component.ts";
 export { copyComponent, emptyRecord } from "./document/component.ts";
@@ -32,12 +38,27 @@ export type {
 	DocumentChange,
 	DocumentState,
 	KeyRecord,
+	OpIds,
 } from "./document/document.ts";
 export { applyDocumentPatches, createDocument, documentDiffSince } from "./document/document.ts";
+export {
+	applyOp,
+	FieldOp,
+	fuseOps,
+	jsonKey,
+	LITERAL_OP,
+	OP_TYPES,
+	type OpOutcome,
+	type OpProblem,
+	type OpType,
+	opTypeOf,
+	opValueProblem,
+} from "./document/field-op.ts";
 export type { JsonObject, JsonProblem, JsonValue } from "./document/json.ts";
 export { findJsonProblem, isStorableString } from "./document/json.ts";
 export type { ComponentPatch, FieldValue, Patch } from "./document/patch.ts";
 export { applyComponentPatch, resolveField } from "./document/patch.ts";
+export { type PreparedOps, prepareOps } from "./document/prepare-ops.ts";
 export type {
 	QuarantineEntry,
 	RoomSnapshot,

@@ -10,6 +10,7 @@ import {
 	decodeFrame,
 	emptyRecord,
 	exportSnapshot,
+	FieldOp,
 	type RoomSnapshot,
 	salvageSnapshot,
 	type WirePatch,
@@ -105,6 +106,22 @@ for (const adapter of adapters) {
 			expect(await place.open().load()).toEqual(snapshot);
 			expect((await place.open().load())?.timestamps["e4/gone"]).toEqual({ _exists: 5 });
 			place.close();
+		});
+
+		test("save then load keeps the exactly-once window of typed ops, in order", async () => {
+			const store = adapter.create("window").open();
+			const snapshot: RoomSnapshot = {
+				timestamp: 3,
+				state: { "e/n": { _exists: true, n: 2 } },
+				timestamps: { "e/n": { _exists: 1, n: 3 } },
+				appliedOps: [
+					{ clientId: "a", id: "x1", at: 100 },
+					{ clientId: "b", id: "é€😀", at: 101 },
+					{ clientId: "a", id: "x2", at: 102 },
+				],
+			};
+			await store.save(snapshot);
+			expect(await store.load()).toEqual(snapshot);
 		});
 
 		test("a later save replaces the earlier one", async () => {
@@ -281,6 +298,39 @@ for (const adapter of adapters.filter((a) => INCREMENTAL.includes(a.name))) {
 			expect(await store.load()).toEqual(snapshot);
 			place.close();
 			expect(await place.open().load()).toEqual(snapshot);
+			place.close();
+		});
+
+		test("the exactly-once window is mirrored commit by commit: ids gained, ids let go, both in one batch", async () => {
+			const place = adapter.create("ops");
+			const store = place.open();
+			const document = createDocument();
+			const bounds = { maxOpIdsPerClient: 2, maxOpIdsPerRoom: 3, opIdMaxAgeMs: 1_000 };
+			const created = applyDocumentPatches(document, [{ "e/n": { _exists: true, n: 0 } }]).change;
+			const steps: [string, string, number][] = [
+				["a", "a1", 10],
+				["a", "a2", 20],
+				["b", "b\u0000'1", 30],
+				["a", "a3", 40],
+				["c", "c1", 50],
+				["c", "c2", 1_030],
+			];
+			const changes = [created];
+			for (const [clientId, id, at] of steps) {
+				const add = new FieldOp("number.add", 1, id);
+				changes.push(
+					applyDocumentPatches(document, [{ "e/n": { n: add } }], { clientId, ids: [id], at, bounds })
+						.change,
+				);
+			}
+			await store.commit?.(changes.slice(0, 3));
+			await store.commit?.(changes.slice(3, 5));
+			await store.commit?.(changes.slice(5));
+			const expected = exportSnapshot(document);
+			expect(expected.appliedOps?.map((entry) => entry.id)).toEqual(["a3", "c1", "c2"]);
+			expect(await store.load()).toEqual(expected);
+			place.close();
+			expect(await place.open().load()).toEqual(expected);
 			place.close();
 		});
 

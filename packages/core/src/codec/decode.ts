@@ -6,7 +6,8 @@
  */
 import { BufferDelta, type BufferRun } from "../document/buffer-delta.ts";
 import { emptyRecord } from "../document/component.ts";
-import { findJsonProblem, isStorableString } from "../document/json.ts";
+import { FieldOp, LITERAL_OP, opTypeOf, opValueProblem } from "../document/field-op.ts";
+import { findJsonProblem, isStorableString, type JsonValue } from "../document/json.ts";
 import type { ComponentPatch, FieldValue, Patch } from "../document/patch.ts";
 import type { Command, MessageId } from "../protocol/commands.ts";
 import { ErrorCode } from "../protocol/error-codes.ts";
@@ -139,8 +140,9 @@ function decodePatch(record: JsonRecord, limits: Limits, version: ProtocolVersio
 	}
 	const lists = readPatchLists(record, limits, version);
 	if (lists instanceof Rejection) return { ok: false, error: { ...lists.error, messageId } };
-	const { document, ephemeral } = lists;
-	return { ok: true, command: { type: "patch", messageId, document, ephemeral } };
+	const { document, ephemeral, withOps } = lists;
+	const command = { type: "patch", messageId, document, ephemeral } as const;
+	return { ok: true, command: withOps ? { ...command, withOps } : command };
 }
 
 function decodeReconnect(record: JsonRecord, limits: Limits): DecodeResult {
@@ -161,11 +163,15 @@ function decodeReconnect(record: JsonRecord, limits: Limits): DecodeResult {
 	}
 	const lists = readPatchLists(record, limits, requested);
 	if (lists instanceof Rejection) return { ok: false, error: lists.error };
-	const { document, ephemeral } = lists;
-	return {
-		ok: true,
-		command: { type: "reconnect", lastTimestamp, version: requested, document, ephemeral },
-	};
+	const { document, ephemeral, withOps } = lists;
+	const command = {
+		type: "reconnect",
+		lastTimestamp,
+		version: requested,
+		document,
+		ephemeral,
+	} as const;
+	return { ok: true, command: withOps ? { ...command, withOps } : command };
 }
 
 function decodeAuthRefresh(record: JsonRecord): DecodeResult {
@@ -192,6 +198,8 @@ const NO_PATCHES: readonly Patch[] = Object.freeze([]);
 
 interface Budget {
 	keys: number;
+	/** Typed ops met so far (document patches only may hold them). */
+	ops: number;
 }
 
 /** Both lists share one key budget, so `maxKeysPerMessage` bounds the whole message. */
@@ -199,13 +207,21 @@ function readPatchLists(
 	record: JsonRecord,
 	limits: Limits,
 	version: ProtocolVersion,
-): { document: readonly Patch[]; ephemeral: readonly Patch[] } | Rejection {
-	const budget: Budget = { keys: limits.maxKeysPerMessage };
+): { document: readonly Patch[]; ephemeral: readonly Patch[]; withOps?: true } | Rejection {
+	const budget: Budget = { keys: limits.maxKeysPerMessage, ops: 0 };
 	const document = readList(record, "documentPatches", limits, version, budget);
 	if (document instanceof Rejection) return document;
+	const ops = budget.ops;
 	const ephemeral = readList(record, "ephemeralPatches", limits, version, budget);
 	if (ephemeral instanceof Rejection) return ephemeral;
-	return { document, ephemeral };
+	if (budget.ops > ops) {
+		return reject(
+			ErrorCode.InvalidField,
+			'typed ops ("$op") write the document; ephemeral patches carry values',
+			"ephemeralPatches",
+		);
+	}
+	return ops > 0 ? { document, ephemeral, withOps: true } : { document, ephemeral };
 }
 
 /**
@@ -284,7 +300,7 @@ function readPatch(
 			return reject(ErrorCode.InvalidField, LONE_SURROGATE, keyPath(path, key));
 		}
 		const data = entry[key];
-		const component = readComponent(data, path, key, limits, version);
+		const component = readComponent(data, path, key, limits, version, budget);
 		if (component instanceof Rejection) return component;
 		if (component !== data) {
 			copy ??= copyRecord(entry) as Record<string, ComponentPatch>;
@@ -304,6 +320,7 @@ function readComponent(
 	key: string,
 	limits: Limits,
 	version: ProtocolVersion,
+	budget: Budget,
 ): ComponentPatch | Rejection {
 	if (!isRecord(value)) {
 		return reject(
@@ -331,6 +348,14 @@ function readComponent(
 			}
 			continue;
 		}
+		if (isRecord(fieldValue) && Object.hasOwn(fieldValue, "$op")) {
+			const op = readFieldOp(fieldValue, fieldPath(), limits);
+			if (op instanceof Rejection) return op;
+			copy ??= copyRecord(value) as Record<string, FieldValue>;
+			copy[field] = op;
+			if (op instanceof FieldOp) budget.ops += 1;
+			continue;
+		}
 		if (isWireBufferDelta(fieldValue)) {
 			const delta = readBufferDelta(fieldValue, fieldPath(), limits, version);
 			if (delta instanceof Rejection) return delta;
@@ -345,6 +370,60 @@ function readComponent(
 		}
 	}
 	return (copy ?? value) as ComponentPatch;
+}
+
+/**
+ * A typed op (`WireFieldOp`): `$op`, `value` and an optional `id`, nothing else. The escape
+ * `{ "$op": "set", "value": v }` is the plain value `v`, stored as it is.
+ */
+function readFieldOp(
+	value: JsonRecord,
+	path: string,
+	limits: Limits,
+): FieldOp | FieldValue | Rejection {
+	for (const name of Object.keys(value)) {
+		if (name !== "$op" && name !== "value" && name !== "id") {
+			return reject(
+				ErrorCode.InvalidField,
+				`a typed op has "$op", "value" and "id" only, not ${quote(name)} (to store an object with a "$op" key, send { "$op": "set", "value": <it> })`,
+				`${path}${fieldSuffix(name)}`,
+			);
+		}
+	}
+	const { $op: name, value: operand, id } = value;
+	const otype = typeof name === "string" ? opTypeOf(name) : undefined;
+	if (name !== LITERAL_OP && otype === undefined) {
+		return reject(
+			ErrorCode.InvalidField,
+			`"$op" must name an operation (number.add, number.multiply, number.min, number.max, vector.add, vector.multiply, array.push, array.remove, array.union, string.append, or set to store "value" as it is), not ${describe(name)}`,
+			`${path}.$op`,
+		);
+	}
+	if (!Object.hasOwn(value, "value")) {
+		return reject(ErrorCode.InvalidField, 'a typed op needs a "value"', `${path}.value`);
+	}
+	const problem = findJsonProblem(operand, limits.maxValueDepth - 1);
+	if (problem !== undefined) {
+		const { code, message } = valueProblem(problem, limits.maxValueDepth);
+		return reject(code, message, `${path}.value`);
+	}
+	if (otype === undefined) return operand as FieldValue;
+	const shape = opValueProblem(otype, operand as JsonValue, limits.maxOpLength);
+	if (shape !== undefined) return reject(ErrorCode.InvalidField, shape, `${path}.value`);
+	if (
+		id !== undefined &&
+		(typeof id !== "string" ||
+			id.length === 0 ||
+			id.length > limits.maxKeyLength ||
+			!isStorableString(id))
+	) {
+		return reject(
+			ErrorCode.InvalidField,
+			`"id" must be a non-empty, well-formed string of at most ${limits.maxKeyLength} characters`,
+			`${path}.id`,
+		);
+	}
+	return new FieldOp(otype, operand as JsonValue, id as string | undefined);
 }
 
 /** What version 2 clients recognise as a buffer delta: an object whose `__buf` is 1. */

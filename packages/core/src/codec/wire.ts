@@ -10,6 +10,9 @@
  *   always do, and version 1 always gets an answer to `reconnect`, even an empty one;
  * - version 2 adds `auth-refresh`. Both get `synced { timestamp }` and `resync { since }`.
  *
+ * In both versions a document field write may be a typed op (`WireFieldOp`); the server sends
+ * everyone, the sender included, only the value it resolved to.
+ *
  * Collaboration messages (presence, cursors, events, live state) are the same in both
  * versions. A session receives them only once it has opted in: with `collab=1` in its connect
  * URL, or by sending any of them. Until then nothing here reaches it, so an ecs-sync client
@@ -24,6 +27,40 @@ export interface WireBufferDelta {
 	readonly runs: readonly (readonly [offset: number, values: readonly JsonValue[]])[];
 }
 
+/** The operation types of `WireFieldOp`; `vector3.add` and `vector3.multiply` are aliases of the vector ones. */
+export type WireOpType =
+	| "number.add"
+	| "number.multiply"
+	| "number.min"
+	| "number.max"
+	| "vector.add"
+	| "vector.multiply"
+	| "vector3.add"
+	| "vector3.multiply"
+	| "array.push"
+	| "array.remove"
+	| "array.union"
+	| "string.append";
+
+/**
+ * A field write that changes the value instead of replacing it (client to server only): the
+ * server applies it to the field's value in arrival order and stores, acks and broadcasts the
+ * result. `value`: a number (`number.*`), a list of numbers (`vector.*`, element-wise, same
+ * length), a list of items (`array.push` appends them, `array.remove` removes every item equal
+ * to one of them, `array.union` appends those not present yet), a string (`string.append`). A
+ * field without a value (absent or null) starts from 0, 1, the op's own value (min, max, vectors),
+ * an empty list or an empty string. With an `id` (unique per client), the op is applied at most
+ * once per (clientId, id) while the id is in the room's window; a resend is acked and skipped.
+ *
+ * Any field value that is an object with an own `$op` key is read as an op. To store such an
+ * object as it is, send `{ "$op": "set", "value": <the object> }`.
+ */
+export interface WireFieldOp {
+	readonly $op: WireOpType | "set";
+	readonly value: JsonValue;
+	readonly id?: string;
+}
+
 /**
  * One component's change: `_exists: false` deletes, `_exists: true` (re)creates with exactly
  * the fields given, anything else merges into the live component (and is ignored if there is
@@ -31,7 +68,7 @@ export interface WireBufferDelta {
  */
 export interface WireComponentData {
 	readonly _exists?: boolean;
-	readonly [field: string]: JsonValue | WireBufferDelta | undefined;
+	readonly [field: string]: JsonValue | WireBufferDelta | WireFieldOp | undefined;
 }
 
 /** Component key -> change. A message carries a list of these, applied in order. */

@@ -9,15 +9,17 @@ import { emptyRecord, hasKeys } from "./component.ts";
 import {
 	applyComponentPatch,
 	type ComponentPatch,
-	hasBufferDelta,
+	hasFieldOp,
+	hasResolvable,
 	materializeWith,
 	type Patch,
 } from "./patch.ts";
 
 /**
- * What one patch did: the component patches that took effect, as sent (`relayed`) and with
- * every buffer delta replaced by the array it produced (`materialized`); undefined when none
- * did. Each is the patch itself where nothing had to change.
+ * What one patch did: the component patches that took effect, as sent but with every typed op
+ * resolved (`relayed`), and with every buffer delta replaced by the array it produced too
+ * (`materialized`); undefined when none did. Each is the patch itself where nothing had to
+ * change.
  */
 export interface PatchEffect {
 	readonly relayed: Patch | undefined;
@@ -54,16 +56,21 @@ export function applyEach(patch: Patch, apply: ApplyOne): PatchEffect {
 			relayed ??= prefix(patch, keys, i);
 			continue;
 		}
-		const resolved = hasBufferDelta(componentPatch)
-			? materializeWith(componentPatch, after ?? undefined)
+		// Others learn an op's resolved value, never the op.
+		const withOps = hasFieldOp(componentPatch)
+			? materializeWith(componentPatch, after ?? undefined, false)
 			: undefined;
+		const resolved = hasResolvable(componentPatch)
+			? materializeWith(componentPatch, after ?? undefined, true)
+			: undefined;
+		if (withOps !== undefined) relayed ??= prefix(patch, keys, i);
 		if (resolved !== undefined && materialized === undefined) {
 			materialized = Object.assign(
 				emptyRecord<ComponentPatch>(),
 				relayed ?? prefix(patch, keys, i),
 			);
 		}
-		if (relayed !== undefined) relayed[key] = componentPatch;
+		if (relayed !== undefined) relayed[key] = withOps ?? componentPatch;
 		if (materialized !== undefined) materialized[key] = resolved ?? componentPatch;
 	}
 	const kept = relayed ?? patch;

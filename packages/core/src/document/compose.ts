@@ -4,11 +4,15 @@
  */
 import { BufferDelta } from "./buffer-delta.ts";
 import { emptyRecord } from "./component.ts";
-import type { ComponentPatch, FieldValue, Patch } from "./patch.ts";
+import { FieldOp, fuseOps } from "./field-op.ts";
+import type { JsonValue } from "./json.ts";
+import { type ComponentPatch, type FieldValue, type Patch, resolveField } from "./patch.ts";
 
 /**
  * One patch with the effect of applying `patches` in order, on any replica: the composition is
- * exact, whatever each component held before (property-tested against `applyPatch`).
+ * exact, whatever each component held before (property-tested against `applyPatch`). Throws a
+ * RangeError for two writes of one field that no single write can stand for: typed ops of
+ * different types (or a buffer delta and an op) on a value the patches do not set.
  */
 export function composePatches(patches: readonly Patch[]): Patch {
 	const composed = emptyRecord<ComponentPatch>();
@@ -38,9 +42,32 @@ export function composeComponentPatches(
 	for (const field of Object.keys(later)) {
 		const write = later[field] as FieldValue;
 		const before = Object.hasOwn(out, field) ? out[field] : undefined;
-		out[field] = write instanceof BufferDelta ? followBy(before, write, earlier) : write;
+		if (write instanceof BufferDelta) out[field] = followBy(before, write, earlier);
+		else if (write instanceof FieldOp) out[field] = opAfter(before, write, earlier);
+		else out[field] = write;
 	}
 	return out as ComponentPatch;
+}
+
+/**
+ * An op after an earlier write of the same field: resolved against a known value, fused with
+ * an op of its own type. The fused op keeps the later id: composition is for edits not sent
+ * yet, whose ids no server has seen. Two ops that do not fuse cannot be one write.
+ */
+function opAfter(before: FieldValue | undefined, op: FieldOp, earlier: ComponentPatch): FieldValue {
+	if (before instanceof FieldOp) {
+		const fused =
+			before.otype === op.otype
+				? fuseOps(op.otype, before.value, op.value, Number.POSITIVE_INFINITY)
+				: undefined;
+		if (fused === undefined) throw uncomposable(before.otype, op.otype);
+		return new FieldOp(op.otype, fused, op.id);
+	}
+	if (before instanceof BufferDelta) throw uncomposable("a buffer delta", op.otype);
+	if (before !== undefined || earlier._exists === true) {
+		return resolveField(op, before as JsonValue | undefined);
+	}
+	return op;
 }
 
 /**
@@ -54,6 +81,14 @@ function followBy(
 	earlier: ComponentPatch,
 ): FieldValue {
 	if (before instanceof BufferDelta) return before.followedBy(delta);
+	if (before instanceof FieldOp) throw uncomposable(before.otype, "a buffer delta");
 	if (before !== undefined || earlier._exists === true) return delta.applyTo(before);
 	return delta;
+}
+
+/** Two writes of one field, on a value not known here, that no single write can stand for. */
+function uncomposable(earlier: string, later: string): RangeError {
+	return new RangeError(
+		`${earlier} then ${later} on one field cannot be composed into one write; send them in separate patches`,
+	);
 }

@@ -4,6 +4,7 @@
  */
 
 import { applyList, type ListEffect } from "./applied.ts";
+import { AppliedOps, type OpWindowBounds, type OpWindowChange } from "./applied-ops.ts";
 import {
 	type Component,
 	type ComponentData,
@@ -16,7 +17,7 @@ import type { JsonValue } from "./json.ts";
 import {
 	type ComponentPatch,
 	type FieldValue,
-	hasBufferDelta,
+	hasResolvable,
 	type Patch,
 	resolveField,
 } from "./patch.ts";
@@ -45,10 +46,12 @@ export interface DocumentState {
 	timestamp: number;
 	readonly records: Map<ComponentKey, KeyRecord>;
 	newest: KeyRecord | null;
+	/** The ids of typed ops applied, per client: the exactly-once window. */
+	readonly appliedOps: AppliedOps;
 }
 
 export function createDocument(): DocumentState {
-	return { timestamp: 0, records: new Map(), newest: null };
+	return { timestamp: 0, records: new Map(), newest: null, appliedOps: new AppliedOps() };
 }
 
 /**
@@ -61,6 +64,20 @@ export function createDocument(): DocumentState {
 export interface DocumentChange {
 	readonly timestamp: number;
 	readonly changes: Readonly<Record<ComponentKey, ComponentData>>;
+	/**
+	 * The op ids this message added to the exactly-once window and the ones it let go, when it
+	 * carried ops with ids: stored in the same write as `changes`, so that an op is never
+	 * stored applied without its id (it would apply again after a restart).
+	 */
+	readonly ops?: OpWindowChange;
+}
+
+/** Who sent a message's op ids, and when, for the exactly-once window. */
+export interface OpIds {
+	readonly clientId: string;
+	readonly ids: readonly string[];
+	readonly at: number;
+	readonly bounds: OpWindowBounds;
 }
 
 /**
@@ -79,6 +96,7 @@ export interface AppliedPatches extends ListEffect {
 export function applyDocumentPatches(
 	document: DocumentState,
 	patches: readonly Patch[],
+	opIds?: OpIds,
 ): AppliedPatches {
 	const timestamp = document.timestamp + 1;
 	document.timestamp = timestamp;
@@ -87,7 +105,12 @@ export function applyDocumentPatches(
 		const record = applyToRecord(document, key, patch, timestamp, changed);
 		return record === undefined ? undefined : record.component;
 	});
-	const change = { timestamp, changes: storedForm(changed) };
+	const changes = storedForm(changed);
+	const ops =
+		opIds === undefined || opIds.ids.length === 0
+			? undefined
+			: document.appliedOps.record(opIds.clientId, opIds.ids, opIds.at, opIds.bounds);
+	const change = ops === undefined ? { timestamp, changes } : { timestamp, changes, ops };
 	return { change, relayed: effect.relayed, materialized: effect.materialized };
 }
 
@@ -196,7 +219,7 @@ function noteMerge(
 ): void {
 	const before = changed.get(record);
 	if (before === null) return;
-	if (before === undefined && !hasBufferDelta(patch)) {
+	if (before === undefined && !hasResolvable(patch)) {
 		changed.set(record, patch);
 		return;
 	}

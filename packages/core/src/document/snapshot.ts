@@ -2,6 +2,8 @@
  * Snapshots: the document as one serializable value (the design doc's `RoomSnapshot`), for
  * snapshot stores, backups and imports, and its validated way back in.
  */
+
+import type { AppliedOp } from "./applied-ops.ts";
 import {
 	type Component,
 	type ComponentData,
@@ -23,6 +25,8 @@ export interface RoomSnapshot {
 	 * deleted. Deleted keys appear only here, so reconnect diffs can still carry their deletion.
 	 */
 	readonly timestamps: Readonly<Record<ComponentKey, Readonly<Record<string, number>>>>;
+	/** The exactly-once window of typed ops, oldest first; absent when empty. */
+	readonly appliedOps?: readonly AppliedOp[];
 }
 
 export interface SnapshotError {
@@ -75,7 +79,10 @@ export function exportSnapshot(document: DocumentState): RoomSnapshot {
 		timestamps[record.key] = times;
 		if (record.component !== null) state[record.key] = copyComponent(record.component);
 	}
-	return { timestamp: document.timestamp, state, timestamps };
+	const snapshot = { timestamp: document.timestamp, state, timestamps };
+	return document.appliedOps.size === 0
+		? snapshot
+		: { ...snapshot, appliedOps: document.appliedOps.entries() };
 }
 
 /**
@@ -105,11 +112,14 @@ export function importSnapshot(value: unknown): SnapshotResult {
  */
 export function salvageSnapshot(value: unknown): SalvageResult {
 	if (!isRecord(value)) return invalid("a snapshot must be an object", "");
-	const { timestamp, state, timestamps } = value;
+	const { timestamp, state, timestamps, appliedOps } = value;
 	if (!isTime(timestamp)) return invalid("must be a non-negative integer", "timestamp");
 	if (!isRecord(state)) return invalid("must be an object", "state");
 	if (timestamps !== undefined && !isRecord(timestamps)) {
 		return invalid("must be an object", "timestamps");
+	}
+	if (appliedOps !== undefined && !Array.isArray(appliedOps)) {
+		return invalid("must be a list", "appliedOps");
 	}
 	const allTimes = timestamps ?? emptyRecord<unknown>();
 	const unknownTime = Math.max(1, timestamp);
@@ -124,6 +134,8 @@ export function salvageSnapshot(value: unknown): SalvageResult {
 	const byChange = [...document.records.values()].sort((a, b) => a.changedAt - b.changedAt);
 	for (const record of byChange) linkAsNewest(document, record);
 	document.timestamp = Math.max(timestamp, document.newest?.changedAt ?? 0);
+	// A malformed window entry is left out: it only weakens exactly-once for that one id.
+	document.appliedOps.restore(((appliedOps ?? []) as unknown[]).filter(isAppliedOp));
 	return { ok: true, document, quarantine };
 }
 
@@ -234,6 +246,12 @@ function timePath(key: ComponentKey, field: string): string {
 
 function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
 	return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isAppliedOp(value: unknown): value is AppliedOp {
+	if (!isRecord(value)) return false;
+	const { clientId, id, at } = value;
+	return typeof clientId === "string" && typeof id === "string" && Number.isFinite(at);
 }
 
 function isTime(value: unknown): value is number {

@@ -20,6 +20,8 @@ export interface PatchCommand {
 	readonly messageId: MessageId;
 	readonly document: readonly Patch[];
 	readonly ephemeral: readonly Patch[];
+	/** Set when a document patch holds a typed op (`FieldOp`): they are checked before applying. */
+	readonly withOps?: true;
 }
 
 /**
@@ -32,6 +34,8 @@ export interface ReconnectCommand {
 	readonly version: ProtocolVersion;
 	readonly document: readonly Patch[];
 	readonly ephemeral: readonly Patch[];
+	/** As `PatchCommand.withOps`. */
+	readonly withOps?: true;
 }
 
 /** A `reconnect` in a protocol version this server does not speak; nothing else of it is read. */

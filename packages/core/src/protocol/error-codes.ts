@@ -38,6 +38,16 @@ export const ErrorCode = {
 	ChatRateLimited: "chat-rate-limited",
 	/** The server's `onEvent` hook turned the event down; nobody received it. */
 	EventRejected: "event-rejected",
+	/**
+	 * A typed op meets a value of another type (adding to a string, a vector of another
+	 * length); nothing of the message was applied. `path` names the field.
+	 */
+	OpTypeMismatch: "op-type-mismatch",
+	/**
+	 * A typed op would make a number JSON cannot carry, or a list or string longer than
+	 * `maxOpLength`; nothing of the message was applied. `path` names the field.
+	 */
+	OpOutOfRange: "op-out-of-range",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

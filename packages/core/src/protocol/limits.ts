@@ -28,6 +28,17 @@ export interface Limits {
 	readonly maxStateKeys: number;
 	/** Length of a chat message's text, in UTF-16 code units. */
 	readonly maxChatChars: number;
+	/**
+	 * Length of a list or string a typed op carries or makes (`array.*`, `string.append`), and
+	 * of a vector (`vector.*`).
+	 */
+	readonly maxOpLength: number;
+	/** Op ids the exactly-once window keeps per client (the oldest go first). */
+	readonly maxOpIdsPerClient: number;
+	/** Op ids the window keeps per room, over all clients. */
+	readonly maxOpIdsPerRoom: number;
+	/** How long (on the room's clock) an op id is kept: older ones go when the next op id is recorded. */
+	readonly opIdMaxAgeMs: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -42,4 +53,8 @@ export const DEFAULT_LIMITS: Limits = {
 	maxStateValueBytes: 64 * 1024,
 	maxStateKeys: 1_000,
 	maxChatChars: 4_000,
+	maxOpLength: 100_000,
+	maxOpIdsPerClient: 1_000,
+	maxOpIdsPerRoom: 100_000,
+	opIdMaxAgeMs: 24 * 60 * 60 * 1000,
 };

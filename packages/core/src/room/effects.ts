@@ -133,11 +133,12 @@ export class Effects {
 	}
 
 	persist(change: DocumentChange, session: Session, messageId: MessageId | undefined): void {
-		const { timestamp, changes } = change;
+		const { timestamp, changes, ops } = change;
 		this.list.push({
 			kind: "persist",
 			timestamp,
 			changes,
+			...(ops === undefined ? {} : { ops }),
 			sessionId: session.sessionId,
 			messageId,
 		});

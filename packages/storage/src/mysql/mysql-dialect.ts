@@ -83,6 +83,23 @@ const MIGRATIONS: readonly Migration[] = [
 			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 		],
 	},
+	{
+		// The exactly-once window of typed ops, mirrored change by change in the same
+		// transaction as the fields; `op_hash` is SHA-256 of the client id and the op id.
+		version: 3,
+		statements: (sql, t) => [
+			sql`CREATE TABLE IF NOT EXISTS ${t.appliedOps} (
+				room VARCHAR(512) NOT NULL,
+				op_hash BINARY(32) NOT NULL,
+				client_id MEDIUMTEXT NOT NULL,
+				op_id MEDIUMTEXT NOT NULL,
+				at DOUBLE NOT NULL,
+				seq DOUBLE NOT NULL,
+				PRIMARY KEY (room, op_hash),
+				INDEX applied_ops_in_order (room, seq)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+		],
+	},
 ];
 
 /** How long a start waits for another process's migration before it gives up. */
@@ -100,6 +117,7 @@ export const mysqlDialect: Dialect = {
 		liveVersions: sql`ON DUPLICATE KEY UPDATE version = VALUES(version)`,
 		// Not INSERT IGNORE: that would also turn real errors (a value too long) into warnings.
 		chatIgnoreDuplicate: sql`ON DUPLICATE KEY UPDATE id = id`,
+		appliedOps: sql`ON DUPLICATE KEY UPDATE at = VALUES(at), seq = VALUES(seq)`,
 	}),
 	encodeText: (value) => value,
 	decodeText: (stored) => {

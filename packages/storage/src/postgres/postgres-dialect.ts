@@ -80,6 +80,23 @@ const MIGRATIONS: readonly Migration[] = [
 			)`,
 		],
 	},
+	{
+		// The exactly-once window of typed ops, mirrored change by change in the same
+		// transaction as the fields; `op_hash` is SHA-256 of the client id and the op id.
+		version: 3,
+		statements: (sql, t) => [
+			sql`CREATE TABLE ${t.appliedOps} (
+				room text NOT NULL,
+				op_hash bytea NOT NULL,
+				client_id bytea NOT NULL,
+				op_id bytea NOT NULL,
+				at double precision NOT NULL,
+				seq double precision NOT NULL,
+				PRIMARY KEY (room, op_hash)
+			)`,
+			sql`CREATE INDEX applied_ops_in_order ON ${t.appliedOps} (room, seq)`,
+		],
+	},
 ];
 
 export const postgresDialect: Dialect = {
@@ -93,6 +110,7 @@ export const postgresDialect: Dialect = {
 		liveState: sql`ON CONFLICT (room, state_key_hash) DO UPDATE SET value = EXCLUDED.value`,
 		liveVersions: sql`ON CONFLICT (room) DO UPDATE SET version = EXCLUDED.version`,
 		chatIgnoreDuplicate: sql`ON CONFLICT (room, id) DO NOTHING`,
+		appliedOps: sql`ON CONFLICT (room, op_hash) DO UPDATE SET at = EXCLUDED.at, seq = EXCLUDED.seq`,
 	}),
 	encodeText: (value) => Buffer.from(value, "utf8"),
 	decodeText: (stored) => {

@@ -72,6 +72,7 @@ export class SqlDatabase {
 			liveState: name("live_state"),
 			liveVersions: name("live_state_versions"),
 			chat: name("chat_messages"),
+			appliedOps: name("applied_ops"),
 		};
 		this.upserts = dialect.upserts(this.sql, this.tables);
 		this.groupCommit = new SqlGroupCommit(this.sql, (error) => this.failure("commit", error));

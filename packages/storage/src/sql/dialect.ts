@@ -16,6 +16,7 @@ export interface Tables {
 	readonly liveState: SQL.Query<unknown>;
 	readonly liveVersions: SQL.Query<unknown>;
 	readonly chat: SQL.Query<unknown>;
+	readonly appliedOps: SQL.Query<unknown>;
 }
 
 /** One schema step: statements run in order. A released step is never edited. */
@@ -36,6 +37,7 @@ export interface Upserts {
 	readonly liveVersions: SQL.Query<unknown>;
 	/** Skips a chat message whose (room, id) is stored already. */
 	readonly chatIgnoreDuplicate: SQL.Query<unknown>;
+	readonly appliedOps: SQL.Query<unknown>;
 }
 
 export interface Dialect {

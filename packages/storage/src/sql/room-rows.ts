@@ -6,7 +6,7 @@
  * here, before the write is queued, so the failing commit writes nothing.
  */
 
-import type { ComponentData, DocumentChange, LiveStateChange } from "@roomsync/core";
+import type { AppliedOp, ComponentData, DocumentChange, LiveStateChange } from "@roomsync/core";
 import type { SQL } from "bun";
 import type { SqlDatabase } from "./database.ts";
 
@@ -22,6 +22,9 @@ export interface RoomRows {
 	readonly liveDeleted: readonly string[];
 	readonly liveSet: readonly { key: string; value: string }[];
 	readonly liveVersion: number | undefined;
+	/** Op ids the exactly-once window gained (with the timestamp that orders them) and let go. */
+	readonly opsRecorded: readonly (AppliedOp & { readonly seq: number })[];
+	readonly opsForgotten: readonly AppliedOp[];
 }
 
 interface KeyRows {
@@ -65,6 +68,15 @@ export function rowsOfChanges(
 			}
 		}
 	}
+	// An id gained and let go within one batch never reaches the table.
+	const recorded = new Map<string, AppliedOp & { seq: number }>();
+	const forgotten = new Map<string, AppliedOp>();
+	for (const { timestamp, ops } of changes) {
+		for (const entry of ops?.recorded ?? []) recorded.set(opKey(entry), { ...entry, seq: timestamp });
+		for (const entry of ops?.forgotten ?? []) {
+			if (!recorded.delete(opKey(entry))) forgotten.set(opKey(entry), entry);
+		}
+	}
 	const live = new Map<string, string | null>();
 	for (const { key, value } of liveState) {
 		live.set(stored(key), value === null ? null : JSON.stringify(value));
@@ -76,7 +88,19 @@ export function rowsOfChanges(
 		liveDeleted: [...live].filter(([, value]) => value === null).map(([key]) => key),
 		liveSet: [...live].flatMap(([key, value]) => (value === null ? [] : [{ key, value }])),
 		liveVersion: liveState.at(-1)?.version,
+		opsRecorded: [...recorded.values()],
+		opsForgotten: [...forgotten.values()],
 	};
+}
+
+/** One text per (clientId, opId), unambiguous whatever either holds. */
+function opKey({ clientId, id }: AppliedOp): string {
+	return `${clientId.length}:${clientId}${id}`;
+}
+
+/** The primary key part that stands for an op id of a client. */
+export function opDigest(entry: AppliedOp): Buffer {
+	return digest(opKey(entry));
 }
 
 /** The rows of a whole (normalised) snapshot, replacing what the room held. */
@@ -84,6 +108,7 @@ export function rowsOfSnapshot(
 	timestamp: number,
 	state: Readonly<Record<string, ComponentData>>,
 	timestamps: Readonly<Record<string, Readonly<Record<string, number>>>>,
+	appliedOps: readonly AppliedOp[],
 ): RoomRows {
 	const keys = new Map<string, KeyRows>();
 	for (const [key, times] of Object.entries(timestamps)) {
@@ -109,6 +134,8 @@ export function rowsOfSnapshot(
 		liveDeleted: [],
 		liveSet: [],
 		liveVersion: undefined,
+		opsRecorded: appliedOps.map((entry, seq) => ({ ...entry, seq })),
+		opsForgotten: [],
 	};
 }
 
@@ -147,6 +174,22 @@ export async function writeRoomRows(
 	if (rows.replace) {
 		await tx`DELETE FROM ${t.fields} WHERE room = ${room}`;
 		await tx`DELETE FROM ${t.components} WHERE room = ${room}`;
+		await tx`DELETE FROM ${t.appliedOps} WHERE room = ${room}`;
+	}
+	for (const part of chunks(rows.opsForgotten)) {
+		const hashes = part.map((entry) => ({ hash: opDigest(entry) }));
+		await tx`DELETE FROM ${t.appliedOps} WHERE room = ${room} AND op_hash IN ${tx(hashes, "hash")}`;
+	}
+	for (const part of chunks(rows.opsRecorded)) {
+		const values = part.map((entry) => ({
+			room,
+			op_hash: opDigest(entry),
+			client_id: dialect.encodeText(entry.clientId),
+			op_id: dialect.encodeText(entry.id),
+			at: entry.at,
+			seq: entry.seq,
+		}));
+		await tx`INSERT INTO ${t.appliedOps} ${tx(values)} ${u.appliedOps}`;
 	}
 	for (const keys of chunks(rows.resetKeys)) {
 		const hashes = keys.map((key) => ({ hash: digest(key) }));

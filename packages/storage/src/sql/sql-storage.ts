@@ -137,7 +137,15 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 				}
 				times[field] = written_at;
 			}
-			return { timestamp: row.timestamp, state, timestamps } as RoomSnapshot;
+			const opRows: { client_id: unknown; op_id: unknown; at: unknown }[] =
+				await sql`SELECT client_id, op_id, at FROM ${t.appliedOps} WHERE room = ${room} ORDER BY seq, at`;
+			const appliedOps = opRows.map(({ client_id, op_id, at }) => ({
+				clientId: dialect.decodeText(client_id),
+				id: dialect.decodeText(op_id),
+				at: Number(at),
+			}));
+			const snapshot = { timestamp: row.timestamp, state, timestamps };
+			return (appliedOps.length > 0 ? { ...snapshot, appliedOps } : snapshot) as RoomSnapshot;
 		});
 	}
 
@@ -158,8 +166,8 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 		// Normalized first: older snapshots may lack `_exists` flags or some timestamps.
 		const result = importSnapshot(snapshot);
 		if (!result.ok) throw new Error(`not a snapshot: ${result.error.path} ${result.error.message}`);
-		const { timestamp, state, timestamps } = exportSnapshot(result.document);
-		const rows = rowsOfSnapshot(timestamp, state, timestamps);
+		const { timestamp, state, timestamps, appliedOps = [] } = exportSnapshot(result.document);
+		const rows = rowsOfSnapshot(timestamp, state, timestamps, appliedOps);
 		await this.db.write((tx) => writeRoomRows(this.db, tx, this.roomId, rows));
 	}
 
@@ -289,5 +297,6 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 async function deleteDocument(tx: SQL, db: SqlDatabase, room: string): Promise<void> {
 	await tx`DELETE FROM ${db.tables.fields} WHERE room = ${room}`;
 	await tx`DELETE FROM ${db.tables.components} WHERE room = ${room}`;
+	await tx`DELETE FROM ${db.tables.appliedOps} WHERE room = ${room}`;
 	await tx`DELETE FROM ${db.tables.rooms} WHERE room = ${room}`;
 }

@@ -83,6 +83,22 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
 			) WITHOUT ROWID;
 		`,
 	},
+	{
+		// The exactly-once window of typed ops: the ids applied per client, mirrored change by
+		// change in the same transaction as the fields they wrote. `seq` keeps the window's order.
+		version: 5,
+		sql: `
+			CREATE TABLE applied_ops (
+				room TEXT NOT NULL,
+				client_id TEXT NOT NULL,
+				op_id TEXT NOT NULL,
+				at INTEGER NOT NULL,
+				seq INTEGER NOT NULL,
+				PRIMARY KEY (room, client_id, op_id)
+			) WITHOUT ROWID;
+			CREATE INDEX applied_ops_in_order ON applied_ops (room, seq);
+		`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -128,7 +128,11 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 			}
 			times[field] = written_at;
 		}
-		return { timestamp: row.timestamp, state, timestamps } as RoomSnapshot;
+		const appliedOps = this.statements.appliedOps
+			.all({ room })
+			.map(({ client_id, op_id, at }) => ({ clientId: client_id, id: op_id, at }));
+		const snapshot = { timestamp: row.timestamp, state, timestamps };
+		return (appliedOps.length > 0 ? { ...snapshot, appliedOps } : snapshot) as RoomSnapshot;
 	}
 
 	/** Moves the entries into the `quarantine` table and deletes their rows, in one transaction. */
@@ -183,6 +187,7 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 			});
 			this.statements.deleteRoomFields.run({ room });
 			this.statements.deleteRoomComponents.run({ room });
+			this.statements.deleteRoomAppliedOps.run({ room });
 			this.statements.deleteRoom.run({ room });
 		});
 		return `the quarantine table of ${this.databasePath}, room ${JSON.stringify(room)}`;
@@ -198,6 +203,7 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 			this.statements.deleteQuarantine.run({ room });
 			this.statements.deleteRoomLiveState.run({ room });
 			this.statements.deleteLiveVersion.run({ room });
+			this.statements.deleteRoomAppliedOps.run({ room });
 		});
 	}
 
@@ -252,11 +258,15 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 		// Normalized first: older snapshots may lack `_exists` flags or some timestamps.
 		const result = importSnapshot(snapshot);
 		if (!result.ok) throw new Error(`not a snapshot: ${result.error.path} ${result.error.message}`);
-		const { timestamp, state, timestamps } = exportSnapshot(result.document);
+		const { timestamp, state, timestamps, appliedOps = [] } = exportSnapshot(result.document);
 		await this.groupCommit.run(() => {
 			const room = this.roomId;
 			this.statements.deleteRoomFields.run({ room });
 			this.statements.deleteRoomComponents.run({ room });
+			this.statements.deleteRoomAppliedOps.run({ room });
+			appliedOps.forEach(({ clientId, id, at }, seq) => {
+				this.statements.insertAppliedOp.run({ room, clientId, opId: id, at, seq });
+			});
 			for (const [key, times] of Object.entries(timestamps)) {
 				const component = state[key];
 				const existsAt = times._exists as number;
@@ -273,6 +283,12 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	private applyChange(change: DocumentChange): void {
 		const room = this.roomId;
 		const timestamp = change.timestamp;
+		for (const { clientId, id } of change.ops?.forgotten ?? []) {
+			this.statements.deleteAppliedOp.run({ room, clientId, opId: id });
+		}
+		for (const { clientId, id, at } of change.ops?.recorded ?? []) {
+			this.statements.insertAppliedOp.run({ room, clientId, opId: id, at, seq: timestamp });
+		}
 		for (const [key, patch] of Object.entries(change.changes) as [string, ComponentData][]) {
 			if (patch._exists === false) {
 				this.statements.deleteFields.run({ room, key });
@@ -413,6 +429,22 @@ function prepare(db: Database) {
 			"INSERT INTO live_state_versions (room, version) VALUES ($room, $version) ON CONFLICT (room) DO UPDATE SET version = excluded.version",
 		) as Statement<unknown, [{ room: string; version: number }]>,
 		deleteRoomLiveState: db.query("DELETE FROM live_state WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+		appliedOps: db.query(
+			"SELECT client_id, op_id, at FROM applied_ops WHERE room = $room ORDER BY seq, at",
+		) as Statement<{ client_id: string; op_id: string; at: number }, [{ room: string }]>,
+		insertAppliedOp: db.query(
+			"INSERT INTO applied_ops (room, client_id, op_id, at, seq) VALUES ($room, $clientId, $opId, $at, $seq) ON CONFLICT (room, client_id, op_id) DO UPDATE SET at = excluded.at, seq = excluded.seq",
+		) as Statement<
+			unknown,
+			[{ room: string; clientId: string; opId: string; at: number; seq: number }]
+		>,
+		deleteAppliedOp: db.query(
+			"DELETE FROM applied_ops WHERE room = $room AND client_id = $clientId AND op_id = $opId",
+		) as Statement<unknown, [{ room: string; clientId: string; opId: string }]>,
+		deleteRoomAppliedOps: db.query("DELETE FROM applied_ops WHERE room = $room") as Statement<
 			unknown,
 			[{ room: string }]
 		>,

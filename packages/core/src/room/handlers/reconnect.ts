@@ -35,14 +35,19 @@ export function handleReconnect(
 	session.version = command.version;
 	const since = state.document.timestamp;
 	const aheadOfRoom = command.lastTimestamp > since;
-	const timestamp = applySessionPatches(
+	const applied = applySessionPatches(
 		state,
 		session,
 		command.document,
 		command.ephemeral,
 		undefined,
+		command.withOps === true,
 		out,
 	);
+	// Offline patches refused whole (a typed op that cannot apply): the session is told, and
+	// the catch-up still brings it to the room's state, without them.
+	if (typeof applied !== "number") out.send(session, { type: "error", ...applied });
+	const timestamp = typeof applied === "number" ? applied : state.document.timestamp;
 	if (aheadOfRoom) out.send(session, { type: "resync", since });
 	const diff = documentDiffSince(state.document, aheadOfRoom ? 0 : command.lastTimestamp);
 	const ephemeral = ephemeralOfOthers(state, session.clientId);
