@@ -30,10 +30,13 @@ async function rawClient(url: string) {
 	};
 }
 
-/** The README's example lines, by direction and client. */
-function readmeExchange(): { who: string; direction: "->" | "<-"; frame: string }[] {
+/** The lines of one of the README's example exchanges (`title` in bold), by direction and client. */
+function readmeExchange(
+	title = "An exchange",
+): { who: string; direction: "->" | "<-"; frame: string }[] {
 	const readme = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
-	const block = /\*\*An exchange\*\*[\s\S]*?```\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+	const block =
+		new RegExp(`\\*\\*${title}\\*\\*[\\s\\S]*?\`\`\`\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1] ?? "";
 	return block
 		.trim()
 		.split("\n")
@@ -84,4 +87,27 @@ test("the README's example exchange is what the server says", async () => {
 	expect(v1).toContain("a.e2/Line");
 	await old.until(v1);
 	for (const client of [a, b, old]) client.close();
+});
+
+test("the README's exchange with typed ops is what the server says", async () => {
+	const url = (id: string) => server().url(`/?roomId=readme-ops&clientId=${id}`);
+	const b = await rawClient(url("b"));
+	b.send('{"type":"reconnect","lastTimestamp":0,"protocolVersion":2}');
+	await b.until('"synced"');
+	const a = await rawClient(url("a"));
+	const exchange = readmeExchange("An exchange with typed ops");
+	expect(exchange.length).toBeGreaterThan(5);
+	for (const { who, direction, frame } of exchange) {
+		if (direction === "->") {
+			a.send(frame);
+			continue;
+		}
+		const receiver = who === "a" ? a : b;
+		await receiver.until(frame);
+	}
+	const toA = exchange
+		.filter((line) => line.who === "a" && line.direction === "<-")
+		.map((l) => l.frame);
+	expect(a.frames.filter((frame) => !frame.startsWith('{"type":"clientCount"'))).toEqual(toA);
+	for (const client of [a, b]) client.close();
 });

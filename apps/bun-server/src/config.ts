@@ -43,6 +43,9 @@ export interface ServerConfig {
 	readonly chatMaxChars: number;
 	readonly chatHistory: number;
 	readonly demo: "on" | "off";
+	readonly opIdsPerClient: number;
+	readonly opIdsPerRoom: number;
+	readonly opIdMaxAgeMs: number;
 }
 
 interface Option<K extends keyof ServerConfig> {
@@ -397,6 +400,30 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		fallback: "100",
 		help: "chat messages a session gets when it opts in (the room's latest)",
 		parse: integer(0, 1_000),
+	},
+	{
+		key: "opIdsPerClient",
+		flag: "--op-ids-per-client",
+		env: "OP_IDS_PER_CLIENT",
+		fallback: String(DEFAULT_LIMITS.maxOpIdsPerClient),
+		help: "typed-op ids remembered per client for exactly-once (the oldest go first)",
+		parse: integer(0, 10_000_000),
+	},
+	{
+		key: "opIdsPerRoom",
+		flag: "--op-ids-per-room",
+		env: "OP_IDS_PER_ROOM",
+		fallback: String(DEFAULT_LIMITS.maxOpIdsPerRoom),
+		help: "typed-op ids remembered per room, over all its clients",
+		parse: integer(0, 100_000_000),
+	},
+	{
+		key: "opIdMaxAgeMs",
+		flag: "--op-id-max-age-ms",
+		env: "OP_ID_MAX_AGE_MS",
+		fallback: String(DEFAULT_LIMITS.opIdMaxAgeMs),
+		help: "how long a typed-op id is remembered",
+		parse: integer(0, 2 ** 40),
 	},
 	{
 		key: "demo",

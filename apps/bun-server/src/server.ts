@@ -108,6 +108,9 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			maxFrameBytes: config.maxFrameBytes,
 			maxKeysPerMessage: config.maxKeysPerMessage,
 			maxChatChars: config.chatMaxChars,
+			maxOpIdsPerClient: config.opIdsPerClient,
+			maxOpIdsPerRoom: config.opIdsPerRoom,
+			opIdMaxAgeMs: config.opIdMaxAgeMs,
 		},
 		collab: {
 			presenceThrottleMs: config.presenceThrottleMs,

@@ -2,7 +2,14 @@
  * `@roomsync/client`: a roomsync (ecs-sync) room in any JavaScript runtime. See the README for
  * the API and an example; `RoomClient` is the entry point.
  */
-export type { JsonObject, JsonValue, WireErrorMessage, WireSender } from "@roomsync/core";
+export type {
+	JsonObject,
+	JsonValue,
+	WireErrorMessage,
+	WireFieldOp,
+	WireOpType,
+	WireSender,
+} from "@roomsync/core";
 export { Backoff, type BackoffOptions } from "./backoff.ts";
 export type { ChatEntry } from "./chat.ts";
 export { IndexedDbPersistence } from "./indexeddb-persistence.ts";

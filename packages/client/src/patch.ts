@@ -1,11 +1,20 @@
 /**
  * The ecs-sync change rules, on the client's side of the wire: applying a component change to a
  * component (the server's rules, so a replica computes what the server will hold), composing two
- * changes into one (the offline buffer and one tick's batch), and buffer deltas for numeric
- * arrays. Every component is a fresh object with own properties only: a field named
+ * changes into one (the offline buffer and one tick's batch), buffer deltas for numeric
+ * arrays, and typed ops, resolved by the same rules as the server's (`@roomsync/core/field-op`).
+ * Local changes keep ops as ops (`{ "$op", "value", "id" }`) until the server confirms them;
+ * what the server sends is plain values, never read as ops. Every component is a fresh object with own properties only: a field named
  * `__proto__` stays a field.
  */
-import type { JsonObject, JsonValue, WireBufferDelta, WireComponentData } from "@roomsync/core";
+import type {
+	JsonObject,
+	JsonValue,
+	WireBufferDelta,
+	WireComponentData,
+	WireFieldOp,
+} from "@roomsync/core";
+import { applyOp, fuseOps, LITERAL_OP, opTypeOf } from "@roomsync/core/field-op";
 
 /** A component as the app sees it: its fields, never `_exists`. */
 export type Component = JsonObject;
@@ -67,43 +76,99 @@ export function bufferDeltaBetween(
 	return JSON.stringify(delta).length < JSON.stringify(next).length ? delta : null;
 }
 
-function fieldValue(base: JsonValue | undefined, value: JsonValue | WireBufferDelta): JsonValue {
-	return isBufferDelta(value) ? applyBufferDelta(base, value) : value;
+/** A field write of a local change: a typed op (or the `set` escape), in the wire's shape. */
+export function isFieldOp(value: unknown): value is WireFieldOp {
+	return typeof value === "object" && value !== null && Object.hasOwn(value, "$op");
+}
+
+/** The `set` escape: an object with a `$op` key of its own, stored as it is. */
+export function literal(value: JsonValue): WireFieldOp {
+	return { $op: LITERAL_OP, value };
+}
+
+/** Lists and strings ops make are checked by the server; locally no bound applies. */
+const UNBOUNDED = Number.POSITIVE_INFINITY;
+
+type Write = JsonValue | WireBufferDelta | WireFieldOp;
+
+/**
+ * A field's value after a write. With `ops` (a local change), an op resolves against `base`
+ * as the server will resolve it; one that cannot apply (the server will refuse it) leaves the
+ * value as it is.
+ */
+function fieldValue(base: JsonValue | undefined, value: Write, ops: boolean): JsonValue {
+	if (isBufferDelta(value)) return applyBufferDelta(base, value);
+	if (!ops || !isFieldOp(value)) return value as JsonValue;
+	const otype = opTypeOf(value.$op);
+	if (otype === undefined) return value.value; // the `set` escape
+	const outcome = applyOp(otype, value.value, base, UNBOUNDED);
+	return outcome.ok ? outcome.value : (base ?? null);
 }
 
 /**
  * What a component becomes under a change, by the server's rules: `_exists: false` deletes,
  * `_exists: true` makes a new component of exactly the given fields, anything else merges into
- * the live component and is ignored when there is none. Returns a new object; `base` is kept.
+ * the live component and is ignored when there is none. `ops`: the change is local, and its
+ * `$op` values are ops (the server's changes carry plain values). Returns a new object; `base`
+ * is kept.
  */
 export function applyChange(
 	base: Component | undefined,
 	change: WireComponentData,
+	ops: boolean,
 ): Component | undefined {
 	if (change._exists === false) return undefined;
 	if (change._exists !== true && base === undefined) return undefined;
 	const out: Component = change._exists === true ? {} : { ...base };
 	for (const [field, value] of Object.entries(change)) {
 		if (field === "_exists" || value === undefined) continue;
-		setOwn(out, field, fieldValue(change._exists === true ? undefined : base?.[field], value));
+		const before = change._exists === true ? undefined : base?.[field];
+		setOwn(out, field, fieldValue(before, value, ops));
 	}
 	return out;
 }
 
 /**
- * One change with the effect of `earlier` then `later`, for changes without buffer deltas
- * (those are made only as a patch leaves, see `Replica.takeLocal`).
+ * One local change with the effect of `earlier` then `later`, for changes without buffer
+ * deltas (those are made only as a patch leaves, see `Replica.takeLocal`). An op after a value
+ * resolves against it; two ops of one type fuse (keeping the later id: neither was sent).
+ * Null when two ops of one field cannot be one write: they must leave in separate patches.
  */
 export function composeChange(
 	earlier: WireComponentData | undefined,
 	later: WireComponentData,
-): WireComponentData {
+): WireComponentData | null {
 	if (earlier === undefined || later._exists !== undefined) return later;
 	// A merge into a deleted component is ignored by the server: the deletion stands.
 	if (earlier._exists === false) return earlier;
-	const out: Record<string, JsonValue | WireBufferDelta | boolean | undefined> = { ...earlier };
-	for (const [field, value] of Object.entries(later)) setOwn(out, field, value);
+	const out: Record<string, Write | boolean | undefined> = { ...earlier };
+	for (const [field, value] of Object.entries(later)) {
+		const before = Object.hasOwn(out, field) ? (out[field] as Write) : undefined;
+		const next = isFieldOp(value) ? opAfter(before, value, earlier._exists === true) : value;
+		if (next === null) return null;
+		setOwn(out, field, next);
+	}
 	return out as WireComponentData;
+}
+
+function opAfter(before: Write | undefined, op: WireFieldOp, created: boolean): Write | null {
+	const otype = opTypeOf(op.$op);
+	if (otype === undefined) return op; // `set` replaces whatever came before
+	if (isFieldOp(before)) {
+		const earlierType = opTypeOf(before.$op);
+		if (earlierType === undefined) return resolved(fieldValue(before.value, op, true));
+		if (earlierType !== otype) return null;
+		const fused = fuseOps(otype, before.value, op.value, UNBOUNDED);
+		if (fused === undefined) return null;
+		return { $op: op.$op, value: fused, ...(op.id === undefined ? {} : { id: op.id }) };
+	}
+	if (before === undefined && !created) return op;
+	return resolved(fieldValue(before as JsonValue | undefined, op, true));
+}
+
+/** A resolved value as a local write: escaped when it looks like an op. */
+function resolved(value: JsonValue): Write {
+	return isFieldOp(value) ? literal(value) : value;
 }
 
 /** Deep equality of JSON values, for telling listeners only about real changes. */

@@ -6,13 +6,14 @@
  * - `inFlight`: patches sent and not yet acknowledged, oldest first, in wire form (with their
  *   buffer deltas);
  * - `local`: edits not yet sent (this tick's batch, or the offline buffer), merged field by
- *   field.
+ *   field; when two typed ops of one field cannot merge (an add, then a multiply), the batch so
+ *   far is sealed (`sealed`) and leaves as a patch of its own, before the newer edits.
  * What the app sees is `confirmed` with `inFlight` and `local` applied on top. That is also what
  * masking means: a broadcast that reaches a field this client has a patch in flight for was
  * applied before that patch on the server, so the patch lands on top of it there as here.
  * Per-message work is O(message + the patches pending on the keys it touches).
  */
-import type { JsonValue, WireComponentData, WirePatch } from "@roomsync/core";
+import type { JsonValue, WireComponentData, WireFieldOp, WirePatch } from "@roomsync/core";
 import {
 	applyChange,
 	bufferDeltaBetween,
@@ -20,6 +21,8 @@ import {
 	type Component,
 	composeChange,
 	isBufferDelta,
+	isFieldOp,
+	literal,
 	sameJson,
 	setOwn,
 } from "./patch.ts";
@@ -66,6 +69,8 @@ export class Replica {
 	private readonly confirmed = new Map<string, Component>();
 	private readonly times = new Map<string, KeyTimes>();
 	private inFlight: Unconfirmed[] = [];
+	/** Unsent batches older than `local`, oldest first (see the class comment). */
+	private sealed: Changes[] = [];
 	private local: Changes = {};
 	/** Fields of `local` set from typed arrays: sent as buffer deltas where that is shorter. */
 	private deltaFields = new Map<string, Set<string>>();
@@ -88,17 +93,17 @@ export class Replica {
 
 	/** Local changes the server has not acknowledged (sent or not), counted in patches. */
 	get unconfirmedCount(): number {
-		return this.inFlight.length + (Object.keys(this.local).length > 0 ? 1 : 0);
+		return this.inFlight.length + this.sealed.length + (Object.keys(this.local).length > 0 ? 1 : 0);
 	}
 
 	/** Whether any edit waits to be sent. */
 	get hasLocal(): boolean {
-		return Object.keys(this.local).length > 0;
+		return this.sealed.length > 0 || Object.keys(this.local).length > 0;
 	}
 
 	/** A local edit, applied at once. `deltaFields`: fields given as typed arrays. Returns whether the key's value changed. */
 	edit(key: string, change: WireComponentData, deltaFields: readonly string[] = []): boolean {
-		setOwn(this.local, key, composeChange(this.local[key], change));
+		this.mergeLocal(key, change);
 		if (change._exists !== undefined) this.deltaFields.delete(key);
 		if (deltaFields.length > 0) {
 			const fields = this.deltaFields.get(key) ?? new Set();
@@ -106,7 +111,21 @@ export class Replica {
 			for (const field of deltaFields) fields.add(field);
 		}
 		this.unconfirmedDirty = true;
-		return this.show(key, applyChange(this.view.get(key), change));
+		return this.show(key, applyChange(this.view.get(key), change, true));
+	}
+
+	/** `change` merged into the unsent edits, sealing them first if it cannot merge. */
+	private mergeLocal(key: string, change: WireComponentData): void {
+		const merged = composeChange(this.local[key], change);
+		if (merged !== null) {
+			setOwn(this.local, key, merged);
+			return;
+		}
+		// Sealed batches leave whole arrays rather than buffer deltas: rare, and always correct.
+		this.sealed.push(this.local);
+		this.local = {};
+		this.deltaFields = new Map();
+		setOwn(this.local, key, change);
 	}
 
 	/**
@@ -115,6 +134,8 @@ export class Replica {
 	 * patch, when that is shorter.
 	 */
 	takeLocal(deltas: boolean): WirePatch | null {
+		const oldest = this.sealed.shift();
+		if (oldest !== undefined) return oldest;
 		const keys = Object.keys(this.local);
 		if (keys.length === 0) return null;
 		const out: Changes = {};
@@ -158,7 +179,7 @@ export class Replica {
 		if (index < 0) return [];
 		const [entry] = this.inFlight.splice(index, 1) as [Unconfirmed];
 		this.count(entry.patch, -1);
-		this.applyConfirmed(entry.patch, timestamp);
+		this.applyConfirmed(entry.patch, timestamp, true);
 		this.advance(timestamp);
 		this.unconfirmedDirty = true;
 		return this.refresh(Object.keys(entry.patch));
@@ -175,11 +196,12 @@ export class Replica {
 		this.count(entry.patch, -1);
 		this.unconfirmedDirty = true;
 		if (retry) {
-			const newer = this.local;
+			const newer = [...this.sealed, this.local];
+			this.sealed = [];
 			this.local = {};
 			for (const [key, change] of Object.entries(entry.patch)) setOwn(this.local, key, change);
-			for (const [key, change] of Object.entries(newer)) {
-				setOwn(this.local, key, composeChange(this.local[key], change));
+			for (const batch of newer) {
+				for (const [key, change] of Object.entries(batch)) this.mergeLocal(key, change);
 			}
 		}
 		return this.refresh(Object.keys(entry.patch));
@@ -189,7 +211,7 @@ export class Replica {
 	remote(patches: readonly WirePatch[], timestamp: number): string[] {
 		const touched = new Set<string>();
 		for (const patch of patches) {
-			this.applyConfirmed(patch, timestamp);
+			this.applyConfirmed(patch, timestamp, false);
 			for (const key of Object.keys(patch)) touched.add(key);
 		}
 		this.advance(timestamp);
@@ -201,8 +223,9 @@ export class Replica {
 	 * is carried by `reconnect`, in order. Returns those patches.
 	 */
 	reconnecting(deltas: boolean): WirePatch[] {
-		const local = this.takeLocal(deltas);
-		if (local !== null) this.sent(null, local);
+		for (let local = this.takeLocal(deltas); local !== null; local = this.takeLocal(deltas)) {
+			this.sent(null, local);
+		}
 		this.inFlight = this.inFlight.map((entry) => ({ id: null, patch: entry.patch }));
 		this.replaceOnAnswer = false;
 		return this.inFlight.map((entry) => entry.patch);
@@ -221,12 +244,16 @@ export class Replica {
 			if ("deletedAt" in times) {
 				if (times.deletedAt > since) setOwn(heal, key, { _exists: false });
 			} else if (value !== undefined && times.createdAt > since) {
-				setOwn(heal, key, { _exists: true, ...value });
+				const fields: Record<string, JsonValue | WireFieldOp | null | boolean> = { _exists: true };
+				for (const [field, fieldValue] of Object.entries(value)) {
+					setOwn(fields, field, resolvedValue(fieldValue));
+				}
+				setOwn(heal, key, fields);
 			} else if (value !== undefined) {
-				const fields: Record<string, JsonValue> = {};
+				const fields: Record<string, JsonValue | WireFieldOp | null> = {};
 				for (const [field, at] of Object.entries(times.fields)) {
 					if (at > since && Object.hasOwn(value, field))
-						setOwn(fields, field, value[field] as JsonValue);
+						setOwn(fields, field, resolvedValue(value[field]));
 				}
 				if (Object.keys(fields).length > 0) setOwn(heal, key, fields);
 			}
@@ -243,7 +270,7 @@ export class Replica {
 		for (const key of this.confirmed.keys()) this.dirty.add(key);
 		this.confirmed.clear();
 		this.times.clear();
-		for (const patch of patches) this.applyConfirmed(patch, timestamp);
+		for (const patch of patches) this.applyConfirmed(patch, timestamp, false);
 		this.lastTimestamp = timestamp;
 		return this.refresh(new Set([...before, ...this.confirmed.keys()]));
 	}
@@ -286,8 +313,8 @@ export class Replica {
 		}
 		this.dirty.clear();
 		this.unconfirmedDirty = false;
-		const unconfirmed = this.inFlight.map((entry) => entry.patch);
-		if (this.hasLocal) unconfirmed.push({ ...this.local });
+		const unconfirmed = [...this.inFlight.map((entry) => entry.patch), ...this.sealed];
+		if (Object.keys(this.local).length > 0) unconfirmed.push({ ...this.local });
 		return { lastTimestamp: this.lastTimestamp, keys, unconfirmed };
 	}
 
@@ -295,10 +322,11 @@ export class Replica {
 		if (timestamp > this.lastTimestamp) this.lastTimestamp = timestamp;
 	}
 
-	private applyConfirmed(patch: WirePatch, timestamp: number): void {
+	/** `own`: the patch is this client's (acknowledged), so its `$op` values are ops. */
+	private applyConfirmed(patch: WirePatch, timestamp: number, own: boolean): void {
 		for (const [key, change] of Object.entries(patch)) {
 			const before = this.confirmed.get(key);
-			const after = applyChange(before, change);
+			const after = applyChange(before, change, own);
 			if (after === undefined) this.confirmed.delete(key);
 			else this.confirmed.set(key, after);
 			const fields = Object.keys(change).filter((field) => field !== "_exists");
@@ -325,11 +353,16 @@ export class Replica {
 		if ((this.inFlightKeys.get(key) ?? 0) > 0) {
 			for (const { patch } of this.inFlight) {
 				const change = patch[key];
-				if (change !== undefined) value = applyChange(value, change);
+				if (change !== undefined) value = applyChange(value, change, true);
 			}
 		}
-		const change = withLocal ? this.local[key] : undefined;
-		return change === undefined ? value : applyChange(value, change);
+		if (!withLocal) return value;
+		for (const batch of this.sealed) {
+			const change = batch[key];
+			if (change !== undefined) value = applyChange(value, change, true);
+		}
+		const change = this.local[key];
+		return change === undefined ? value : applyChange(value, change, true);
 	}
 
 	private refresh(keys: Iterable<string>): string[] {
@@ -356,17 +389,30 @@ export class Replica {
 	private composeInto(target: Changes, patch: WirePatch): void {
 		for (const [key, change] of Object.entries(patch)) {
 			const resolved = this.materialize(key, change);
-			setOwn(target, key, composeChange(target[key], resolved));
+			// Plain values only, after `materialize`: they always compose.
+			setOwn(target, key, composeChange(target[key], resolved) ?? resolved);
 		}
 	}
 
-	/** A change with its buffer deltas replaced by the arrays they make of the current view. */
+	/**
+	 * A change with its buffer deltas replaced by the arrays they make of the current view, and
+	 * its ops by the values the sent patches make (the unsent ones still go as ops).
+	 */
 	private materialize(key: string, change: WireComponentData): WireComponentData {
 		const view = this.view.get(key);
+		const sent = Object.values(change).some(isFieldOp) ? this.layered(key, false) : undefined;
 		const out: Record<string, unknown> = {};
 		for (const [field, value] of Object.entries(change)) {
-			setOwn(out, field, isBufferDelta(value) ? (view?.[field] ?? []) : value);
+			if (isBufferDelta(value)) setOwn(out, field, view?.[field] ?? []);
+			else if (isFieldOp(value)) setOwn(out, field, resolvedValue(sent?.[field]));
+			else setOwn(out, field, value);
 		}
 		return out as WireComponentData;
 	}
+}
+
+/** A value as a plain write: escaped when it looks like an op. */
+function resolvedValue(value: JsonValue | undefined): JsonValue | WireFieldOp | null {
+	if (value === undefined) return null;
+	return isFieldOp(value) ? literal(value) : value;
 }

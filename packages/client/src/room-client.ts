@@ -12,6 +12,8 @@ import type {
 	WireComponentData,
 	WireCursor,
 	WireErrorMessage,
+	WireFieldOp,
+	WireOpType,
 	WireSender,
 	WireServerMessage,
 	WireStateUpdateMessage,
@@ -21,7 +23,7 @@ import { type ChatEntry, ChatLog } from "./chat.ts";
 import { Emitter } from "./emitter.ts";
 import { LiveStateView, type StateWrite } from "./live-state.ts";
 import { Outbox, type PresenceFields } from "./outbox.ts";
-import { type Component, setOwn } from "./patch.ts";
+import { type Component, isFieldOp, literal, setOwn } from "./patch.ts";
 import type { ClientPersistence } from "./persistence.ts";
 import {
 	type CursorInfo,
@@ -113,6 +115,12 @@ export interface RoomEvents<S> {
 }
 
 type DocumentListener<C> = (key: string, value: C | undefined) => void;
+
+/** A component field name of the app's schema. */
+type FieldOf<S> = keyof Part<S, "component"> & string;
+
+/** Random characters of an op id: unique per client over the window (ids are not secrets). */
+const OP_ID_LENGTH = 16;
 
 /** How long a chat message refused for its rate waits before it is sent again. */
 const CHAT_RETRY_MS = 600;
@@ -269,6 +277,66 @@ export class RoomClient<S extends Partial<RoomSchema> = RoomSchema> {
 
 	delete(key: string): void {
 		if (this.has(key)) this.edit(key, { _exists: false }, []);
+	}
+
+	// Typed ops: a field changes by an amount rather than to a value, so that concurrent edits
+	// add up instead of overwriting each other. Each merges into the live component (as `set`
+	// does, so the component must exist), shows at once, and is sent with an id the server
+	// remembers: a resend after a reconnect or a reload is not applied twice.
+
+	/** Any typed op on `field` (see `WireFieldOp` for the rules of each). */
+	op(key: string, field: FieldOf<S>, otype: WireOpType, value: JsonValue): void {
+		const change: Record<string, WireFieldOp> = {};
+		setOwn(change, field, { $op: otype, value, id: this.randomId(OP_ID_LENGTH) });
+		this.edit(key, change as WireComponentData, []);
+	}
+
+	/** Adds `amount` (negative to subtract); a field without a value counts as 0. */
+	add(key: string, field: FieldOf<S>, amount: number): void {
+		this.op(key, field, "number.add", amount);
+	}
+
+	multiply(key: string, field: FieldOf<S>, factor: number): void {
+		this.op(key, field, "number.multiply", factor);
+	}
+
+	/** Keeps the smaller of the field and `value`. */
+	min(key: string, field: FieldOf<S>, value: number): void {
+		this.op(key, field, "number.min", value);
+	}
+
+	/** Keeps the larger of the field and `value`. */
+	max(key: string, field: FieldOf<S>, value: number): void {
+		this.op(key, field, "number.max", value);
+	}
+
+	/** Adds a vector element by element (same length as the field's). */
+	addVector(key: string, field: FieldOf<S>, vector: readonly number[]): void {
+		this.op(key, field, "vector.add", [...vector]);
+	}
+
+	multiplyVector(key: string, field: FieldOf<S>, vector: readonly number[]): void {
+		this.op(key, field, "vector.multiply", [...vector]);
+	}
+
+	/** Appends items to a list field. */
+	push(key: string, field: FieldOf<S>, ...items: JsonValue[]): void {
+		this.op(key, field, "array.push", items);
+	}
+
+	/** Removes every item equal (by value) to one of `items` from a list field. */
+	pull(key: string, field: FieldOf<S>, ...items: JsonValue[]): void {
+		this.op(key, field, "array.remove", items);
+	}
+
+	/** Appends the items a list field does not hold yet (a set, in insertion order). */
+	union(key: string, field: FieldOf<S>, ...items: JsonValue[]): void {
+		this.op(key, field, "array.union", items);
+	}
+
+	/** Appends text to a string field. */
+	append(key: string, field: FieldOf<S>, text: string): void {
+		this.op(key, field, "string.append", text);
 	}
 
 	/** Calls `listener` on every change of `key` (or of any key, `"*"`); returns the unsubscribe. */
@@ -759,13 +827,13 @@ export class RoomClient<S extends Partial<RoomSchema> = RoomSchema> {
 			this.sendNow(frame);
 			return true;
 		};
-		if (this.replica.hasLocal && this.budget.waitMs(this.clock.now()) === 0) {
+		// Usually one patch; more when ops that cannot merge sealed a batch (see `Replica`).
+		while (this.replica.hasLocal && this.budget.waitMs(this.clock.now()) === 0) {
 			const patch = this.replica.takeLocal(this.version === 2);
-			if (patch !== null) {
-				const messageId = this.newId();
-				this.replica.sent(messageId, patch);
-				send({ type: "patch", messageId, documentPatches: [patch] });
-			}
+			if (patch === null) break;
+			const messageId = this.newId();
+			this.replica.sent(messageId, patch);
+			send({ type: "patch", messageId, documentPatches: [patch] });
 		}
 		this.outbox.drain(send);
 		if (this.replica.hasLocal || !this.outbox.empty)
@@ -855,6 +923,9 @@ function plainFields(fields: Record<string, unknown>): { values: Component; type
 		if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
 			setOwn(values, field, Array.from(value as unknown as ArrayLike<number>));
 			typed.push(field);
+		} else if (isFieldOp(value)) {
+			// The app's own object with a `$op` key: stored as it is, not read as an op.
+			setOwn(values, field, literal(value as unknown as JsonValue));
 		} else {
 			setOwn(values, field, value as JsonValue);
 		}

@@ -52,6 +52,11 @@ export class FakeSocket implements SocketLike {
 		this.onmessage?.({ data: JSON.stringify(message) });
 	}
 
+	/** Another client's document change, as the server relays it at `timestamp`. */
+	relay(timestamp: number, patch: Record<string, unknown>, clientId = "other"): void {
+		this.receive({ type: "patch", clientId, timestamp, documentPatches: [patch] });
+	}
+
 	/** The connection ends from the server's side (or the network's). */
 	drop(code = 1006, reason = ""): void {
 		this.readyState = 3;

@@ -7,6 +7,9 @@
  *    so the large room is measured twice: keys spread over the document, and 10 hot keys.
  * 2. Time to answer a reconnect whose diff holds 10 changed keys, in a room of 1,000,000 fields
  *    (100,000 keys x 10 fields), against a room of 10,000 fields: the diff must not scan.
+ * 3. Typed ops against plain field writes, same room, same run: `number.add` without an id,
+ *    and with a fresh id per op (the exactly-once window at its bound of 1,000 ids per client,
+ *    so every op also lets an old id go). The difference of the two is the window's cost.
  * Every figure includes decoding, applying and encoding the outbound messages.
  */
 import {
@@ -17,7 +20,7 @@ import {
 	reduce,
 	type WireServerPatchMessage,
 } from "@roomsync/core";
-import { patch, reconnect, text } from "../../../tests/support/frames.ts";
+import { op, patch, reconnect, text } from "../../../tests/support/frames.ts";
 
 const FIELDS_PER_KEY = 10;
 
@@ -61,14 +64,7 @@ function bestOf(rounds: number, run: () => number): number {
 }
 
 function patchThroughput(keys: number, touched: number): number {
-	const state = roomWith(keys, FIELDS_PER_KEY);
-	const frames = patchFrames(200_000, touched);
-	const seconds = bestOf(5, () => {
-		const start = performance.now();
-		for (const frame of frames) reduce(state, { kind: "frame", sessionId: "sender", frame });
-		return (performance.now() - start) / 1000;
-	});
-	return frames.length / seconds;
+	return throughput(patchFrames(200_000, touched), keys);
 }
 
 function reconnectDiffMicros(keys: number): number {
@@ -95,6 +91,32 @@ function reconnectDiffMicros(keys: number): number {
 	return (seconds / iterations) * 1e6;
 }
 
+/** Frames that each write field `f0` of one of 10 keys: `write(i)` is the value. */
+function fieldFrames(count: number, write: (i: number) => unknown): string[] {
+	const frames: string[] = [];
+	for (let i = 0; i < count; i++) {
+		const key = `entity-${i % 10}/shape`;
+		frames.push(text(patch(i, { document: { [key]: { f0: write(i) as never } } })));
+	}
+	return frames;
+}
+
+/** Messages/s of `frames` through reduce, in a room of `keys` keys. */
+function throughput(frames: readonly string[], keys = 10): number {
+	const state = roomWith(keys, FIELDS_PER_KEY);
+	const seconds = bestOf(5, () => {
+		const start = performance.now();
+		for (const frame of frames) reduce(state, { kind: "frame", sessionId: "sender", frame });
+		return (performance.now() - start) / 1000;
+	});
+	return frames.length / seconds;
+}
+
+const OPS = 200_000;
+const plainWrites = throughput(fieldFrames(OPS, (i) => i));
+const adds = throughput(fieldFrames(OPS, () => op("number.add", 1)));
+const addsWithIds = throughput(fieldFrames(OPS, (i) => op("number.add", 1, `op-${i}`)));
+
 const small = patchThroughput(10, 10);
 const largeHot = patchThroughput(100_000, 10);
 const large = patchThroughput(100_000, 100_000);
@@ -116,4 +138,15 @@ console.log("reconnect answered with a 10-key diff (decode + diff + encode):");
 console.log(`  room of 10,000 fields      ${format(diffSmall, 2)} µs`);
 console.log(
 	`  room of 1,000,000 fields   ${format(diffLarge, 2)} µs   (ratio ${format(diffLarge / diffSmall, 2)})`,
+);
+console.log("1-field writes in a room of 10 keys (decode + apply + encode):");
+console.log(`  plain value                ${format(plainWrites)} msg/s`);
+console.log(
+	`  number.add                 ${format(adds)} msg/s   (ratio ${format(adds / plainWrites, 2)})`,
+);
+console.log(
+	`  number.add with an id      ${format(addsWithIds)} msg/s   (ratio ${format(addsWithIds / plainWrites, 2)})`,
+);
+console.log(
+	`  the exactly-once window    ${format((1 / addsWithIds - 1 / adds) * 1e6, 3)} µs per op`,
 );

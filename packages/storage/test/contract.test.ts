@@ -319,8 +319,12 @@ for (const adapter of adapters.filter((a) => INCREMENTAL.includes(a.name))) {
 			for (const [clientId, id, at] of steps) {
 				const add = new FieldOp("number.add", 1, id);
 				changes.push(
-					applyDocumentPatches(document, [{ "e/n": { n: add } }], { clientId, ids: [id], at, bounds })
-						.change,
+					applyDocumentPatches(document, [{ "e/n": { n: add } }], {
+						clientId,
+						ids: [id],
+						at,
+						bounds,
+					}).change,
 				);
 			}
 			await store.commit?.(changes.slice(0, 3));

@@ -349,7 +349,7 @@ function readComponent(
 			continue;
 		}
 		if (isRecord(fieldValue) && Object.hasOwn(fieldValue, "$op")) {
-			const op = readFieldOp(fieldValue, fieldPath(), limits);
+			const op = readFieldOp(fieldValue, fieldPath, limits);
 			if (op instanceof Rejection) return op;
 			copy ??= copyRecord(value) as Record<string, FieldValue>;
 			copy[field] = op;
@@ -373,12 +373,13 @@ function readComponent(
 }
 
 /**
- * A typed op (`WireFieldOp`): `$op`, `value` and an optional `id`, nothing else. The escape
+ * A typed op (`WireFieldOp`): `$op`, `value` and an optional `id`, nothing else (`fieldPath`
+ * names the field, built only for a refusal). The escape
  * `{ "$op": "set", "value": v }` is the plain value `v`, stored as it is.
  */
 function readFieldOp(
 	value: JsonRecord,
-	path: string,
+	fieldPath: () => string,
 	limits: Limits,
 ): FieldOp | FieldValue | Rejection {
 	for (const name of Object.keys(value)) {
@@ -386,7 +387,7 @@ function readFieldOp(
 			return reject(
 				ErrorCode.InvalidField,
 				`a typed op has "$op", "value" and "id" only, not ${quote(name)} (to store an object with a "$op" key, send { "$op": "set", "value": <it> })`,
-				`${path}${fieldSuffix(name)}`,
+				`${fieldPath()}${fieldSuffix(name)}`,
 			);
 		}
 	}
@@ -396,20 +397,20 @@ function readFieldOp(
 		return reject(
 			ErrorCode.InvalidField,
 			`"$op" must name an operation (number.add, number.multiply, number.min, number.max, vector.add, vector.multiply, array.push, array.remove, array.union, string.append, or set to store "value" as it is), not ${describe(name)}`,
-			`${path}.$op`,
+			`${fieldPath()}.$op`,
 		);
 	}
 	if (!Object.hasOwn(value, "value")) {
-		return reject(ErrorCode.InvalidField, 'a typed op needs a "value"', `${path}.value`);
+		return reject(ErrorCode.InvalidField, 'a typed op needs a "value"', `${fieldPath()}.value`);
 	}
 	const problem = findJsonProblem(operand, limits.maxValueDepth - 1);
 	if (problem !== undefined) {
 		const { code, message } = valueProblem(problem, limits.maxValueDepth);
-		return reject(code, message, `${path}.value`);
+		return reject(code, message, `${fieldPath()}.value`);
 	}
 	if (otype === undefined) return operand as FieldValue;
 	const shape = opValueProblem(otype, operand as JsonValue, limits.maxOpLength);
-	if (shape !== undefined) return reject(ErrorCode.InvalidField, shape, `${path}.value`);
+	if (shape !== undefined) return reject(ErrorCode.InvalidField, shape, `${fieldPath()}.value`);
 	if (
 		id !== undefined &&
 		(typeof id !== "string" ||
@@ -420,7 +421,7 @@ function readFieldOp(
 		return reject(
 			ErrorCode.InvalidField,
 			`"id" must be a non-empty, well-formed string of at most ${limits.maxKeyLength} characters`,
-			`${path}.id`,
+			`${fieldPath()}.id`,
 		);
 	}
 	return new FieldOp(otype, operand as JsonValue, id as string | undefined);

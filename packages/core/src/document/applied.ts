@@ -9,8 +9,8 @@ import { emptyRecord, hasKeys } from "./component.ts";
 import {
 	applyComponentPatch,
 	type ComponentPatch,
+	hasBufferDelta,
 	hasFieldOp,
-	hasResolvable,
 	materializeWith,
 	type Patch,
 } from "./patch.ts";
@@ -60,7 +60,7 @@ export function applyEach(patch: Patch, apply: ApplyOne): PatchEffect {
 		const withOps = hasFieldOp(componentPatch)
 			? materializeWith(componentPatch, after ?? undefined, false)
 			: undefined;
-		const resolved = hasResolvable(componentPatch)
+		const resolved = hasBufferDelta(componentPatch)
 			? materializeWith(componentPatch, after ?? undefined, true)
 			: undefined;
 		if (withOps !== undefined) relayed ??= prefix(patch, keys, i);
@@ -71,7 +71,7 @@ export function applyEach(patch: Patch, apply: ApplyOne): PatchEffect {
 			);
 		}
 		if (relayed !== undefined) relayed[key] = withOps ?? componentPatch;
-		if (materialized !== undefined) materialized[key] = resolved ?? componentPatch;
+		if (materialized !== undefined) materialized[key] = resolved ?? withOps ?? componentPatch;
 	}
 	const kept = relayed ?? patch;
 	if (relayed !== undefined && !hasKeys(relayed))

@@ -72,6 +72,12 @@ export function hasResolvable(patch: ComponentPatch): boolean {
 	return false;
 }
 
+/** Whether any field of the patch is a buffer delta. */
+export function hasBufferDelta(patch: ComponentPatch): boolean {
+	for (const field of Object.keys(patch)) if (patch[field] instanceof BufferDelta) return true;
+	return false;
+}
+
 /** Whether any field of the patch is a typed op. */
 export function hasFieldOp(patch: ComponentPatch): boolean {
 	for (const field of Object.keys(patch)) if (patch[field] instanceof FieldOp) return true;

@@ -36,6 +36,7 @@ export function prepareOps(
 	patches: readonly Patch[],
 	maxLength: number,
 ): PreparedOps {
+	if (patches.length === 1) return prepareOne(document, clientId, patches, maxLength);
 	const opKeys = keysWithOps(patches);
 	if (opKeys.size === 0) return { ok: true, patches, ids: [] };
 	const window = document.appliedOps;
@@ -110,6 +111,56 @@ export function prepareOps(
 		if (out !== undefined) out.push(copy ?? patch);
 	}
 	return { ok: true, patches: out ?? patches, ids };
+}
+
+/**
+ * The common case, one patch: each key appears once in it, so every op meets the value the
+ * document holds (none in a creation) and nothing needs simulating.
+ */
+function prepareOne(
+	document: DocumentState,
+	clientId: string,
+	patches: readonly Patch[],
+	maxLength: number,
+): PreparedOps {
+	const patch = patches[0] as Patch;
+	const window = document.appliedOps;
+	const ids: string[] = [];
+	const seen = new Set<string>();
+	let copy: Record<string, ComponentPatch> | undefined;
+	for (const key of Object.keys(patch)) {
+		const componentPatch = patch[key] as ComponentPatch;
+		if (componentPatch._exists === false) continue;
+		const creates = componentPatch._exists === true;
+		const stored = document.records.get(key)?.component ?? null;
+		// A merge into a component that is not there is ignored whole, its ops included.
+		if (!creates && stored === null) continue;
+		let rewritten: Record<string, FieldValue> | undefined;
+		for (const field of Object.keys(componentPatch)) {
+			const write = componentPatch[field];
+			if (!(write instanceof FieldOp)) continue;
+			const current = stored?.[field] as JsonValue | undefined;
+			const id = write.id;
+			if (id !== undefined && (seen.has(id) || window.has(clientId, id))) {
+				rewritten ??= copyFields(componentPatch);
+				if (creates && current !== undefined) rewritten[field] = current;
+				else delete rewritten[field];
+				continue;
+			}
+			const outcome = write.applyTo(creates ? undefined : current, maxLength);
+			if (!outcome.ok)
+				return { ok: false, problem: outcome.problem, path: fieldPath(0, key, field) };
+			if (id !== undefined) {
+				seen.add(id);
+				ids.push(id);
+			}
+		}
+		if (rewritten !== undefined) {
+			copy ??= copyPatch(patch);
+			copy[key] = rewritten as ComponentPatch;
+		}
+	}
+	return { ok: true, patches: copy === undefined ? patches : [copy], ids };
 }
 
 function simulate(document: DocumentState, key: string): Simulated {

@@ -72,7 +72,8 @@ export function rowsOfChanges(
 	const recorded = new Map<string, AppliedOp & { seq: number }>();
 	const forgotten = new Map<string, AppliedOp>();
 	for (const { timestamp, ops } of changes) {
-		for (const entry of ops?.recorded ?? []) recorded.set(opKey(entry), { ...entry, seq: timestamp });
+		for (const entry of ops?.recorded ?? [])
+			recorded.set(opKey(entry), { ...entry, seq: timestamp });
 		for (const entry of ops?.forgotten ?? []) {
 			if (!recorded.delete(opKey(entry))) forgotten.set(opKey(entry), entry);
 		}
