@@ -2,7 +2,24 @@
  * A fake WebSocket and a fake clock for the client's unit tests: the test plays the server,
  * opening, answering and closing sockets, and moves time by hand.
  */
+import { RoomClient, type RoomClientOptions, type RoomSchema } from "../src/room-client.ts";
 import type { Clock, SocketLike } from "../src/socket.ts";
+
+/** A client of room "room" as clientId "me" on fake sockets and `clock`, with the longest jitter. */
+export function fakeClient<S extends Partial<RoomSchema>>(
+	clock: FakeClock,
+	options: Partial<RoomClientOptions> = {},
+): RoomClient<S> {
+	return new RoomClient<S>({
+		url: "ws://server.test",
+		roomId: "room",
+		clientId: "me",
+		WebSocket: FakeSocket,
+		clock,
+		random: () => 0.999,
+		...options,
+	});
+}
 
 export class FakeSocket implements SocketLike {
 	/** Every socket the client created, oldest first. */

@@ -5,8 +5,8 @@
  */
 import { beforeEach, expect, test } from "bun:test";
 import { MemoryPersistence } from "../src/persistence.ts";
-import { RoomClient, type RoomClientOptions } from "../src/room-client.ts";
-import { FakeClock, FakeSocket, tick } from "./fake-socket.ts";
+import type { RoomClient, RoomClientOptions } from "../src/room-client.ts";
+import { FakeClock, FakeSocket, fakeClient, tick } from "./fake-socket.ts";
 
 type Shape = { x?: number; y?: number; color?: string; points?: number[] };
 
@@ -18,15 +18,7 @@ beforeEach(() => {
 });
 
 function client(options: Partial<RoomClientOptions> = {}): RoomClient<{ component: Shape }> {
-	return new RoomClient<{ component: Shape }>({
-		url: "ws://server.test",
-		roomId: "room",
-		clientId: "me",
-		WebSocket: FakeSocket,
-		clock,
-		random: () => 0.999,
-		...options,
-	});
+	return fakeClient(clock, options);
 }
 
 /** Connects and plays the server's answer to `reconnect` up to `synced`. */

@@ -6,8 +6,8 @@
  */
 import { beforeEach, expect, test } from "bun:test";
 import type { JsonValue } from "@roomsync/core";
-import { RoomClient } from "../src/room-client.ts";
-import { FakeClock, FakeSocket, tick } from "./fake-socket.ts";
+import type { RoomClient } from "../src/room-client.ts";
+import { FakeClock, FakeSocket, fakeClient, tick } from "./fake-socket.ts";
 
 type Score = { n?: number; tags?: JsonValue[]; v?: number[]; text?: string; data?: JsonValue };
 
@@ -19,14 +19,7 @@ beforeEach(() => {
 });
 
 function client(): RoomClient<{ component: Score }> {
-	return new RoomClient<{ component: Score }>({
-		url: "ws://server.test",
-		roomId: "room",
-		clientId: "me",
-		WebSocket: FakeSocket,
-		clock,
-		random: () => 0.999,
-	});
+	return fakeClient(clock);
 }
 
 /** A joined client whose room holds `s` with `fields`. */
