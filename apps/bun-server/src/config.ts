@@ -46,6 +46,8 @@ export interface ServerConfig {
 	readonly opIdsPerClient: number;
 	readonly opIdsPerRoom: number;
 	readonly opIdMaxAgeMs: number;
+	readonly foldIntervalMs: number;
+	readonly foldMaxEntries: number;
 }
 
 interface Option<K extends keyof ServerConfig> {
@@ -400,6 +402,22 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		fallback: "100",
 		help: "chat messages a session gets when it opts in (the room's latest)",
 		parse: integer(0, 1_000),
+	},
+	{
+		key: "foldIntervalMs",
+		flag: "--fold-interval-ms",
+		env: "FOLD_INTERVAL_MS",
+		fallback: "1000",
+		help: "sqlite, postgres, mysql: longest a committed change waits in the journal before it is folded into the field rows",
+		parse: integer(0, 2 ** 31),
+	},
+	{
+		key: "foldMaxEntries",
+		flag: "--fold-max-entries",
+		env: "FOLD_MAX_ENTRIES",
+		fallback: "1000",
+		help: "a room with this many journal entries waiting is folded at once",
+		parse: integer(1, 10_000_000),
 	},
 	{
 		key: "opIdsPerClient",

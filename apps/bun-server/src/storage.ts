@@ -37,10 +37,12 @@ export function openStorage(config: ServerConfig): OpenStorage {
 			close: () => undefined,
 		};
 	}
+	const fold = { intervalMs: config.foldIntervalMs, maxEntries: config.foldMaxEntries };
 	if (config.storage === "postgres" || config.storage === "mysql") {
 		const url = config.databaseUrl ?? "";
+		const options = { url, fold };
 		const database =
-			config.storage === "postgres" ? new PostgresStorage({ url }) : new MysqlStorage({ url });
+			config.storage === "postgres" ? new PostgresStorage(options) : new MysqlStorage(options);
 		return {
 			createStorage: (roomId) => database.forRoom(roomId),
 			chat: database.chat,
@@ -58,6 +60,7 @@ export function openStorage(config: ServerConfig): OpenStorage {
 	const database = new SqliteStorage({
 		path: join(config.dataDir, SQLITE_FILE_NAME),
 		synchronous: config.sqliteSynchronous,
+		fold,
 	});
 	return {
 		createStorage: (roomId) => database.forRoom(roomId),

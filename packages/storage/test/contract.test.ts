@@ -39,7 +39,7 @@ type Store = SyncStorage & Partial<IncrementalStorage>;
 interface Adapter {
 	readonly name: string;
 	/** A fresh, empty place to keep a room. */
-	create(roomId: string): { open(): Store; close(): void };
+	create(roomId: string): { open(): Store; close(): void; fold?(): Promise<void> };
 }
 
 const adapters: Adapter[] = [
@@ -68,6 +68,9 @@ const adapters: Adapter[] = [
 					return database.forRoom(roomId);
 				},
 				close: () => database?.close(),
+				fold: async () => {
+					await database?.folds.flush();
+				},
 			};
 		},
 	},
@@ -337,6 +340,33 @@ for (const adapter of adapters.filter((a) => INCREMENTAL.includes(a.name))) {
 			expect(await place.open().load()).toEqual(expected);
 			place.close();
 		});
+
+		test("folds at any points, and reopens at any points, load as the document: rows as of the fold plus the journal after it", async () => {
+			await fc.assert(
+				fc.asyncProperty(
+					fc.array(
+						fc.tuple(patchListWithDeltas, fc.constantFrom("commit", "fold", "reopen", "fold")),
+						{ maxLength: 25 },
+					),
+					async (steps) => {
+						const place = adapter.create("folds");
+						let store = place.open();
+						const document = createDocument();
+						for (const [step, after] of steps) {
+							await store.commit?.([change(document, step)]);
+							if (after === "fold") await place.fold?.();
+							if (after === "reopen") {
+								place.close();
+								store = place.open();
+							}
+							expect(await store.load()).toEqual(exportSnapshot(document));
+						}
+						place.close();
+					},
+				),
+				{ numRuns: 30 },
+			);
+		}, 60_000);
 
 		test("any sequence of committed changes loads as the document that made them", async () => {
 			await fc.assert(

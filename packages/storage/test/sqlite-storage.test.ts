@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDocument, type WirePatch } from "@roomsync/core";
+import { createDocument } from "@roomsync/core";
 import { SCHEMA_VERSION, SqliteStorage } from "@roomsync/storage/sqlite";
 import { change } from "../../../tests/support/domain.ts";
 
@@ -80,40 +80,61 @@ describe("SqliteStorage", () => {
 		expect(() => new SqliteStorage({ path })).toThrow("database schema version 99 is newer");
 	});
 
-	test("a change writes only the rows of the fields it touches", async () => {
+	test("a commit appends one journal row per change; a fold writes each touched field once", async () => {
 		const path = freshPath();
-		const storage = new SqliteStorage({ path });
+		const storage = new SqliteStorage({
+			path,
+			fold: { intervalMs: 60_000, maxEntries: 1_000_000 },
+		});
 		const room = storage.forRoom("big");
 		const document = createDocument();
 		const everything: Record<string, { _exists: true; a: number; b: number; c: number }> = {};
 		for (let i = 0; i < 5_000; i++) everything[`k${i}`] = { _exists: true, a: i, b: i, c: i };
 		await room.commit([change(document, everything)]);
+		await storage.folds.flush();
 
-		// Count row writes from a second connection's triggers, which the storage's writes fire.
+		// Count row writes per table from a second connection's triggers, which the storage's writes fire.
 		const spy = new Database(path);
-		spy.run("CREATE TABLE writes (n INTEGER NOT NULL)");
-		spy.run("INSERT INTO writes VALUES (0)");
-		for (const table of ["fields", "components", "rooms"]) {
+		const tables = ["fields", "components", "rooms", "journal", "room_folds"];
+		spy.run("CREATE TABLE writes (t TEXT PRIMARY KEY, n INTEGER NOT NULL)");
+		for (const table of tables) {
+			spy.run(`INSERT INTO writes VALUES ('${table}', 0)`);
 			for (const event of ["INSERT", "UPDATE", "DELETE"]) {
 				spy.run(
-					`CREATE TRIGGER count_${table}_${event} AFTER ${event} ON ${table} BEGIN UPDATE writes SET n = n + 1; END`,
+					`CREATE TRIGGER count_${table}_${event} AFTER ${event} ON ${table} BEGIN UPDATE writes SET n = n + 1 WHERE t = '${table}'; END`,
 				);
 			}
 		}
-		const writes = () => (spy.query("SELECT n FROM writes").get() as { n: number }).n;
-		const commit = async (patches: WirePatch | WirePatch[]) => {
-			const before = writes();
-			await room.commit([change(document, patches)]);
-			return writes() - before;
+		const counts = () =>
+			Object.fromEntries(
+				(spy.query("SELECT t, n FROM writes").all() as { t: string; n: number }[]).map((r) => [
+					r.t,
+					r.n,
+				]),
+			);
+		const delta = (before: Record<string, number>) => {
+			const after = counts();
+			return Object.fromEntries(tables.map((t) => [t, (after[t] ?? 0) - (before[t] ?? 0)]));
 		};
-		expect(await commit({ k7: { b: -1 } })).toBe(2); // one field, the room timestamp
-		expect(await commit({ k8: { _exists: false } })).toBe(5); // three fields, the component, the room
-		expect(await commit({ k9: { _exists: true, z: 1 } })).toBe(6); // three old fields out, one in, component, room
-		expect(await commit({ k10: { a: 1, b: 2 }, k11: { c: 3 } })).toBe(4);
-		// A list that writes one field three times writes its row once.
-		expect(await commit([{ k12: { a: 1 } }, { k12: { a: 2 } }, { k12: { a: 3 } }])).toBe(2);
-		// A merge into a deleted component writes only the room timestamp.
-		expect(await commit({ k8: { a: 1 } })).toBe(1);
+		const none = { fields: 0, components: 0, rooms: 0, journal: 0, room_folds: 0 };
+		// What an ack waits for: one journal row per message, nothing else.
+		let before = counts();
+		for (let i = 0; i < 100; i++) await room.commit([change(document, { k7: { a: i, b: -i } })]);
+		await room.commit([change(document, { k8: { _exists: false } })]);
+		await room.commit([change(document, { k9: { _exists: true, z: 1 } })]);
+		expect(delta(before)).toEqual({ ...none, journal: 102 });
+		// The fold: k7's two fields once each, k8's three fields out and its component, k9's three
+		// old fields out, one in and its component; the room, its fold mark, the journal emptied.
+		before = counts();
+		await storage.folds.flush();
+		expect(delta(before)).toEqual({
+			fields: 9,
+			components: 2,
+			rooms: 1,
+			journal: 102,
+			room_folds: 1,
+		});
+		expect(spy.query("SELECT count(*) AS n FROM journal").get()).toEqual({ n: 0 });
 		spy.close();
 		storage.close();
 	});

@@ -100,6 +100,23 @@ const MIGRATIONS: readonly Migration[] = [
 			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 		],
 	},
+	{
+		// The journal (one row per applied message, the ack's one write), folded into the rows
+		// above in the background; `room_folds` says up to which timestamp a room's rows hold it.
+		version: 4,
+		statements: (sql, t) => [
+			sql`CREATE TABLE IF NOT EXISTS ${t.journal} (
+				room VARCHAR(512) NOT NULL,
+				timestamp DOUBLE NOT NULL,
+				entry LONGTEXT NOT NULL,
+				PRIMARY KEY (room, timestamp)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			sql`CREATE TABLE IF NOT EXISTS ${t.roomFolds} (
+				room VARCHAR(512) NOT NULL PRIMARY KEY,
+				folded DOUBLE NOT NULL
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+		],
+	},
 ];
 
 /** How long a start waits for another process's migration before it gives up. */
@@ -118,6 +135,7 @@ export const mysqlDialect: Dialect = {
 		// Not INSERT IGNORE: that would also turn real errors (a value too long) into warnings.
 		chatIgnoreDuplicate: sql`ON DUPLICATE KEY UPDATE id = id`,
 		appliedOps: sql`ON DUPLICATE KEY UPDATE at = VALUES(at), seq = VALUES(seq)`,
+		roomFolds: sql`ON DUPLICATE KEY UPDATE folded = VALUES(folded)`,
 	}),
 	encodeText: (value) => value,
 	decodeText: (stored) => {

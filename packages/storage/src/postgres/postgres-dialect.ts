@@ -97,6 +97,23 @@ const MIGRATIONS: readonly Migration[] = [
 			sql`CREATE INDEX applied_ops_in_order ON ${t.appliedOps} (room, seq)`,
 		],
 	},
+	{
+		// The journal (one row per applied message, the ack's one write), folded into the rows
+		// above in the background; `room_folds` says up to which timestamp a room's rows hold it.
+		version: 4,
+		statements: (sql, t) => [
+			sql`CREATE TABLE ${t.journal} (
+				room text NOT NULL,
+				timestamp double precision NOT NULL,
+				entry text NOT NULL,
+				PRIMARY KEY (room, timestamp)
+			)`,
+			sql`CREATE TABLE ${t.roomFolds} (
+				room text PRIMARY KEY,
+				folded double precision NOT NULL
+			)`,
+		],
+	},
 ];
 
 export const postgresDialect: Dialect = {
@@ -111,6 +128,7 @@ export const postgresDialect: Dialect = {
 		liveVersions: sql`ON CONFLICT (room) DO UPDATE SET version = EXCLUDED.version`,
 		chatIgnoreDuplicate: sql`ON CONFLICT (room, id) DO NOTHING`,
 		appliedOps: sql`ON CONFLICT (room, op_hash) DO UPDATE SET at = EXCLUDED.at, seq = EXCLUDED.seq`,
+		roomFolds: sql`ON CONFLICT (room) DO UPDATE SET folded = EXCLUDED.folded`,
 	}),
 	encodeText: (value) => Buffer.from(value, "utf8"),
 	decodeText: (stored) => {

@@ -4,9 +4,11 @@
  * that name the database. Shared by the document and the chat storage of one `SqlStorage`.
  */
 import { SQL } from "bun";
+import { type FoldOptions, FoldQueue } from "../journal/fold-queue.ts";
 import type { Dialect, Tables, Upserts } from "./dialect.ts";
 import { SqlGroupCommit, type Write } from "./group-commit.ts";
 import { migrate } from "./migrate.ts";
+import { foldRooms } from "./room-rows.ts";
 
 export interface SqlStorageOptions {
 	/**
@@ -21,6 +23,8 @@ export interface SqlStorageOptions {
 	 * default, the connection's own (PostgreSQL's `search_path`, the URL's MySQL database).
 	 */
 	readonly schema?: string;
+	/** When committed changes are folded from the journal into the field rows. */
+	readonly fold?: FoldOptions;
 }
 
 /** Schema names are quoted as identifiers; this keeps them to names every tool prints plainly. */
@@ -73,10 +77,24 @@ export class SqlDatabase {
 			liveVersions: name("live_state_versions"),
 			chat: name("chat_messages"),
 			appliedOps: name("applied_ops"),
+			journal: name("journal"),
+			roomFolds: name("room_folds"),
 		};
 		this.upserts = dialect.upserts(this.sql, this.tables);
 		this.groupCommit = new SqlGroupCommit(this.sql, (error) => this.failure("commit", error));
+		this.folds = new FoldQueue(
+			options.fold ?? {},
+			(pending) => this.write((tx) => foldRooms(this, tx, pending)),
+			(error) =>
+				console.error(
+					`${dialect.name} ${this.where}: folding the journal failed, will retry:`,
+					error,
+				),
+		);
 	}
+
+	/** Committed changes waiting to be folded into the field rows. */
+	readonly folds: FoldQueue;
 
 	/**
 	 * Brings the schema up to date, once; a failed attempt (the database was unreachable) is
@@ -120,6 +138,9 @@ export class SqlDatabase {
 	/** Waits for the writes in flight, then closes the pool if the storage opened it. */
 	async close(): Promise<void> {
 		if (this.closed) return;
+		// What is pending is in the journal either way; folding it now keeps the next load short.
+		await this.folds.flush();
+		this.folds.stop();
 		this.closed = true;
 		await this.groupCommit.settled();
 		if (this.ownsPool) await this.sql.close();

@@ -17,6 +17,8 @@ export interface Tables {
 	readonly liveVersions: SQL.Query<unknown>;
 	readonly chat: SQL.Query<unknown>;
 	readonly appliedOps: SQL.Query<unknown>;
+	readonly journal: SQL.Query<unknown>;
+	readonly roomFolds: SQL.Query<unknown>;
 }
 
 /** One schema step: statements run in order. A released step is never edited. */
@@ -38,6 +40,7 @@ export interface Upserts {
 	/** Skips a chat message whose (room, id) is stored already. */
 	readonly chatIgnoreDuplicate: SQL.Query<unknown>;
 	readonly appliedOps: SQL.Query<unknown>;
+	readonly roomFolds: SQL.Query<unknown>;
 }
 
 export interface Dialect {

@@ -8,6 +8,7 @@
 
 import type { AppliedOp, ComponentData, DocumentChange, LiveStateChange } from "@roomsync/core";
 import type { SQL } from "bun";
+import { journalText } from "../journal/journal-entry.ts";
 import type { SqlDatabase } from "./database.ts";
 
 export interface RoomRows {
@@ -236,5 +237,42 @@ export async function writeRoomRows(
 	}
 	if (rows.liveVersion !== undefined) {
 		await tx`INSERT INTO ${t.liveVersions} (room, version) VALUES (${room}, ${rows.liveVersion}) ${u.liveVersions}`;
+	}
+}
+
+/** Appends a room's changes to its journal: one multi-row insert per chunk. */
+export async function appendJournal(
+	db: SqlDatabase,
+	tx: SQL,
+	room: string,
+	changes: readonly DocumentChange[],
+): Promise<void> {
+	for (const part of chunks(changes)) {
+		const values = part.map((change) => ({
+			room,
+			timestamp: change.timestamp,
+			entry: journalText(change),
+		}));
+		await tx`INSERT INTO ${db.tables.journal} ${tx(values)}`;
+	}
+}
+
+/**
+ * Writes each room's pending changes into its rows, coalesced (a field changed many times is
+ * written once), marks the room folded up to them and drops them from its journal.
+ */
+export async function foldRooms(
+	db: SqlDatabase,
+	tx: SQL,
+	pending: ReadonlyMap<string, readonly DocumentChange[]>,
+): Promise<void> {
+	const { tables: t, upserts: u } = db;
+	for (const [room, changes] of pending) {
+		const rows = rowsOfChanges(changes, []);
+		const folded = rows.timestamp;
+		if (folded === undefined) continue;
+		await writeRoomRows(db, tx, room, rows);
+		await tx`INSERT INTO ${t.roomFolds} (room, folded) VALUES (${room}, ${folded}) ${u.roomFolds}`;
+		await tx`DELETE FROM ${t.journal} WHERE room = ${room} AND timestamp <= ${folded}`;
 	}
 }

@@ -17,10 +17,18 @@ import {
 } from "@roomsync/core";
 import type { IncrementalStorage, Quarantine, SyncStorage } from "@roomsync/room";
 import type { SQL } from "bun";
+import type { FoldQueue } from "../journal/fold-queue.ts";
+import { journalChange, type LoadedRows, replayJournal } from "../journal/journal-entry.ts";
 import { parseStored, type QuarantineRow, storedText, UnparsedValue } from "../stored-value.ts";
 import { checkRoomId, SqlDatabase, type SqlStorageOptions } from "./database.ts";
 import type { Dialect } from "./dialect.ts";
-import { digest, rowsOfChanges, rowsOfSnapshot, writeRoomRows } from "./room-rows.ts";
+import {
+	appendJournal,
+	digest,
+	rowsOfChanges,
+	rowsOfSnapshot,
+	writeRoomRows,
+} from "./room-rows.ts";
 import { SqlChatStorage } from "./sql-chat-storage.ts";
 
 export class SqlStorage {
@@ -51,10 +59,17 @@ export class SqlStorage {
 		return new SqlRoomStorage(this.db, roomId);
 	}
 
+	/** Committed changes waiting to be folded from the journal into the field rows. */
+	get folds(): FoldQueue {
+		return this.db.folds;
+	}
+
 	/** Ids of every room the database holds, sorted. */
 	roomIds(): Promise<string[]> {
 		return this.db.read("listing rooms", async (sql) => {
-			const rows = await sql`SELECT room FROM ${this.db.tables.rooms} ORDER BY room`;
+			const { rooms, journal } = this.db.tables;
+			const rows =
+				await sql`SELECT room FROM ${rooms} UNION SELECT room FROM ${journal} ORDER BY room`;
 			return rows.map((row: { room: string }) => row.room);
 		});
 	}
@@ -101,7 +116,11 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 		const { tables: t, dialect } = this.db;
 		return this.db.readSnapshot(`loading room ${JSON.stringify(room)}`, async (sql) => {
 			const [row] = await sql`SELECT timestamp FROM ${t.rooms} WHERE room = ${room}`;
-			if (row === undefined) return null;
+			const [fold] = await sql`SELECT folded FROM ${t.roomFolds} WHERE room = ${room}`;
+			const folded = Number(fold?.folded ?? row?.timestamp ?? 0);
+			const tail: { timestamp: unknown; entry: string }[] =
+				await sql`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} AND timestamp > ${folded} ORDER BY timestamp`;
+			if (row === undefined && tail.length === 0) return null;
 			const components: ComponentRow[] =
 				await sql`SELECT component, live, exists_at FROM ${t.components} WHERE room = ${room}`;
 			const fields: FieldRow[] =
@@ -144,8 +163,20 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 				id: dialect.decodeText(op_id),
 				at: Number(at),
 			}));
-			const snapshot = { timestamp: row.timestamp, state, timestamps };
-			return (appliedOps.length > 0 ? { ...snapshot, appliedOps } : snapshot) as RoomSnapshot;
+			const rows: LoadedRows = {
+				timestamp: Number(row?.timestamp ?? 0),
+				state,
+				timestamps,
+				appliedOps,
+			};
+			replayJournal(
+				rows,
+				tail.map(({ timestamp, entry }) => journalChange(room, Number(timestamp), entry)),
+			);
+			const snapshot = { timestamp: rows.timestamp, state, timestamps };
+			return (
+				rows.appliedOps.length > 0 ? { ...snapshot, appliedOps: rows.appliedOps } : snapshot
+			) as RoomSnapshot;
 		});
 	}
 
@@ -154,8 +185,15 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 		liveState: readonly LiveStateChange[] = [],
 	): Promise<void> {
 		try {
-			const rows = rowsOfChanges(changes, liveState);
-			return this.db.write((tx) => writeRoomRows(this.db, tx, this.roomId, rows));
+			// The ack's one write: the journal rows (and live state, which is stored as it comes).
+			const live = rowsOfChanges([], liveState);
+			const room = this.roomId;
+			const committed = this.db.write(async (tx) => {
+				await appendJournal(this.db, tx, room, changes);
+				await writeRoomRows(this.db, tx, room, live);
+			});
+			// Only what is committed may be folded: a failed commit's changes never reach the rows.
+			return committed.then(() => this.db.folds.add(room, changes));
 		} catch (error) {
 			return Promise.reject(error);
 		}
@@ -168,7 +206,14 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 		if (!result.ok) throw new Error(`not a snapshot: ${result.error.path} ${result.error.message}`);
 		const { timestamp, state, timestamps, appliedOps = [] } = exportSnapshot(result.document);
 		const rows = rowsOfSnapshot(timestamp, state, timestamps, appliedOps);
-		await this.db.write((tx) => writeRoomRows(this.db, tx, this.roomId, rows));
+		const room = this.roomId;
+		const { journal, roomFolds } = this.db.tables;
+		this.db.folds.discard(room);
+		await this.db.write(async (tx) => {
+			await tx`DELETE FROM ${journal} WHERE room = ${room}`;
+			await writeRoomRows(this.db, tx, room, rows);
+			await tx`INSERT INTO ${roomFolds} (room, folded) VALUES (${room}, ${timestamp}) ${this.db.upserts.roomFolds}`;
+		});
 	}
 
 	/**
@@ -252,8 +297,11 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 	async quarantineAll(reason: string): Promise<string> {
 		const room = this.roomId;
 		const { tables: t, dialect } = this.db;
+		this.db.folds.discard(room);
 		await this.db.write(async (tx) => {
 			const dump = {
+				journal:
+					await tx`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} ORDER BY timestamp`,
 				room: (await tx`SELECT room, timestamp FROM ${t.rooms} WHERE room = ${room}`)[0] ?? null,
 				components: (
 					(await tx`SELECT component, live, exists_at FROM ${t.components} WHERE room = ${room}`) as ComponentRow[]
@@ -285,6 +333,7 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 	erase(): Promise<void> {
 		const room = this.roomId;
 		const { tables: t } = this.db;
+		this.db.folds.discard(room);
 		return this.db.write(async (tx) => {
 			await deleteDocument(tx, this.db, room);
 			await tx`DELETE FROM ${t.quarantine} WHERE room = ${room}`;
@@ -298,5 +347,7 @@ async function deleteDocument(tx: SQL, db: SqlDatabase, room: string): Promise<v
 	await tx`DELETE FROM ${db.tables.fields} WHERE room = ${room}`;
 	await tx`DELETE FROM ${db.tables.components} WHERE room = ${room}`;
 	await tx`DELETE FROM ${db.tables.appliedOps} WHERE room = ${room}`;
+	await tx`DELETE FROM ${db.tables.journal} WHERE room = ${room}`;
+	await tx`DELETE FROM ${db.tables.roomFolds} WHERE room = ${room}`;
 	await tx`DELETE FROM ${db.tables.rooms} WHERE room = ${room}`;
 }

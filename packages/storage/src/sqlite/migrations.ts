@@ -99,6 +99,25 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
 			CREATE INDEX applied_ops_in_order ON applied_ops (room, seq);
 		`,
 	},
+	{
+		// The journal: every applied document message, appended as its ack's one write, and
+		// folded into the rows above in the background. `room_folds` says up to which timestamp
+		// a room's rows hold the journal; a room without one (written before the journal) holds
+		// everything up to its timestamp.
+		version: 6,
+		sql: `
+			CREATE TABLE journal (
+				room TEXT NOT NULL,
+				timestamp INTEGER NOT NULL,
+				entry TEXT NOT NULL,
+				PRIMARY KEY (room, timestamp)
+			) WITHOUT ROWID;
+			CREATE TABLE room_folds (
+				room TEXT PRIMARY KEY,
+				folded INTEGER NOT NULL
+			) WITHOUT ROWID;
+		`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,14 @@ import {
 	type RoomSnapshot,
 } from "@roomsync/core";
 import type { IncrementalStorage, Quarantine, SyncStorage } from "@roomsync/room";
+import { type FoldOptions, FoldQueue } from "../journal/fold-queue.ts";
+import {
+	journalChange,
+	journalText,
+	type LoadedRows,
+	replayJournal,
+} from "../journal/journal-entry.ts";
+import { rowsOfChanges } from "../sql/room-rows.ts";
 import { parseStored, type QuarantineRow, storedText } from "../stored-value.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { migrate } from "./migrations.ts";
@@ -26,15 +34,20 @@ export interface SqliteStorageOptions {
 	 * power loss may take the last commits.
 	 */
 	readonly synchronous?: "full" | "normal";
+	/** When committed changes are folded from the journal into the field rows. */
+	readonly fold?: FoldOptions;
 }
 
 type Statements = ReturnType<typeof prepare>;
 
 /**
  * Rooms in one SQLite database (`bun:sqlite`, WAL mode). `forRoom(id)` gives the storage of
- * one room. Writes are incremental: a change writes only the rows of the fields it touches,
- * and the writes of all rooms in one event-loop turn share one transaction (`GroupCommit`).
- * SQL takes room ids and keys as bound parameters only.
+ * one room. A commit appends each change to the room's journal, one row per message, and the
+ * commits of all rooms in one event-loop turn share one transaction (`GroupCommit`): that is
+ * what an ack waits for. The field rows are brought up to date from the journal in the
+ * background (`FoldQueue`), each field written once per fold however often it changed; a
+ * load reads the rows as of the last fold and replays the journal after it. SQL takes room ids
+ * and keys as bound parameters only.
  */
 export class SqliteStorage {
 	private readonly db: Database;
@@ -52,13 +65,22 @@ export class SqliteStorage {
 		this.statements = prepare(this.db);
 		this.groupCommit = new GroupCommit(this.db);
 		this.chat = new SqliteChatStorage(this.db, this.groupCommit);
+		this.folds = new FoldQueue(
+			options.fold ?? {},
+			(pending) => this.groupCommit.run(() => foldRooms(this.statements, pending)),
+			(error) =>
+				console.error(`SQLite ${this.path}: folding the journal failed, will retry:`, error),
+		);
 	}
+
+	/** Committed changes waiting to be folded into the field rows. */
+	readonly folds: FoldQueue;
 
 	/** The rooms' chat, in the same database and the same group commit. */
 	readonly chat: SqliteChatStorage;
 
 	forRoom(roomId: string): SqliteRoomStorage {
-		return new SqliteRoomStorage(this.groupCommit, this.statements, roomId, this.path);
+		return new SqliteRoomStorage(this.groupCommit, this.statements, roomId, this.path, this.folds);
 	}
 
 	/** Ids of every room the database holds. */
@@ -66,7 +88,12 @@ export class SqliteStorage {
 		return this.statements.roomIds.all().map((row) => row.room);
 	}
 
+	/** Folds what is pending (the journal keeps it either way), then closes the database. */
 	close(): void {
+		this.folds.stop();
+		const pending = this.folds.take();
+		if (pending.size > 0)
+			this.db.transaction(() => foldRooms(this.statements, pending)).immediate();
 		this.db.close(false);
 	}
 }
@@ -78,17 +105,20 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	private readonly roomId: string;
 
 	private readonly databasePath: string;
+	private readonly folds: FoldQueue;
 
 	constructor(
 		groupCommit: GroupCommit,
 		statements: Statements,
 		roomId: string,
 		databasePath: string,
+		folds: FoldQueue,
 	) {
 		this.groupCommit = groupCommit;
 		this.statements = statements;
 		this.roomId = roomId;
 		this.databasePath = databasePath;
+		this.folds = folds;
 	}
 
 	/**
@@ -99,7 +129,9 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	async load(): Promise<RoomSnapshot | null> {
 		const room = this.roomId;
 		const row = this.statements.roomTimestamp.get({ room });
-		if (row === null) return null;
+		const folded = this.statements.foldedAt.get({ room })?.folded ?? row?.timestamp ?? 0;
+		const tail = this.statements.journalTail.all({ room, after: folded });
+		if (row === null && tail.length === 0) return null;
 		const state = emptyRecord<Record<string, unknown>>();
 		const timestamps = emptyRecord<Record<string, unknown>>();
 		for (const { key, live, exists_at } of this.statements.components.iterate({ room })) {
@@ -131,8 +163,15 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 		const appliedOps = this.statements.appliedOps
 			.all({ room })
 			.map(({ client_id, op_id, at }) => ({ clientId: client_id, id: op_id, at }));
-		const snapshot = { timestamp: row.timestamp, state, timestamps };
-		return (appliedOps.length > 0 ? { ...snapshot, appliedOps } : snapshot) as RoomSnapshot;
+		const rows: LoadedRows = { timestamp: row?.timestamp ?? 0, state, timestamps, appliedOps };
+		replayJournal(
+			rows,
+			tail.map(({ timestamp, entry }) => journalChange(room, timestamp, entry)),
+		);
+		const snapshot = { timestamp: rows.timestamp, state, timestamps };
+		return (
+			rows.appliedOps.length > 0 ? { ...snapshot, appliedOps: rows.appliedOps } : snapshot
+		) as RoomSnapshot;
 	}
 
 	/** Moves the entries into the `quarantine` table and deletes their rows, in one transaction. */
@@ -169,11 +208,13 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	/** Moves every row of the room into one `quarantine` row, so that the room starts empty. */
 	async quarantineAll(reason: string): Promise<string> {
 		const room = this.roomId;
+		this.folds.discard(room);
 		await this.groupCommit.run(() => {
 			const dump = {
 				room: this.statements.roomRow.get({ room }),
 				components: this.statements.components.all({ room }),
 				fields: this.statements.fields.all({ room }),
+				journal: this.statements.journalAll.all({ room }),
 			};
 			this.statements.insertQuarantine.run({
 				room,
@@ -188,6 +229,8 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 			this.statements.deleteRoomFields.run({ room });
 			this.statements.deleteRoomComponents.run({ room });
 			this.statements.deleteRoomAppliedOps.run({ room });
+			this.statements.deleteRoomJournal.run({ room });
+			this.statements.deleteFold.run({ room });
 			this.statements.deleteRoom.run({ room });
 		});
 		return `the quarantine table of ${this.databasePath}, room ${JSON.stringify(room)}`;
@@ -196,7 +239,10 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	/** Deletes the room's rows and its quarantine rows, in one transaction. */
 	erase(): Promise<void> {
 		const room = this.roomId;
+		this.folds.discard(room);
 		return this.groupCommit.run(() => {
+			this.statements.deleteRoomJournal.run({ room });
+			this.statements.deleteFold.run({ room });
 			this.statements.deleteRoomFields.run({ room });
 			this.statements.deleteRoomComponents.run({ room });
 			this.statements.deleteRoom.run({ room });
@@ -211,14 +257,19 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 		changes: readonly DocumentChange[],
 		liveState: readonly LiveStateChange[] = [],
 	): Promise<void> {
-		return this.groupCommit.run(() => {
-			for (const change of changes) this.applyChange(change);
-			const last = changes.at(-1);
-			if (last !== undefined) {
-				this.statements.upsertRoom.run({ room: this.roomId, timestamp: last.timestamp });
+		const room = this.roomId;
+		const committed = this.groupCommit.run(() => {
+			for (const change of changes) {
+				this.statements.insertJournal.run({
+					room,
+					timestamp: change.timestamp,
+					entry: journalText(change),
+				});
 			}
 			this.applyLiveState(liveState);
 		});
+		// Only what is committed may be folded: a failed commit's changes never reach the rows.
+		return committed.then(() => this.folds.add(room, changes));
 	}
 
 	/**
@@ -259,11 +310,14 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 		const result = importSnapshot(snapshot);
 		if (!result.ok) throw new Error(`not a snapshot: ${result.error.path} ${result.error.message}`);
 		const { timestamp, state, timestamps, appliedOps = [] } = exportSnapshot(result.document);
+		this.folds.discard(this.roomId);
 		await this.groupCommit.run(() => {
 			const room = this.roomId;
 			this.statements.deleteRoomFields.run({ room });
 			this.statements.deleteRoomComponents.run({ room });
 			this.statements.deleteRoomAppliedOps.run({ room });
+			this.statements.deleteRoomJournal.run({ room });
+			this.statements.upsertFold.run({ room, folded: timestamp });
 			appliedOps.forEach(({ clientId, id, at }, seq) => {
 				this.statements.insertAppliedOp.run({ room, clientId, opId: id, at, seq });
 			});
@@ -278,37 +332,6 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 			}
 			this.statements.upsertRoom.run({ room, timestamp });
 		});
-	}
-
-	private applyChange(change: DocumentChange): void {
-		const room = this.roomId;
-		const timestamp = change.timestamp;
-		for (const { clientId, id } of change.ops?.forgotten ?? []) {
-			this.statements.deleteAppliedOp.run({ room, clientId, opId: id });
-		}
-		for (const { clientId, id, at } of change.ops?.recorded ?? []) {
-			this.statements.insertAppliedOp.run({ room, clientId, opId: id, at, seq: timestamp });
-		}
-		for (const [key, patch] of Object.entries(change.changes) as [string, ComponentData][]) {
-			if (patch._exists === false) {
-				this.statements.deleteFields.run({ room, key });
-				this.statements.upsertComponent.run({ room, key, live: 0, existsAt: timestamp });
-			} else if (patch._exists === true) {
-				this.statements.deleteFields.run({ room, key });
-				this.writeComponent(key, patch, timestamp, undefined);
-			} else {
-				// Stored changes only merge into live components (see DocumentChange).
-				for (const [field, value] of Object.entries(patch)) {
-					this.statements.upsertField.run({
-						room,
-						key,
-						field,
-						value: JSON.stringify(value),
-						writtenAt: timestamp,
-					});
-				}
-			}
-		}
 	}
 
 	private writeComponent(
@@ -334,13 +357,73 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	}
 }
 
+/**
+ * Writes each room's pending changes into its rows, coalesced (a field changed many times is
+ * written once), and drops them from the journal; inside the caller's transaction.
+ */
+function foldRooms(
+	statements: Statements,
+	pending: ReadonlyMap<string, readonly DocumentChange[]>,
+): void {
+	for (const [room, changes] of pending) {
+		const rows = rowsOfChanges(changes, []);
+		const timestamp = rows.timestamp;
+		if (timestamp === undefined) continue;
+		for (const key of rows.resetKeys) statements.deleteFields.run({ room, key });
+		for (const { key, live, existsAt } of rows.components) {
+			statements.upsertComponent.run({ room, key, live, existsAt });
+		}
+		for (const { key, field, value, writtenAt } of rows.fields) {
+			statements.upsertField.run({ room, key, field, value, writtenAt });
+		}
+		for (const { clientId, id } of rows.opsForgotten) {
+			statements.deleteAppliedOp.run({ room, clientId, opId: id });
+		}
+		for (const { clientId, id, at, seq } of rows.opsRecorded) {
+			statements.insertAppliedOp.run({ room, clientId, opId: id, at, seq });
+		}
+		statements.upsertRoom.run({ room, timestamp });
+		statements.upsertFold.run({ room, folded: timestamp });
+		statements.deleteJournalUpTo.run({ room, upTo: timestamp });
+	}
+}
+
 function prepare(db: Database) {
 	return {
+		insertJournal: db.query(
+			"INSERT INTO journal (room, timestamp, entry) VALUES ($room, $timestamp, $entry)",
+		) as Statement<unknown, [{ room: string; timestamp: number; entry: string }]>,
+		journalTail: db.query(
+			"SELECT timestamp, entry FROM journal WHERE room = $room AND timestamp > $after ORDER BY timestamp",
+		) as Statement<{ timestamp: number; entry: string }, [{ room: string; after: number }]>,
+		journalAll: db.query(
+			"SELECT timestamp, entry FROM journal WHERE room = $room ORDER BY timestamp",
+		) as Statement<{ timestamp: number; entry: string }, [{ room: string }]>,
+		deleteJournalUpTo: db.query(
+			"DELETE FROM journal WHERE room = $room AND timestamp <= $upTo",
+		) as Statement<unknown, [{ room: string; upTo: number }]>,
+		deleteRoomJournal: db.query("DELETE FROM journal WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
+		foldedAt: db.query("SELECT folded FROM room_folds WHERE room = $room") as Statement<
+			{ folded: number },
+			[{ room: string }]
+		>,
+		upsertFold: db.query(
+			"INSERT INTO room_folds (room, folded) VALUES ($room, $folded) ON CONFLICT (room) DO UPDATE SET folded = excluded.folded",
+		) as Statement<unknown, [{ room: string; folded: number }]>,
+		deleteFold: db.query("DELETE FROM room_folds WHERE room = $room") as Statement<
+			unknown,
+			[{ room: string }]
+		>,
 		roomTimestamp: db.query("SELECT timestamp FROM rooms WHERE room = $room") as Statement<
 			{ timestamp: number },
 			[{ room: string }]
 		>,
-		roomIds: db.query("SELECT room FROM rooms ORDER BY room") as Statement<{ room: string }, []>,
+		roomIds: db.query(
+			"SELECT room FROM rooms UNION SELECT room FROM journal ORDER BY room",
+		) as Statement<{ room: string }, []>,
 		roomRow: db.query("SELECT * FROM rooms WHERE room = $room") as Statement<
 			unknown,
 			[{ room: string }]

@@ -11,6 +11,7 @@ import { MysqlStorage } from "@roomsync/storage/mysql";
 import { PostgresStorage, type SqlRoomStorage } from "@roomsync/storage/postgres";
 import { SQL } from "bun";
 import { MYSQL_URL, POSTGRES_URL } from "../../../../tests/support/databases.ts";
+import type { FoldOptions } from "../../src/journal/fold-queue.ts";
 
 export { MYSQL_URL, POSTGRES_URL };
 
@@ -31,7 +32,7 @@ export function storageName(kind: SqlKind): string {
 export function openStorage(
 	kind: SqlKind,
 	schema: string,
-	connection: { url?: string; sql?: SQL } = { url: urlOf(kind) },
+	connection: { url?: string; sql?: SQL; fold?: FoldOptions } = { url: urlOf(kind) },
 ): SqlTestStorage {
 	return kind === "postgres"
 		? new PostgresStorage({ ...connection, schema })
@@ -136,7 +137,7 @@ export function sqlContractAdapter(kind: SqlKind) {
 	});
 	return {
 		name: storageName(kind),
-		create(roomId: string): { open(): SqlRoomStorage; close(): void } {
+		create(roomId: string): { open(): SqlRoomStorage; close(): void; fold(): Promise<void> } {
 			const schema = freshSchema(kind);
 			created.push(schema);
 			pool ??= testPool(urlOf(kind));
@@ -149,6 +150,9 @@ export function sqlContractAdapter(kind: SqlKind) {
 				},
 				close: () => {
 					void storage?.close();
+				},
+				fold: async () => {
+					await storage?.folds.flush();
 				},
 			};
 		},

@@ -197,7 +197,11 @@ export function describeSqlStorage(kind: SqlKind): void {
 					};
 				},
 			});
-			const storage = openStorage(kind, database.schema, { sql: counted });
+			// Folds would be transactions of their own: none within the test.
+			const storage = openStorage(kind, database.schema, {
+				sql: counted,
+				fold: { intervalMs: 600_000, maxEntries: 1_000_000 },
+			});
 			try {
 				await storage.forRoom("warm").commit([change(createDocument(), { k: { _exists: true } })]);
 				if (kind === "postgres") {
@@ -206,7 +210,7 @@ export function describeSqlStorage(kind: SqlKind): void {
 						await sql`CREATE TABLE ${table(sql, database, "transaction_log")} (room text, xact bigint)`;
 						await sql.unsafe(`CREATE FUNCTION "${database.schema}".note() RETURNS trigger LANGUAGE plpgsql AS $$
 							BEGIN INSERT INTO "${database.schema}".transaction_log VALUES (NEW.room, txid_current()); RETURN NEW; END $$`);
-						await sql`CREATE TRIGGER note AFTER INSERT OR UPDATE ON ${table(sql, database, "rooms")} FOR EACH ROW EXECUTE FUNCTION ${sql(`${database.schema}.note`)}()`;
+						await sql`CREATE TRIGGER note AFTER INSERT OR UPDATE ON ${table(sql, database, "journal")} FOR EACH ROW EXECUTE FUNCTION ${sql(`${database.schema}.note`)}()`;
 					});
 				}
 				const commitEach = (rooms: string[]) =>
@@ -246,7 +250,8 @@ export function describeSqlStorage(kind: SqlKind): void {
 		test("one room's failing commit does not take the others in the same turn with it", async () => {
 			const database = await fresh();
 			await admin(async (sql) => {
-				const rooms = table(sql, database, "rooms");
+				// A commit's one write is its journal rows.
+				const rooms = table(sql, database, "journal");
 				if (kind === "postgres") {
 					await sql.unsafe(`CREATE FUNCTION "${database.schema}".refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 						BEGIN IF NEW.room = 'bad' THEN RAISE EXCEPTION 'room bad refused'; END IF; RETURN NEW; END $$`);
