@@ -415,7 +415,7 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		key: "foldMaxEntries",
 		flag: "--fold-max-entries",
 		env: "FOLD_MAX_ENTRIES",
-		fallback: "1000",
+		fallback: "10000",
 		help: "a room with this many journal entries waiting is folded at once",
 		parse: integer(1, 10_000_000),
 	},

@@ -10,12 +10,12 @@ import type { DocumentChange } from "@roomsync/core";
 export interface FoldOptions {
 	/** Longest time a committed change waits to be folded. Default 1,000 ms. */
 	readonly intervalMs?: number;
-	/** A room with this many changes waiting is folded at once. Default 1,000. */
+	/** A room with this many changes waiting is folded at once. Default 10,000. */
 	readonly maxEntries?: number;
 }
 
 export const DEFAULT_FOLD_INTERVAL_MS = 1_000;
-export const DEFAULT_FOLD_MAX_ENTRIES = 1_000;
+export const DEFAULT_FOLD_MAX_ENTRIES = 10_000;
 
 /** Writes the pending changes of each room into its rows and drops them from the journal. */
 export type FoldWriter = (
