@@ -30,6 +30,8 @@ export class FoldQueue {
 	private readonly onError: (error: unknown) => void;
 	private timer: ReturnType<typeof setTimeout> | null = null;
 	private folding: Promise<void> | null = null;
+	/** After `stop`: no more timers, and a fold that fails (its database closed) is not retried. */
+	private stopped = false;
 
 	constructor(options: FoldOptions, writer: FoldWriter, onError: (error: unknown) => void) {
 		this.intervalMs = options.intervalMs ?? DEFAULT_FOLD_INTERVAL_MS;
@@ -81,11 +83,12 @@ export class FoldQueue {
 
 	/** The timer is dropped; what is pending stays in the journal for the next load. */
 	stop(): void {
+		this.stopped = true;
 		this.clearTimer();
 	}
 
 	private schedule(delayMs: number): void {
-		if (this.timer !== null && delayMs > 0) return;
+		if (this.stopped || (this.timer !== null && delayMs > 0)) return;
 		this.clearTimer();
 		const timer = setTimeout(() => {
 			this.timer = null;
@@ -109,7 +112,7 @@ export class FoldQueue {
 				else earlier.push(...later);
 			}
 			this.pending = batch;
-			this.onError(error);
+			if (!this.stopped) this.onError(error);
 			this.schedule(this.intervalMs);
 		} finally {
 			this.folding = null;
