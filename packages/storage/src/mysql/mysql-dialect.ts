@@ -136,6 +136,7 @@ export const mysqlDialect: Dialect = {
 		chatIgnoreDuplicate: sql`ON DUPLICATE KEY UPDATE id = id`,
 		appliedOps: sql`ON DUPLICATE KEY UPDATE at = VALUES(at), seq = VALUES(seq)`,
 		roomFolds: sql`ON DUPLICATE KEY UPDATE folded = VALUES(folded)`,
+		roomFoldsKeep: sql`ON DUPLICATE KEY UPDATE folded = folded`,
 	}),
 	encodeText: (value) => value,
 	decodeText: (stored) => {

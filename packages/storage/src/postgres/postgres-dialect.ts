@@ -129,6 +129,7 @@ export const postgresDialect: Dialect = {
 		chatIgnoreDuplicate: sql`ON CONFLICT (room, id) DO NOTHING`,
 		appliedOps: sql`ON CONFLICT (room, op_hash) DO UPDATE SET at = EXCLUDED.at, seq = EXCLUDED.seq`,
 		roomFolds: sql`ON CONFLICT (room) DO UPDATE SET folded = EXCLUDED.folded`,
+		roomFoldsKeep: sql`ON CONFLICT (room) DO NOTHING`,
 	}),
 	encodeText: (value) => Buffer.from(value, "utf8"),
 	decodeText: (stored) => {

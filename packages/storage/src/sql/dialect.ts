@@ -41,6 +41,8 @@ export interface Upserts {
 	readonly chatIgnoreDuplicate: SQL.Query<unknown>;
 	readonly appliedOps: SQL.Query<unknown>;
 	readonly roomFolds: SQL.Query<unknown>;
+	/** Leaves a room's fold mark as it is when there is one. */
+	readonly roomFoldsKeep: SQL.Query<unknown>;
 }
 
 export interface Dialect {

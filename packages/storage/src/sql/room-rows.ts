@@ -267,7 +267,14 @@ export async function foldRooms(
 	pending: ReadonlyMap<string, readonly DocumentChange[]>,
 ): Promise<void> {
 	const { tables: t, upserts: u } = db;
-	for (const [room, changes] of pending) {
+	for (const [room, pendingChanges] of pending) {
+		// Another storage on this database (a process, or one being closed) may have folded part
+		// of these already: the room's fold mark, locked for this transaction, says how far. Only
+		// what lies beyond it is written, so a late fold never moves the rows back.
+		await tx`INSERT INTO ${t.roomFolds} (room, folded) VALUES (${room}, ${-1}) ${u.roomFoldsKeep}`;
+		const [mark] = await tx`SELECT folded FROM ${t.roomFolds} WHERE room = ${room} FOR UPDATE`;
+		const from = Number(mark?.folded ?? -1);
+		const changes = pendingChanges.filter((change) => change.timestamp > from);
 		const rows = rowsOfChanges(changes, []);
 		const folded = rows.timestamp;
 		if (folded === undefined) continue;

@@ -365,7 +365,11 @@ function foldRooms(
 	statements: Statements,
 	pending: ReadonlyMap<string, readonly DocumentChange[]>,
 ): void {
-	for (const [room, changes] of pending) {
+	for (const [room, pendingChanges] of pending) {
+		// Another storage on this file (one being closed) may have folded part of these already:
+		// only what lies beyond the room's fold mark is written, so a late fold never moves back.
+		const from = statements.foldedAt.get({ room })?.folded ?? -1;
+		const changes = pendingChanges.filter((change) => change.timestamp > from);
 		const rows = rowsOfChanges(changes, []);
 		const timestamp = rows.timestamp;
 		if (timestamp === undefined) continue;
