@@ -38,6 +38,10 @@ describe("/demo/", () => {
 
 	test("anything else under /demo/ is 404, and it is read-only", async () => {
 		expect((await server().http("/demo/../../package.json")).status).not.toBe(200);
+		// Names of Object.prototype members are no files either.
+		for (const name of ["toString", "constructor", "__proto__"]) {
+			expect((await server().http(`/demo/${name}`)).status).toBe(404);
+		}
 		const missing = await server().http("/demo/secrets.txt");
 		expect(missing.status).toBe(404);
 		expect(await missing.text()).toContain("no such demo file: secrets.txt");
