@@ -156,18 +156,18 @@ function opAfter(before: Write | undefined, op: WireFieldOp, created: boolean): 
 	if (otype === undefined) return op; // `set` replaces whatever came before
 	if (isFieldOp(before)) {
 		const earlierType = opTypeOf(before.$op);
-		if (earlierType === undefined) return resolved(fieldValue(before.value, op, true));
+		if (earlierType === undefined) return asWrite(fieldValue(before.value, op, true));
 		if (earlierType !== otype) return null;
 		const fused = fuseOps(otype, before.value, op.value, UNBOUNDED);
 		if (fused === undefined) return null;
 		return { $op: op.$op, value: fused, ...(op.id === undefined ? {} : { id: op.id }) };
 	}
 	if (before === undefined && !created) return op;
-	return resolved(fieldValue(before as JsonValue | undefined, op, true));
+	return asWrite(fieldValue(before as JsonValue | undefined, op, true));
 }
 
-/** A resolved value as a local write: escaped when it looks like an op. */
-function resolved(value: JsonValue): Write {
+/** A value as a local write: escaped (the `set` escape) when it looks like an op. */
+export function asWrite(value: JsonValue): JsonValue | WireFieldOp {
 	return isFieldOp(value) ? literal(value) : value;
 }
 

@@ -16,13 +16,13 @@
 import type { JsonValue, WireComponentData, WireFieldOp, WirePatch } from "@roomsync/core";
 import {
 	applyChange,
+	asWrite,
 	bufferDeltaBetween,
 	type Changes,
 	type Component,
 	composeChange,
 	isBufferDelta,
 	isFieldOp,
-	literal,
 	sameJson,
 	setOwn,
 } from "./patch.ts";
@@ -246,14 +246,14 @@ export class Replica {
 			} else if (value !== undefined && times.createdAt > since) {
 				const fields: Record<string, JsonValue | WireFieldOp | null | boolean> = { _exists: true };
 				for (const [field, fieldValue] of Object.entries(value)) {
-					setOwn(fields, field, resolvedValue(fieldValue));
+					setOwn(fields, field, asWrite(fieldValue));
 				}
 				setOwn(heal, key, fields);
 			} else if (value !== undefined) {
 				const fields: Record<string, JsonValue | WireFieldOp | null> = {};
 				for (const [field, at] of Object.entries(times.fields)) {
 					if (at > since && Object.hasOwn(value, field))
-						setOwn(fields, field, resolvedValue(value[field]));
+						setOwn(fields, field, asWrite(value[field] as JsonValue));
 				}
 				if (Object.keys(fields).length > 0) setOwn(heal, key, fields);
 			}
@@ -404,15 +404,11 @@ export class Replica {
 		const out: Record<string, unknown> = {};
 		for (const [field, value] of Object.entries(change)) {
 			if (isBufferDelta(value)) setOwn(out, field, view?.[field] ?? []);
-			else if (isFieldOp(value)) setOwn(out, field, resolvedValue(sent?.[field]));
-			else setOwn(out, field, value);
+			else if (isFieldOp(value)) {
+				const after = sent?.[field];
+				setOwn(out, field, after === undefined ? null : asWrite(after));
+			} else setOwn(out, field, value);
 		}
 		return out as WireComponentData;
 	}
-}
-
-/** A value as a plain write: escaped when it looks like an op. */
-function resolvedValue(value: JsonValue | undefined): JsonValue | WireFieldOp | null {
-	if (value === undefined) return null;
-	return isFieldOp(value) ? literal(value) : value;
 }

@@ -93,6 +93,7 @@ export function replayJournal(rows: LoadedRows, changes: readonly DocumentChange
 	rows.appliedOps = [...window.values()];
 }
 
-function opKey({ clientId, id }: AppliedOp): string {
+/** One text per (clientId, opId), unambiguous whatever either holds. */
+export function opKey({ clientId, id }: AppliedOp): string {
 	return `${clientId.length}:${clientId}${id}`;
 }

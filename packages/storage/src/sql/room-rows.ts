@@ -8,7 +8,7 @@
 
 import type { AppliedOp, ComponentData, DocumentChange, LiveStateChange } from "@roomsync/core";
 import type { SQL } from "bun";
-import { journalText } from "../journal/journal-entry.ts";
+import { journalText, opKey } from "../journal/journal-entry.ts";
 import type { SqlDatabase } from "./database.ts";
 
 export interface RoomRows {
@@ -93,11 +93,6 @@ export function rowsOfChanges(
 		opsRecorded: [...recorded.values()],
 		opsForgotten: [...forgotten.values()],
 	};
-}
-
-/** One text per (clientId, opId), unambiguous whatever either holds. */
-function opKey({ clientId, id }: AppliedOp): string {
-	return `${clientId.length}:${clientId}${id}`;
 }
 
 /** The primary key part that stands for an op id of a client. */
