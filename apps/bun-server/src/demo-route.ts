@@ -35,7 +35,8 @@ export function demoRoute(logger: ServerLogger): (request: Request, url: URL) =>
 			});
 		}
 		const name = url.pathname.slice(DEMO_PATH.length);
-		if (!Object.hasOwn(TYPES, name)) return new Response(`no such demo file: ${name}\n`, { status: 404 });
+		if (!Object.hasOwn(TYPES, name))
+			return new Response(`no such demo file: ${name}\n`, { status: 404 });
 		files ??= buildDemo();
 		let built: DemoFiles;
 		try {
