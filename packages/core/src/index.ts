@@ -54,11 +54,13 @@ export {
 	opTypeOf,
 	opValueProblem,
 } from "./document/field-op.ts";
+export { compactTombstones, retainTombstones, withinHorizon } from "./document/horizon.ts";
 export type { JsonObject, JsonProblem, JsonValue } from "./document/json.ts";
 export { findJsonProblem, isStorableString } from "./document/json.ts";
 export type { ComponentPatch, FieldValue, Patch } from "./document/patch.ts";
 export { applyComponentPatch, resolveField } from "./document/patch.ts";
 export { type PreparedOps, prepareOps } from "./document/prepare-ops.ts";
+export { patchToState } from "./document/restore.ts";
 export type {
 	QuarantineEntry,
 	RoomSnapshot,

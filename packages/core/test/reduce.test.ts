@@ -212,6 +212,7 @@ describe("patch", () => {
 			{
 				kind: "persist",
 				timestamp: 1,
+				clientId: "a",
 				changes: { k: { _exists: true, x: 1 }, j: { _exists: true, y: 1 } },
 				sessionId: "s1",
 				messageId: 1,
@@ -219,6 +220,7 @@ describe("patch", () => {
 			{
 				kind: "persist",
 				timestamp: 2,
+				clientId: "b",
 				changes: { k: { _exists: false }, j: { y: 5 } },
 				sessionId: "s2",
 				messageId: 1,
@@ -226,6 +228,7 @@ describe("patch", () => {
 			{
 				kind: "persist",
 				timestamp: 3,
+				clientId: "a",
 				changes: { k: { _exists: true, z: 1, w: 2 } },
 				sessionId: "s1",
 				messageId: 2,
@@ -233,6 +236,7 @@ describe("patch", () => {
 			{
 				kind: "persist",
 				timestamp: 4,
+				clientId: "b",
 				changes: { j: { y: 4, q: 3 } },
 				sessionId: "s2",
 				messageId: 3,
@@ -240,6 +244,7 @@ describe("patch", () => {
 			{
 				kind: "persist",
 				timestamp: 5,
+				clientId: "a",
 				changes: { j: { _exists: true, n: 0 } },
 				sessionId: "s1",
 				messageId: 3,

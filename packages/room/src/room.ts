@@ -879,6 +879,7 @@ export class Room {
 		for (const effect of dropped) {
 			if (effect.kind === "persist") {
 				const { sessionId, messageId } = effect;
+				if (sessionId === null) continue;
 				senders.push(messageId === undefined ? { sessionId } : { sessionId, messageId });
 			} else if (effect.kind === "persist-chat") {
 				const { sessionId, message } = effect;

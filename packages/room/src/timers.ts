@@ -9,8 +9,6 @@ export interface Timers {
 	 * and the room's timed work (throttles, away, grace periods).
 	 */
 	epochMs(): number;
-	/** Runs `callback` once the current event-loop turn's work is done: the group-commit point. */
-	defer(callback: () => void): void;
 }
 
 export const hostTimers: Timers = {
@@ -19,9 +17,4 @@ export const hostTimers: Timers = {
 	now: () => performance.now(),
 	// The process's start on the wall clock plus a monotonic clock: immune to clock steps.
 	epochMs: () => Math.floor(performance.timeOrigin + performance.now()),
-	// Runs after the I/O callbacks of this loop turn, so every frame already read joins the commit.
-	defer: (callback) => {
-		if (typeof setImmediate === "function") setImmediate(callback);
-		else setTimeout(callback, 0);
-	},
 };

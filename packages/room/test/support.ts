@@ -45,7 +45,6 @@ export class ManualTimers implements Timers {
 	private time = 0;
 	private nextId = 1;
 	private readonly timeouts = new Map<number, { at: number; callback: () => void }>();
-	private deferred: (() => void)[] = [];
 
 	setTimeout(callback: () => void, ms: number): unknown {
 		const id = this.nextId++;
@@ -65,14 +64,8 @@ export class ManualTimers implements Timers {
 		return this.now();
 	}
 
-	defer(callback: () => void): void {
-		this.deferred.push(callback);
-	}
-
-	/** Runs the deferred callbacks (the end of an event-loop turn), then settles promises. */
+	/** The end of an event-loop turn: every promise callback that is ready runs. */
 	async turn(): Promise<void> {
-		const callbacks = this.deferred.splice(0);
-		for (const callback of callbacks) callback();
 		await settle();
 	}
 

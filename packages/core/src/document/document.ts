@@ -48,10 +48,24 @@ export interface DocumentState {
 	newest: KeyRecord | null;
 	/** The ids of typed ops applied, per client: the exactly-once window. */
 	readonly appliedOps: AppliedOps;
+	/**
+	 * Deletions at or before this timestamp are forgotten (see `horizon.ts`): a replica that has
+	 * seen less than it cannot be sent a diff, only the whole document. 0: nothing forgotten.
+	 */
+	horizon: number;
+	/** The deleted keys' records in the order they were deleted, oldest first (deletion times only grow). */
+	readonly tombstones: Map<ComponentKey, KeyRecord>;
 }
 
 export function createDocument(): DocumentState {
-	return { timestamp: 0, records: new Map(), newest: null, appliedOps: new AppliedOps() };
+	return {
+		timestamp: 0,
+		records: new Map(),
+		newest: null,
+		appliedOps: new AppliedOps(),
+		horizon: 0,
+		tombstones: new Map(),
+	};
 }
 
 /**
@@ -63,6 +77,8 @@ export function createDocument(): DocumentState {
  */
 export interface DocumentChange {
 	readonly timestamp: number;
+	/** Who made it, for the journal's history: the sender's clientId, "" for the server. */
+	readonly clientId?: string;
 	readonly changes: Readonly<Record<ComponentKey, ComponentData>>;
 	/**
 	 * The op ids this message added to the exactly-once window and the ones it let go, when it
@@ -185,10 +201,13 @@ function applyToRecord(
 		changed.set(record, null);
 		record.component = null;
 		record.times = emptyRecord();
+		document.tombstones.set(key, record);
 	} else {
 		if (record === undefined) {
 			record = newRecord(key);
 			document.records.set(key, record);
+		} else if (record.component === null) {
+			document.tombstones.delete(key);
 		}
 		const component = copyComponent({});
 		const times = emptyRecord<number>();
@@ -265,7 +284,8 @@ function storedForm(changed: ChangedKeys): Record<ComponentKey, ComponentData> {
 	return changes;
 }
 
-function unlink(document: DocumentState, record: KeyRecord): void {
+/** Takes a record out of the change index. */
+export function unlink(document: DocumentState, record: KeyRecord): void {
 	if (record.older !== null) record.older.newer = record.newer;
 	if (record.newer !== null) record.newer.older = record.older;
 	else if (document.newest === record) document.newest = record.older;

@@ -12,6 +12,7 @@ import {
 	emptyRecord,
 } from "./component.ts";
 import { createDocument, type DocumentState, type KeyRecord, linkAsNewest } from "./document.ts";
+import { compactTombstones } from "./horizon.ts";
 import { findJsonProblem, isStorableString, type JsonValue } from "./json.ts";
 
 /** The serializable state of a room's document, as the ecs-sync design doc defines it. */
@@ -27,6 +28,11 @@ export interface RoomSnapshot {
 	readonly timestamps: Readonly<Record<ComponentKey, Readonly<Record<string, number>>>>;
 	/** The exactly-once window of typed ops, oldest first; absent when empty. */
 	readonly appliedOps?: readonly AppliedOp[];
+	/**
+	 * Deletions at or before this timestamp are not in `timestamps` any more (see `horizon.ts`);
+	 * absent when none was forgotten.
+	 */
+	readonly horizon?: number;
 }
 
 export interface SnapshotError {
@@ -79,10 +85,13 @@ export function exportSnapshot(document: DocumentState): RoomSnapshot {
 		timestamps[record.key] = times;
 		if (record.component !== null) state[record.key] = copyComponent(record.component);
 	}
-	const snapshot = { timestamp: document.timestamp, state, timestamps };
-	return document.appliedOps.size === 0
-		? snapshot
-		: { ...snapshot, appliedOps: document.appliedOps.entries() };
+	return {
+		timestamp: document.timestamp,
+		state,
+		timestamps,
+		...(document.appliedOps.size === 0 ? {} : { appliedOps: document.appliedOps.entries() }),
+		...(document.horizon === 0 ? {} : { horizon: document.horizon }),
+	};
 }
 
 /**
@@ -112,8 +121,11 @@ export function importSnapshot(value: unknown): SnapshotResult {
  */
 export function salvageSnapshot(value: unknown): SalvageResult {
 	if (!isRecord(value)) return invalid("a snapshot must be an object", "");
-	const { timestamp, state, timestamps, appliedOps } = value;
+	const { timestamp, state, timestamps, appliedOps, horizon } = value;
 	if (!isTime(timestamp)) return invalid("must be a non-negative integer", "timestamp");
+	if (horizon !== undefined && !isTime(horizon)) {
+		return invalid("must be a non-negative integer", "horizon");
+	}
 	if (!isRecord(state)) return invalid("must be an object", "state");
 	if (timestamps !== undefined && !isRecord(timestamps)) {
 		return invalid("must be an object", "timestamps");
@@ -132,8 +144,13 @@ export function salvageSnapshot(value: unknown): SalvageResult {
 	}
 	// The change index runs oldest to newest; sort is stable, so ties keep snapshot order.
 	const byChange = [...document.records.values()].sort((a, b) => a.changedAt - b.changedAt);
-	for (const record of byChange) linkAsNewest(document, record);
+	for (const record of byChange) {
+		linkAsNewest(document, record);
+		if (record.component === null) document.tombstones.set(record.key, record);
+	}
 	document.timestamp = Math.max(timestamp, document.newest?.changedAt ?? 0);
+	// A deletion stored at or before the horizon (a store that had not compacted it yet) is forgotten here.
+	compactTombstones(document, Math.min(horizon ?? 0, document.timestamp));
 	// A malformed window entry is left out: it only weakens exactly-once for that one id.
 	document.appliedOps.restore(((appliedOps ?? []) as unknown[]).filter(isAppliedOp));
 	return { ok: true, document, quarantine };

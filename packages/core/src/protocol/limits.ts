@@ -39,6 +39,11 @@ export interface Limits {
 	readonly maxOpIdsPerRoom: number;
 	/** How long (on the room's clock) an op id is kept: older ones go when the next op id is recorded. */
 	readonly opIdMaxAgeMs: number;
+	/**
+	 * Timestamps a deletion is remembered for (see `document/horizon.ts`): a reconnect from
+	 * further back gets the whole document and a `resync`. 0 remembers every deletion.
+	 */
+	readonly tombstoneRetention: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -57,4 +62,5 @@ export const DEFAULT_LIMITS: Limits = {
 	maxOpIdsPerClient: 1_000,
 	maxOpIdsPerRoom: 100_000,
 	opIdMaxAgeMs: 24 * 60 * 60 * 1000,
+	tombstoneRetention: 10_000,
 };

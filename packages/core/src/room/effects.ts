@@ -132,14 +132,16 @@ export class Effects {
 		this.list.push({ kind: "wake", at });
 	}
 
-	persist(change: DocumentChange, session: Session, messageId: MessageId | undefined): void {
+	/** A change for storage, by `session`'s message, or by the server's (null). */
+	persist(change: DocumentChange, session: Session | null, messageId: MessageId | undefined): void {
 		const { timestamp, changes, ops } = change;
 		this.list.push({
 			kind: "persist",
 			timestamp,
+			clientId: session?.clientId ?? "",
 			changes,
 			...(ops === undefined ? {} : { ops }),
-			sessionId: session.sessionId,
+			sessionId: session?.sessionId ?? null,
 			messageId,
 		});
 	}

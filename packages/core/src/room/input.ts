@@ -27,7 +27,8 @@ export type Input =
 	| ServerEventInput
 	| EventRefusedInput
 	| ChatPageInput
-	| ChatDeletedInput;
+	| ChatDeletedInput
+	| RestoreInput;
 
 /** A socket joined the room. A sessionId that is already connected is ignored. */
 export interface ConnectInput {
@@ -146,4 +147,16 @@ export interface ChatPageInput {
 export interface ChatDeletedInput {
 	readonly kind: "chat-deleted";
 	readonly id: number;
+}
+
+/**
+ * The room goes back to an earlier state (the admin API's restore): `document` is the room as
+ * it was then, as storage rebuilt it from its journal. Its components become current at a new
+ * timestamp, as a change from the server (clientId "") that everyone is sent and storage
+ * writes; the exactly-once window of typed ops stays as it is now, so a resend of an op applied
+ * since is still recognised.
+ */
+export interface RestoreInput {
+	readonly kind: "restore";
+	readonly document: DocumentState;
 }

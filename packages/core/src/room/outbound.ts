@@ -71,8 +71,11 @@ export interface SubscribeOutbound {
  */
 export interface PersistOutbound extends DocumentChange {
 	readonly kind: "persist";
-	/** The session whose message made the change, and the patch's id, to tell it if the write fails. */
-	readonly sessionId: SessionId;
+	/**
+	 * The session whose message made the change (null: the server's, a restore), and the
+	 * patch's id, to tell it if the write fails.
+	 */
+	readonly sessionId: SessionId | null;
 	readonly messageId: MessageId | undefined;
 }
 

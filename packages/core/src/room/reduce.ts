@@ -21,6 +21,7 @@ import {
 } from "./handlers/presence-update.ts";
 import { handleRateLimited } from "./handlers/rate-limited.ts";
 import { handleReconnect, handleUnsupportedVersion } from "./handlers/reconnect.ts";
+import { handleRestore } from "./handlers/restore.ts";
 import { handleStateUpdate } from "./handlers/state-update.ts";
 import { handleCommitFailed, handleDocumentLoaded } from "./handlers/storage-failure.ts";
 import { handleTick } from "./handlers/tick.ts";
@@ -126,6 +127,9 @@ export function reduce(state: RoomState, input: Input): ReduceResult {
 			break;
 		case "chat-deleted":
 			handleChatDeleted(state, input, out);
+			break;
+		case "restore":
+			handleRestore(state, input, out);
 			break;
 	}
 	finish(state, out);

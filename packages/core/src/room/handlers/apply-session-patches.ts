@@ -1,6 +1,7 @@
 /** The one path by which a session's changes enter the room, for `patch` and `reconnect` alike. */
 import { applyList, type ListEffect, replicaApplier } from "../../document/applied.ts";
 import { applyDocumentPatches, type OpIds } from "../../document/document.ts";
+import { retainTombstones } from "../../document/horizon.ts";
 import type { Patch } from "../../document/patch.ts";
 import { prepareOps } from "../../document/prepare-ops.ts";
 import type { MessageId } from "../../protocol/commands.ts";
@@ -44,6 +45,7 @@ export function applySessionPatches(
 	}
 	if (documentPatches.length > 0) {
 		const applied = applyDocumentPatches(state.document, documentPatches, opIds);
+		retainTombstones(state.document, state.limits.tombstoneRetention);
 		out.persist(applied.change, session, messageId);
 		// Sent even when none of it took effect: the new timestamp is news (version 1 takes it).
 		document = { patches: applied.relayed, materialized: applied.materialized };

@@ -1,6 +1,7 @@
 /** `reconnect`: the first message of every connection, and the catch-up that answers it. */
 import { hasKeys } from "../../document/component.ts";
 import { documentDiffSince } from "../../document/document.ts";
+import { withinHorizon } from "../../document/horizon.ts";
 import { CloseCode } from "../../protocol/close-codes.ts";
 import type { ReconnectCommand, UnsupportedVersionCommand } from "../../protocol/commands.ts";
 import { ErrorCode } from "../../protocol/error-codes.ts";
@@ -16,6 +17,8 @@ import { applySessionPatches } from "./apply-session-patches.ts";
  * timestamp the room never reached talks to a room restored from an older copy: it gets a
  * `resync` first, asking it to send what it holds that changed after the room's timestamp, and
  * then the whole document (the room's history since that copy is not the one the client saw).
+ * A client that last saw the room before its horizon gets the same: the deletions it missed
+ * are forgotten (see `horizon.ts`), so no diff can carry them.
  */
 export function handleReconnect(
 	state: RoomState,
@@ -48,8 +51,10 @@ export function handleReconnect(
 	// the catch-up still brings it to the room's state, without them.
 	if (typeof applied !== "number") out.send(session, { type: "error", ...applied });
 	const timestamp = typeof applied === "number" ? applied : state.document.timestamp;
-	if (aheadOfRoom) out.send(session, { type: "resync", since });
-	const diff = documentDiffSince(state.document, aheadOfRoom ? 0 : command.lastTimestamp);
+	// After the offline patches: they may have moved the horizon.
+	const whole = aheadOfRoom || !withinHorizon(state.document, command.lastTimestamp);
+	if (whole) out.send(session, { type: "resync", since });
+	const diff = documentDiffSince(state.document, whole ? 0 : command.lastTimestamp);
 	const ephemeral = ephemeralOfOthers(state, session.clientId);
 	out.send(session, {
 		type: "catch-up",
