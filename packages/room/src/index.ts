@@ -1,5 +1,12 @@
 export type { ChatPage, ChatStorage } from "./chat-storage.ts";
 export type { Fanout } from "./fanout.ts";
+export {
+	BeforeHorizonError,
+	type History,
+	hasHistory,
+	type JournalEntry,
+	type JournalPage,
+} from "./history.ts";
 export type {
 	ConnectDecision,
 	ConnectRequest,

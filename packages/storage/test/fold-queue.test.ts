@@ -1,79 +1,102 @@
 /**
- * The fold queue on its own: when it folds (the interval, a room's entry count, `flush`), that
- * a failed fold keeps every change in order for the next one, and that `discard` and `stop`
- * do what storage relies on.
+ * The fold queue on its own: when it folds (the interval, a room's entry count, `flush`, the
+ * sweep of rooms whose journal still holds entries), that a failed fold keeps its rooms for the
+ * next one, and that `discard` and `stop` do what storage relies on.
  */
 import { expect, test } from "bun:test";
-import type { DocumentChange } from "@roomsync/core";
 import { FoldQueue } from "../src/journal/fold-queue.ts";
 
-const at = (timestamp: number): DocumentChange => ({ timestamp, changes: {} });
-const stamps = (pending: ReadonlyMap<string, readonly DocumentChange[]>) =>
-	Object.fromEntries([...pending].map(([room, list]) => [room, list.map((c) => c.timestamp)]));
-
 test("folds after the interval, all rooms at once; at once when a room reaches maxEntries", async () => {
-	const folds: Record<string, number[]>[] = [];
+	const folds: string[][] = [];
 	const queue = new FoldQueue(
 		{ intervalMs: 30, maxEntries: 3 },
-		(p) => void folds.push(stamps(p)),
+		(rooms) => {
+			folds.push([...rooms]);
+			return [];
+		},
 		() => {},
 	);
-	queue.add("a", [at(1)]);
-	queue.add("b", [at(1), at(2)]);
+	queue.add("a", 1);
+	queue.add("b", 2);
 	expect(folds).toEqual([]);
 	await Bun.sleep(60);
-	expect(folds).toEqual([{ a: [1], b: [1, 2] }]);
-	queue.add("a", [at(2), at(3), at(4)]);
+	expect(folds).toEqual([["a", "b"]]);
+	queue.add("a", 3);
 	await Bun.sleep(5);
-	expect(folds).toEqual([{ a: [1], b: [1, 2] }, { a: [2, 3, 4] }]);
+	expect(folds).toEqual([["a", "b"], ["a"]]);
 	queue.stop();
 });
 
-test("a failed fold puts its changes back in front of later ones; the next fold has them all", async () => {
+test("a failed fold keeps its rooms, with what came meanwhile, for the next one", async () => {
 	let fail = true;
-	const folds: Record<string, number[]>[] = [];
+	const folds: string[][] = [];
 	const errors: unknown[] = [];
 	const queue = new FoldQueue(
 		{ intervalMs: 10_000 },
-		async (p) => {
+		async (rooms) => {
 			if (fail) throw new Error("database away");
-			folds.push(stamps(p));
+			folds.push([...rooms]);
+			return [];
 		},
 		(error) => errors.push(error),
 	);
-	queue.add("a", [at(1), at(2)]);
+	queue.add("a", 2);
 	await queue.flush();
 	expect(errors).toHaveLength(1);
-	queue.add("a", [at(3)]);
+	expect(queue.size).toBe(2);
+	queue.add("a", 1);
 	fail = false;
 	await queue.flush();
-	expect(folds).toEqual([{ a: [1, 2, 3] }]);
+	expect(folds).toEqual([["a"]]);
 	expect(queue.size).toBe(0);
 	queue.stop();
 });
 
+test("a room whose journal still holds entries is swept again until it holds none", async () => {
+	const folds: string[][] = [];
+	let holding = new Set(["a"]);
+	const queue = new FoldQueue(
+		{ intervalMs: 5, sweepMs: 20 },
+		(rooms) => {
+			folds.push([...rooms]);
+			return [...rooms].filter((room) => holding.has(room));
+		},
+		() => {},
+	);
+	queue.add("a", 1);
+	queue.add("b", 1);
+	await Bun.sleep(15);
+	expect(folds).toEqual([["a", "b"]]);
+	await Bun.sleep(30);
+	expect(folds.slice(1, 2)).toEqual([["a"]]);
+	holding = new Set();
+	await Bun.sleep(50);
+	const count = folds.length;
+	await Bun.sleep(50);
+	expect(folds.length).toBe(count);
+	queue.stop();
+});
+
 test("discard forgets a room; after stop nothing is scheduled and failures are quiet", async () => {
-	const folds: Record<string, number[]>[] = [];
+	const folds: string[][] = [];
 	const errors: unknown[] = [];
 	const queue = new FoldQueue(
 		{ intervalMs: 20 },
-		(p) => void folds.push(stamps(p)),
+		(rooms) => {
+			folds.push([...rooms]);
+			return [];
+		},
 		(e) => errors.push(e),
 	);
-	queue.add("gone", [at(1)]);
-	queue.add("kept", [at(1)]);
+	queue.add("gone", 1);
+	queue.add("kept", 1);
 	queue.discard("gone");
 	await queue.flush();
-	expect(folds).toEqual([{ kept: [1] }]);
+	expect(folds).toEqual([["kept"]]);
 	queue.stop();
-	queue.add("late", [at(2)]);
+	queue.add("late", 1);
 	await Bun.sleep(50);
 	expect(folds).toHaveLength(1);
-	expect(
-		queue
-			.take()
-			.get("late")
-			?.map((c) => c.timestamp),
-	).toEqual([2]);
+	expect(queue.take()).toEqual(["late"]);
 	expect(errors).toEqual([]);
 });

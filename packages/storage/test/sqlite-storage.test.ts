@@ -85,6 +85,8 @@ describe("SqliteStorage", () => {
 		const storage = new SqliteStorage({
 			path,
 			fold: { intervalMs: 60_000, maxEntries: 1_000_000 },
+			// No history kept: a fold takes the whole journal.
+			retention: { entries: 0 },
 		});
 		const room = storage.forRoom("big");
 		const document = createDocument();
@@ -123,8 +125,9 @@ describe("SqliteStorage", () => {
 		await room.commit([change(document, { k8: { _exists: false } })]);
 		await room.commit([change(document, { k9: { _exists: true, z: 1 } })]);
 		expect(delta(before)).toEqual({ ...none, journal: 102 });
-		// The fold: k7's two fields once each, k8's three fields out and its component, k9's three
-		// old fields out, one in and its component; the room, its fold mark, the journal emptied.
+		// The fold: k7's two fields once each, k8's three fields out and its component row deleted
+		// (a folded deletion is forgotten), k9's three old fields out, one in and its component;
+		// the room, its fold mark, the journal emptied.
 		before = counts();
 		await storage.folds.flush();
 		expect(delta(before)).toEqual({

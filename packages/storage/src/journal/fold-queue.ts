@@ -1,34 +1,59 @@
 /**
- * The rooms' committed changes that are in the journal but not yet folded into the field rows,
- * and when to fold them: every `intervalMs`, or as soon as a room holds `maxEntries` of them.
- * A fold takes every room's pending changes at once (one transaction for the database); if it
- * fails, they are put back in front of what came meanwhile and the next fold tries again. The
- * journal holds them all along, so a fold that never happens loses nothing: a load replays them.
+ * When rooms' journals are folded into their field rows. The journal keeps each room's recent
+ * changes (`JournalRetention`: by count and by age), which is the room's history; a fold moves
+ * what falls out of it into the rows, coalesced, and forgets it. The queue only counts: the
+ * changes themselves are read back from the journal by the fold, so a room's retained history
+ * costs no memory. A room is folded every `intervalMs` after a change, at once when it gathered
+ * `maxEntries` since its last fold, and, while its journal holds anything, every `sweepMs`, so
+ * entries that age out of an idle room's journal are folded too. A fold that fails is tried
+ * again; the journal holds everything all along, so a fold that never happens loses nothing.
  */
-import type { DocumentChange } from "@roomsync/core";
 
 export interface FoldOptions {
-	/** Longest time a committed change waits to be folded. Default 1,000 ms. */
+	/** Longest time a room waits to be folded after a change. Default 1,000 ms. */
 	readonly intervalMs?: number;
-	/** A room with this many changes waiting is folded at once. Default 10,000. */
+	/** A room with this many changes since its last fold is folded at once. Default 10,000. */
 	readonly maxEntries?: number;
+	/** How often rooms whose journal holds entries are looked at again, for age. Default 60,000 ms. */
+	readonly sweepMs?: number;
+}
+
+/**
+ * How much of a room's history its journal keeps: its last `entries` changes, and none older
+ * than `ageMs`; what falls out is folded. The history (`history`, `snapshotAt`, restores) and
+ * the tombstone horizon (see the core's `horizon.ts`) reach back as far as the journal does.
+ */
+export interface JournalRetention {
+	readonly entries: number;
+	readonly ageMs: number;
 }
 
 export const DEFAULT_FOLD_INTERVAL_MS = 1_000;
 export const DEFAULT_FOLD_MAX_ENTRIES = 10_000;
+export const DEFAULT_FOLD_SWEEP_MS = 60_000;
+export const DEFAULT_JOURNAL_RETENTION: JournalRetention = {
+	entries: 10_000,
+	ageMs: 7 * 24 * 60 * 60 * 1000,
+};
 
-/** Writes the pending changes of each room into its rows and drops them from the journal. */
-export type FoldWriter = (
-	pending: ReadonlyMap<string, readonly DocumentChange[]>,
-) => Promise<void> | void;
+/**
+ * Folds what fell out of the retention of each room's journal into its rows. Returns the rooms
+ * whose journal still holds entries, for the sweep.
+ */
+export type FoldWriter = (rooms: readonly string[]) => Promise<Iterable<string>> | Iterable<string>;
 
 export class FoldQueue {
-	private pending = new Map<string, DocumentChange[]>();
+	/** Rooms to fold, with the changes each gathered since its last fold. */
+	private pending = new Map<string, number>();
+	/** Rooms whose journal held entries after their last fold. */
+	private retained = new Set<string>();
 	private readonly intervalMs: number;
 	private readonly maxEntries: number;
+	private readonly sweepMs: number;
 	private readonly writer: FoldWriter;
 	private readonly onError: (error: unknown) => void;
 	private timer: ReturnType<typeof setTimeout> | null = null;
+	private sweepTimer: ReturnType<typeof setInterval> | null = null;
 	private folding: Promise<void> | null = null;
 	/** After `stop`: no more timers, and a fold that fails (its database closed) is not retried. */
 	private stopped = false;
@@ -36,55 +61,63 @@ export class FoldQueue {
 	constructor(options: FoldOptions, writer: FoldWriter, onError: (error: unknown) => void) {
 		this.intervalMs = options.intervalMs ?? DEFAULT_FOLD_INTERVAL_MS;
 		this.maxEntries = options.maxEntries ?? DEFAULT_FOLD_MAX_ENTRIES;
+		this.sweepMs = options.sweepMs ?? DEFAULT_FOLD_SWEEP_MS;
 		this.writer = writer;
 		this.onError = onError;
 	}
 
-	/** Changes of `room` that are committed to the journal, in order. */
-	add(room: string, changes: readonly DocumentChange[]): void {
-		if (changes.length === 0) return;
-		let list = this.pending.get(room);
-		if (list === undefined) {
-			list = [];
-			this.pending.set(room, list);
-		}
-		for (const change of changes) list.push(change);
-		if (list.length >= this.maxEntries) this.schedule(0);
+	/** `count` changes of `room` are committed to its journal. */
+	add(room: string, count: number): void {
+		if (count === 0) return;
+		const gathered = (this.pending.get(room) ?? 0) + count;
+		this.pending.set(room, gathered);
+		if (gathered >= this.maxEntries) this.schedule(0);
 		else this.schedule(this.intervalMs);
 	}
 
-	/** Forgets what `room` has pending: its rows are being replaced or deleted. */
-	discard(room: string): void {
-		this.pending.delete(room);
+	/** `room`'s journal holds entries (it was just loaded): it is looked at by the sweep and `flush`. */
+	retain(room: string): void {
+		this.retained.add(room);
+		this.startSweep();
 	}
 
-	/** How many changes wait, over all rooms. */
+	/** Forgets `room`: its rows and journal are being replaced or deleted. */
+	discard(room: string): void {
+		this.pending.delete(room);
+		this.retained.delete(room);
+	}
+
+	/** How many changes wait for a fold, over all rooms. */
 	get size(): number {
 		let count = 0;
-		for (const list of this.pending.values()) count += list.length;
+		for (const gathered of this.pending.values()) count += gathered;
 		return count;
 	}
 
-	/** Folds everything pending now; resolves when that fold (and any in flight) is done. */
+	/** Folds every room pending or retained now; resolves when that fold (and any in flight) is done. */
 	async flush(): Promise<void> {
 		this.clearTimer();
 		while (this.folding !== null) await this.folding;
+		for (const room of this.retained) if (!this.pending.has(room)) this.pending.set(room, 0);
 		if (this.pending.size === 0) return;
 		this.folding = this.foldPending();
 		await this.folding;
 	}
 
-	/** Takes everything pending, for a caller that folds it itself (a synchronous close). */
-	take(): Map<string, DocumentChange[]> {
-		const batch = this.pending;
+	/** Takes the rooms to fold, pending and retained, for a caller that folds them itself (a synchronous close). */
+	take(): string[] {
+		const rooms = new Set([...this.pending.keys(), ...this.retained]);
 		this.pending = new Map();
-		return batch;
+		this.retained = new Set();
+		return [...rooms];
 	}
 
-	/** The timer is dropped; what is pending stays in the journal for the next load. */
+	/** The timers are dropped; what is not folded stays in the journal for the next load. */
 	stop(): void {
 		this.stopped = true;
 		this.clearTimer();
+		if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+		this.sweepTimer = null;
 	}
 
 	private schedule(delayMs: number): void {
@@ -99,25 +132,42 @@ export class FoldQueue {
 		this.timer = timer;
 	}
 
+	private startSweep(): void {
+		if (this.stopped || this.sweepTimer !== null || this.retained.size === 0) return;
+		const sweep = setInterval(() => {
+			if (this.retained.size === 0) {
+				clearInterval(sweep);
+				this.sweepTimer = null;
+				return;
+			}
+			for (const room of this.retained) if (!this.pending.has(room)) this.pending.set(room, 0);
+			this.schedule(0);
+		}, this.sweepMs);
+		(sweep as { unref?: () => void }).unref?.();
+		this.sweepTimer = sweep;
+	}
+
 	private async foldPending(): Promise<void> {
 		const batch = this.pending;
 		this.pending = new Map();
 		try {
-			await this.writer(batch);
-		} catch (error) {
-			// Back in front of what came meanwhile, in order.
-			for (const [room, later] of this.pending) {
-				const earlier = batch.get(room);
-				if (earlier === undefined) batch.set(room, later);
-				else earlier.push(...later);
+			const still = new Set(await this.writer([...batch.keys()]));
+			for (const room of batch.keys()) {
+				if (still.has(room)) this.retained.add(room);
+				else this.retained.delete(room);
 			}
-			this.pending = batch;
+		} catch (error) {
+			// Back in, with what came meanwhile.
+			for (const [room, gathered] of batch) {
+				this.pending.set(room, gathered + (this.pending.get(room) ?? 0));
+			}
 			if (!this.stopped) this.onError(error);
 			this.schedule(this.intervalMs);
 		} finally {
 			this.folding = null;
 		}
 		if (this.pending.size > 0 && this.timer === null) this.schedule(this.intervalMs);
+		this.startSweep();
 	}
 
 	private clearTimer(): void {

@@ -9,11 +9,11 @@ import { emptyRecord } from "@roomsync/core";
 
 /** The text of a journal row: everything of the change but its timestamp (the row's key). */
 export function journalText(change: DocumentChange): string {
-	return JSON.stringify(
-		change.ops === undefined
-			? { changes: change.changes }
-			: { changes: change.changes, ops: change.ops },
-	);
+	return JSON.stringify({
+		...(change.clientId === undefined ? {} : { clientId: change.clientId }),
+		changes: change.changes,
+		...(change.ops === undefined ? {} : { ops: change.ops }),
+	});
 }
 
 /** A stored journal row back as a change; throws, naming the row, on one that is not a change. */
@@ -24,7 +24,11 @@ export function journalChange(room: string, timestamp: number, text: string): Do
 	} catch {
 		throw new Error(`room ${JSON.stringify(room)}: journal entry ${timestamp} is not JSON`);
 	}
-	const { changes, ops } = (value ?? {}) as { changes?: unknown; ops?: unknown };
+	const { clientId, changes, ops } = (value ?? {}) as {
+		clientId?: unknown;
+		changes?: unknown;
+		ops?: unknown;
+	};
 	if (typeof changes !== "object" || changes === null || Array.isArray(changes)) {
 		throw new Error(`room ${JSON.stringify(room)}: journal entry ${timestamp} holds no changes`);
 	}
@@ -32,9 +36,12 @@ export function journalChange(room: string, timestamp: number, text: string): Do
 	const own = emptyRecord<ComponentData>();
 	for (const key of Object.keys(changes))
 		own[key] = (changes as Record<string, ComponentData>)[key] as ComponentData;
-	return ops === undefined
-		? { timestamp, changes: own }
-		: { timestamp, changes: own, ops: ops as DocumentChange["ops"] & object };
+	return {
+		timestamp,
+		...(typeof clientId === "string" ? { clientId } : {}),
+		changes: own,
+		...(ops === undefined ? {} : { ops: ops as DocumentChange["ops"] & object }),
+	};
 }
 
 /** A room's rows as a load reads them, before the Room checks them: open to replaying onto. */

@@ -117,6 +117,17 @@ const MIGRATIONS: readonly Migration[] = [
 			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 		],
 	},
+	{
+		// As PostgreSQL's step 5: the journal keeps history, with times; folded deletions go.
+		version: 5,
+		statements: (sql, t) => [
+			sql`ALTER TABLE ${t.journal} ADD COLUMN at DOUBLE NULL`,
+			sql`ALTER TABLE ${t.roomFolds} ADD COLUMN horizon DOUBLE NOT NULL DEFAULT 0`,
+			sql`UPDATE ${t.roomFolds} SET horizon = folded`,
+			sql`DELETE c FROM ${t.components} c JOIN ${t.roomFolds} f ON c.room = f.room
+				WHERE c.live = 0 AND c.exists_at <= f.folded`,
+		],
+	},
 ];
 
 /** How long a start waits for another process's migration before it gives up. */
@@ -135,7 +146,7 @@ export const mysqlDialect: Dialect = {
 		// Not INSERT IGNORE: that would also turn real errors (a value too long) into warnings.
 		chatIgnoreDuplicate: sql`ON DUPLICATE KEY UPDATE id = id`,
 		appliedOps: sql`ON DUPLICATE KEY UPDATE at = VALUES(at), seq = VALUES(seq)`,
-		roomFolds: sql`ON DUPLICATE KEY UPDATE folded = VALUES(folded)`,
+		roomFolds: sql`ON DUPLICATE KEY UPDATE folded = VALUES(folded), horizon = VALUES(horizon)`,
 		roomFoldsKeep: sql`ON DUPLICATE KEY UPDATE folded = folded`,
 	}),
 	encodeText: (value) => value,

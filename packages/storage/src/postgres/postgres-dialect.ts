@@ -114,6 +114,19 @@ const MIGRATIONS: readonly Migration[] = [
 			)`,
 		],
 	},
+	{
+		// The journal is the rooms' history: it keeps their recent changes (retention), each
+		// with when it was appended (epoch ms; null before this step), and a fold takes only what
+		// falls out. The fold mark is then the tombstone horizon: the deletions it holds go.
+		version: 5,
+		statements: (sql, t) => [
+			sql`ALTER TABLE ${t.journal} ADD COLUMN at double precision`,
+			sql`ALTER TABLE ${t.roomFolds} ADD COLUMN horizon double precision NOT NULL DEFAULT 0`,
+			sql`UPDATE ${t.roomFolds} SET horizon = folded`,
+			sql`DELETE FROM ${t.components} c USING ${t.roomFolds} f
+				WHERE c.room = f.room AND c.live = 0 AND c.exists_at <= f.folded`,
+		],
+	},
 ];
 
 export const postgresDialect: Dialect = {
@@ -128,7 +141,7 @@ export const postgresDialect: Dialect = {
 		liveVersions: sql`ON CONFLICT (room) DO UPDATE SET version = EXCLUDED.version`,
 		chatIgnoreDuplicate: sql`ON CONFLICT (room, id) DO NOTHING`,
 		appliedOps: sql`ON CONFLICT (room, op_hash) DO UPDATE SET at = EXCLUDED.at, seq = EXCLUDED.seq`,
-		roomFolds: sql`ON CONFLICT (room) DO UPDATE SET folded = EXCLUDED.folded`,
+		roomFolds: sql`ON CONFLICT (room) DO UPDATE SET folded = EXCLUDED.folded, horizon = EXCLUDED.horizon`,
 		roomFoldsKeep: sql`ON CONFLICT (room) DO NOTHING`,
 	}),
 	encodeText: (value) => Buffer.from(value, "utf8"),

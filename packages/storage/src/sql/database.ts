@@ -4,7 +4,12 @@
  * that name the database. Shared by the document and the chat storage of one `SqlStorage`.
  */
 import { SQL } from "bun";
-import { type FoldOptions, FoldQueue } from "../journal/fold-queue.ts";
+import {
+	DEFAULT_JOURNAL_RETENTION,
+	type FoldOptions,
+	FoldQueue,
+	type JournalRetention,
+} from "../journal/fold-queue.ts";
 import type { Dialect, Tables, Upserts } from "./dialect.ts";
 import { SqlGroupCommit, type Write } from "./group-commit.ts";
 import { migrate } from "./migrate.ts";
@@ -23,8 +28,10 @@ export interface SqlStorageOptions {
 	 * default, the connection's own (PostgreSQL's `search_path`, the URL's MySQL database).
 	 */
 	readonly schema?: string;
-	/** When committed changes are folded from the journal into the field rows. */
+	/** When rooms' journals are folded into the field rows. */
 	readonly fold?: FoldOptions;
+	/** How much history each room's journal keeps. */
+	readonly retention?: Partial<JournalRetention>;
 }
 
 /** Schema names are quoted as identifiers; this keeps them to names every tool prints plainly. */
@@ -82,9 +89,10 @@ export class SqlDatabase {
 		};
 		this.upserts = dialect.upserts(this.sql, this.tables);
 		this.groupCommit = new SqlGroupCommit(this.sql, (error) => this.failure("commit", error));
+		this.retention = { ...DEFAULT_JOURNAL_RETENTION, ...options.retention };
 		this.folds = new FoldQueue(
 			options.fold ?? {},
-			(pending) => this.write((tx) => foldRooms(this, tx, pending)),
+			(rooms) => this.write((tx) => foldRooms(this, tx, rooms, this.retention, Date.now())),
 			(error) =>
 				console.error(
 					`${dialect.name} ${this.where}: folding the journal failed, will retry:`,
@@ -93,8 +101,10 @@ export class SqlDatabase {
 		);
 	}
 
-	/** Committed changes waiting to be folded into the field rows. */
+	/** When rooms' journals are folded into the field rows. */
 	readonly folds: FoldQueue;
+	/** How much history each room's journal keeps. */
+	readonly retention: JournalRetention;
 
 	/**
 	 * Brings the schema up to date, once; a failed attempt (the database was unreachable) is

@@ -8,7 +8,8 @@
 
 import type { AppliedOp, ComponentData, DocumentChange, LiveStateChange } from "@roomsync/core";
 import type { SQL } from "bun";
-import { journalText, opKey } from "../journal/journal-entry.ts";
+import type { JournalRetention } from "../journal/fold-queue.ts";
+import { journalChange, journalText, opKey } from "../journal/journal-entry.ts";
 import type { SqlDatabase } from "./database.ts";
 
 export interface RoomRows {
@@ -242,39 +243,68 @@ export async function appendJournal(
 	room: string,
 	changes: readonly DocumentChange[],
 ): Promise<void> {
+	const at = Date.now();
 	for (const part of chunks(changes)) {
 		const values = part.map((change) => ({
 			room,
 			timestamp: change.timestamp,
 			entry: journalText(change),
+			at,
 		}));
 		await tx`INSERT INTO ${db.tables.journal} ${tx(values)}`;
 	}
 }
 
 /**
- * Writes each room's pending changes into its rows, coalesced (a field changed many times is
- * written once), marks the room folded up to them and drops them from its journal.
+ * Folds what fell out of each room's journal retention into its rows (as SQLite's fold does:
+ * each field written once, deletions forgotten, the fold mark moved to the horizon) and drops
+ * those entries. Returns the rooms whose journal still holds entries.
  */
 export async function foldRooms(
 	db: SqlDatabase,
 	tx: SQL,
-	pending: ReadonlyMap<string, readonly DocumentChange[]>,
-): Promise<void> {
+	rooms: readonly string[],
+	retention: JournalRetention,
+	now: number,
+): Promise<string[]> {
 	const { tables: t, upserts: u } = db;
-	for (const [room, pendingChanges] of pending) {
+	const retained: string[] = [];
+	for (const room of rooms) {
+		const [last] = await tx`SELECT max(timestamp) AS latest FROM ${t.journal} WHERE room = ${room}`;
+		if (last?.latest === null || last?.latest === undefined) continue;
+		const latest = Number(last.latest);
 		// Another storage on this database (a process, or one being closed) may have folded part
-		// of these already: the room's fold mark, locked for this transaction, says how far. Only
-		// what lies beyond it is written, so a late fold never moves the rows back.
-		await tx`INSERT INTO ${t.roomFolds} (room, folded) VALUES (${room}, ${-1}) ${u.roomFoldsKeep}`;
-		const [mark] = await tx`SELECT folded FROM ${t.roomFolds} WHERE room = ${room} FOR UPDATE`;
-		const from = Number(mark?.folded ?? -1);
-		const changes = pendingChanges.filter((change) => change.timestamp > from);
-		const rows = rowsOfChanges(changes, []);
-		const folded = rows.timestamp;
-		if (folded === undefined) continue;
-		await writeRoomRows(db, tx, room, rows);
-		await tx`INSERT INTO ${t.roomFolds} (room, folded) VALUES (${room}, ${folded}) ${u.roomFolds}`;
-		await tx`DELETE FROM ${t.journal} WHERE room = ${room} AND timestamp <= ${folded}`;
+		// already: the room's fold mark, locked for this transaction, says how far. Only what lies
+		// beyond it is written, so a late fold never moves the rows back.
+		const [row] = await tx`SELECT timestamp FROM ${t.rooms} WHERE room = ${room}`;
+		await tx`INSERT INTO ${t.roomFolds} (room, folded) VALUES (${room}, ${Number(row?.timestamp ?? 0)}) ${u.roomFoldsKeep}`;
+		const [fold] = await tx`SELECT folded FROM ${t.roomFolds} WHERE room = ${room} FOR UPDATE`;
+		const mark = Number(fold?.folded ?? 0);
+		// Entries from before the journal kept times (at is null) count as aged out.
+		const [aged] =
+			await tx`SELECT max(timestamp) AS up_to FROM ${t.journal} WHERE room = ${room} AND (at IS NULL OR at < ${now - retention.ageMs})`;
+		const byAge =
+			aged?.up_to === null || aged?.up_to === undefined ? -Infinity : Number(aged.up_to);
+		const horizon = Math.min(latest, Math.max(latest - retention.entries, byAge));
+		if (latest > horizon) retained.push(room);
+		if (horizon <= mark) continue;
+		const entries: { timestamp: unknown; entry: string }[] =
+			await tx`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} AND timestamp > ${mark} AND timestamp <= ${horizon} ORDER BY timestamp`;
+		const rows = rowsOfChanges(
+			entries.map(({ timestamp, entry }) => journalChange(room, Number(timestamp), entry)),
+			[],
+		);
+		const deleted = rows.components.filter(({ live }) => live === 0);
+		await writeRoomRows(db, tx, room, {
+			...rows,
+			components: rows.components.filter(({ live }) => live !== 0),
+			timestamp: horizon,
+		});
+		for (const keys of chunks(deleted.map(({ key }) => ({ hash: digest(key) })))) {
+			await tx`DELETE FROM ${t.components} WHERE room = ${room} AND component_hash IN ${tx(keys, "hash")}`;
+		}
+		await tx`INSERT INTO ${t.roomFolds} (room, folded, horizon) VALUES (${room}, ${horizon}, ${horizon}) ${u.roomFolds}`;
+		await tx`DELETE FROM ${t.journal} WHERE room = ${room} AND timestamp <= ${horizon}`;
 	}
+	return retained;
 }

@@ -15,7 +15,14 @@ import {
 	type QuarantineEntry,
 	type RoomSnapshot,
 } from "@roomsync/core";
-import type { IncrementalStorage, Quarantine, SyncStorage } from "@roomsync/room";
+import {
+	BeforeHorizonError,
+	type History,
+	type IncrementalStorage,
+	type JournalPage,
+	type Quarantine,
+	type SyncStorage,
+} from "@roomsync/room";
 import type { SQL } from "bun";
 import type { FoldQueue } from "../journal/fold-queue.ts";
 import { journalChange, type LoadedRows, replayJournal } from "../journal/journal-entry.ts";
@@ -97,7 +104,7 @@ interface FieldRow {
 }
 
 /** One room's rows: an `IncrementalStorage` for the Room, and a `SyncStorage` for imports. */
-export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quarantine {
+export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quarantine, History {
 	private readonly db: SqlDatabase;
 	readonly roomId: string;
 
@@ -112,15 +119,56 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 	 * component, a value that is not JSON as an `UnparsedValue`, timestamps as stored.
 	 */
 	load(): Promise<RoomSnapshot | null> {
+		return this.stateAt(Number.MAX_SAFE_INTEGER, `loading room ${JSON.stringify(this.roomId)}`);
+	}
+
+	/** As `SqliteRoomStorage.snapshotAt`: the room at `timestamp`, within the journal's reach. */
+	snapshotAt(timestamp: number): Promise<RoomSnapshot | null> {
+		const room = this.roomId;
+		return this.stateAt(timestamp, `reading room ${JSON.stringify(room)} at ${timestamp}`);
+	}
+
+	/** The room's journal after `since`, oldest first, at most `limit` entries. */
+	history(since: number, limit: number): Promise<JournalPage> {
+		const room = this.roomId;
+		const { tables: t } = this.db;
+		return this.db.readSnapshot(
+			`reading the history of room ${JSON.stringify(room)}`,
+			async (sql) => {
+				const horizon = await this.horizon(sql);
+				const rows: { timestamp: unknown; entry: string; at: unknown }[] =
+					await sql`SELECT timestamp, entry, at FROM ${t.journal} WHERE room = ${room} AND timestamp > ${since} ORDER BY timestamp LIMIT ${limit + 1}`;
+				const entries = rows.slice(0, limit).map(({ timestamp, entry, at }) => ({
+					...journalChange(room, Number(timestamp), entry),
+					at: at === null ? null : Number(at),
+				}));
+				return { horizon, entries, hasMore: rows.length > limit };
+			},
+		);
+	}
+
+	/** Up to where the rows hold the room: history starts after it. */
+	private async horizon(sql: SQL): Promise<number> {
+		const { tables: t } = this.db;
+		const room = this.roomId;
+		const [row] = await sql`SELECT timestamp FROM ${t.rooms} WHERE room = ${room}`;
+		const [fold] = await sql`SELECT folded FROM ${t.roomFolds} WHERE room = ${room}`;
+		return Number(fold?.folded ?? row?.timestamp ?? 0);
+	}
+
+	private stateAt(upTo: number, doing: string): Promise<RoomSnapshot | null> {
 		const room = this.roomId;
 		const { tables: t, dialect } = this.db;
-		return this.db.readSnapshot(`loading room ${JSON.stringify(room)}`, async (sql) => {
+		return this.db.readSnapshot(doing, async (sql) => {
 			const [row] = await sql`SELECT timestamp FROM ${t.rooms} WHERE room = ${room}`;
-			const [fold] = await sql`SELECT folded FROM ${t.roomFolds} WHERE room = ${room}`;
+			const [fold] = await sql`SELECT folded, horizon FROM ${t.roomFolds} WHERE room = ${room}`;
 			const folded = Number(fold?.folded ?? row?.timestamp ?? 0);
+			const horizon = Number(fold?.horizon ?? 0);
+			if (upTo < folded) throw new BeforeHorizonError(room, upTo, folded);
 			const tail: { timestamp: unknown; entry: string }[] =
-				await sql`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} AND timestamp > ${folded} ORDER BY timestamp`;
+				await sql`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} AND timestamp > ${folded} AND timestamp <= ${upTo} ORDER BY timestamp`;
 			if (row === undefined && tail.length === 0) return null;
+			if (tail.length > 0) this.db.folds.retain(room);
 			const components: ComponentRow[] =
 				await sql`SELECT component, live, exists_at FROM ${t.components} WHERE room = ${room}`;
 			const fields: FieldRow[] =
@@ -173,10 +221,13 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 				rows,
 				tail.map(({ timestamp, entry }) => journalChange(room, Number(timestamp), entry)),
 			);
-			const snapshot = { timestamp: rows.timestamp, state, timestamps };
-			return (
-				rows.appliedOps.length > 0 ? { ...snapshot, appliedOps: rows.appliedOps } : snapshot
-			) as RoomSnapshot;
+			return {
+				timestamp: rows.timestamp,
+				state,
+				timestamps,
+				...(rows.appliedOps.length > 0 ? { appliedOps: rows.appliedOps } : {}),
+				...(horizon > 0 ? { horizon } : {}),
+			} as RoomSnapshot;
 		});
 	}
 
@@ -193,7 +244,7 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 				await writeRoomRows(this.db, tx, room, live);
 			});
 			// Only what is committed may be folded: a failed commit's changes never reach the rows.
-			return committed.then(() => this.db.folds.add(room, changes));
+			return committed.then(() => this.db.folds.add(room, changes.length));
 		} catch (error) {
 			return Promise.reject(error);
 		}
@@ -212,7 +263,7 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 		await this.db.write(async (tx) => {
 			await tx`DELETE FROM ${journal} WHERE room = ${room}`;
 			await writeRoomRows(this.db, tx, room, rows);
-			await tx`INSERT INTO ${roomFolds} (room, folded) VALUES (${room}, ${timestamp}) ${this.db.upserts.roomFolds}`;
+			await tx`INSERT INTO ${roomFolds} (room, folded, horizon) VALUES (${room}, ${timestamp}, ${snapshot.horizon ?? 0}) ${this.db.upserts.roomFolds}`;
 		});
 	}
 

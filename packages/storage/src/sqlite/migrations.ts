@@ -118,6 +118,20 @@ const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] 
 			) WITHOUT ROWID;
 		`,
 	},
+	{
+		// The journal is the rooms' history: it keeps their recent changes (retention), each
+		// with when it was appended (epoch ms; null for entries from before this step), and a
+		// fold takes only what falls out, forgetting the deletions it folds: \`horizon\` is the
+		// tombstone horizon (the fold mark after a fold; a saved snapshot's own otherwise).
+		version: 7,
+		sql: `
+			ALTER TABLE journal ADD COLUMN at INTEGER;
+			ALTER TABLE room_folds ADD COLUMN horizon INTEGER NOT NULL DEFAULT 0;
+			UPDATE room_folds SET horizon = folded;
+			DELETE FROM components WHERE live = 0
+				AND exists_at <= (SELECT folded FROM room_folds WHERE room_folds.room = components.room);
+		`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -11,8 +11,20 @@ import {
 	type QuarantineEntry,
 	type RoomSnapshot,
 } from "@roomsync/core";
-import type { IncrementalStorage, Quarantine, SyncStorage } from "@roomsync/room";
-import { type FoldOptions, FoldQueue } from "../journal/fold-queue.ts";
+import {
+	BeforeHorizonError,
+	type History,
+	type IncrementalStorage,
+	type JournalPage,
+	type Quarantine,
+	type SyncStorage,
+} from "@roomsync/room";
+import {
+	DEFAULT_JOURNAL_RETENTION,
+	type FoldOptions,
+	FoldQueue,
+	type JournalRetention,
+} from "../journal/fold-queue.ts";
 import {
 	journalChange,
 	journalText,
@@ -34,8 +46,10 @@ export interface SqliteStorageOptions {
 	 * power loss may take the last commits.
 	 */
 	readonly synchronous?: "full" | "normal";
-	/** When committed changes are folded from the journal into the field rows. */
+	/** When rooms' journals are folded into the field rows. */
 	readonly fold?: FoldOptions;
+	/** How much history each room's journal keeps. */
+	readonly retention?: Partial<JournalRetention>;
 }
 
 type Statements = ReturnType<typeof prepare>;
@@ -65,16 +79,25 @@ export class SqliteStorage {
 		this.statements = prepare(this.db);
 		this.groupCommit = new GroupCommit(this.db);
 		this.chat = new SqliteChatStorage(this.db, this.groupCommit);
+		const retention = { ...DEFAULT_JOURNAL_RETENTION, ...options.retention };
+		this.retention = retention;
 		this.folds = new FoldQueue(
 			options.fold ?? {},
-			(pending) => this.groupCommit.run(() => foldRooms(this.statements, pending)),
+			async (rooms) => {
+				let retained: string[] = [];
+				await this.groupCommit.run(() => {
+					retained = foldRooms(this.statements, rooms, retention, Date.now());
+				});
+				return retained;
+			},
 			(error) =>
 				console.error(`SQLite ${this.path}: folding the journal failed, will retry:`, error),
 		);
 	}
 
-	/** Committed changes waiting to be folded into the field rows. */
+	/** When rooms' journals are folded into the field rows. */
 	readonly folds: FoldQueue;
+	private readonly retention: JournalRetention;
 
 	/** The rooms' chat, in the same database and the same group commit. */
 	readonly chat: SqliteChatStorage;
@@ -91,15 +114,18 @@ export class SqliteStorage {
 	/** Folds what is pending (the journal keeps it either way), then closes the database. */
 	close(): void {
 		this.folds.stop();
-		const pending = this.folds.take();
-		if (pending.size > 0)
-			this.db.transaction(() => foldRooms(this.statements, pending)).immediate();
+		const rooms = this.folds.take();
+		if (rooms.length > 0) {
+			this.db
+				.transaction(() => foldRooms(this.statements, rooms, this.retention, Date.now()))
+				.immediate();
+		}
 		this.db.close(false);
 	}
 }
 
 /** One room's rows: an `IncrementalStorage` for the Room, and a `SyncStorage` for imports. */
-export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quarantine {
+export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quarantine, History {
 	private readonly groupCommit: GroupCommit;
 	private readonly statements: Statements;
 	private readonly roomId: string;
@@ -127,11 +153,50 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	 * not JSON as an `UnparsedValue`, timestamps as stored.
 	 */
 	async load(): Promise<RoomSnapshot | null> {
+		return this.stateAt(Number.MAX_SAFE_INTEGER);
+	}
+
+	/**
+	 * The room as it was at `timestamp` (its rows as of the last fold, and the journal up to
+	 * `timestamp` replayed onto them), or null for a room never written. A timestamp before
+	 * the horizon (what the journal keeps) is an error naming the horizon.
+	 */
+	async snapshotAt(timestamp: number): Promise<RoomSnapshot | null> {
+		const room = this.roomId;
+		const horizon = this.horizon();
+		if (timestamp < horizon) throw new BeforeHorizonError(room, timestamp, horizon);
+		return this.stateAt(timestamp);
+	}
+
+	/** The room's journal after `since`, oldest first, at most `limit` entries. */
+	async history(since: number, limit: number): Promise<JournalPage> {
+		const room = this.roomId;
+		const rows = this.statements.journalPage.all({ room, after: since, limit: limit + 1 });
+		const entries = rows.slice(0, limit).map(({ timestamp, entry, at }) => ({
+			...journalChange(room, timestamp, entry),
+			at,
+		}));
+		return { horizon: this.horizon(), entries, hasMore: rows.length > limit };
+	}
+
+	/** Up to where the rows hold the room: history starts after it. */
+	private horizon(): number {
+		const room = this.roomId;
+		return (
+			this.statements.foldedAt.get({ room })?.folded ??
+			this.statements.roomTimestamp.get({ room })?.timestamp ??
+			0
+		);
+	}
+
+	private stateAt(upTo: number): RoomSnapshot | null {
 		const room = this.roomId;
 		const row = this.statements.roomTimestamp.get({ room });
-		const folded = this.statements.foldedAt.get({ room })?.folded ?? row?.timestamp ?? 0;
-		const tail = this.statements.journalTail.all({ room, after: folded });
+		const fold = this.statements.foldedAt.get({ room });
+		const folded = fold?.folded ?? row?.timestamp ?? 0;
+		const tail = this.statements.journalRange.all({ room, after: folded, upTo });
 		if (row === null && tail.length === 0) return null;
+		if (tail.length > 0) this.folds.retain(room);
 		const state = emptyRecord<Record<string, unknown>>();
 		const timestamps = emptyRecord<Record<string, unknown>>();
 		for (const { key, live, exists_at } of this.statements.components.iterate({ room })) {
@@ -168,10 +233,13 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 			rows,
 			tail.map(({ timestamp, entry }) => journalChange(room, timestamp, entry)),
 		);
-		const snapshot = { timestamp: rows.timestamp, state, timestamps };
-		return (
-			rows.appliedOps.length > 0 ? { ...snapshot, appliedOps: rows.appliedOps } : snapshot
-		) as RoomSnapshot;
+		return {
+			timestamp: rows.timestamp,
+			state,
+			timestamps,
+			...(rows.appliedOps.length > 0 ? { appliedOps: rows.appliedOps } : {}),
+			...((fold?.horizon ?? 0) > 0 ? { horizon: fold?.horizon } : {}),
+		} as RoomSnapshot;
 	}
 
 	/** Moves the entries into the `quarantine` table and deletes their rows, in one transaction. */
@@ -258,18 +326,20 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 		liveState: readonly LiveStateChange[] = [],
 	): Promise<void> {
 		const room = this.roomId;
+		const at = Date.now();
 		const committed = this.groupCommit.run(() => {
 			for (const change of changes) {
 				this.statements.insertJournal.run({
 					room,
 					timestamp: change.timestamp,
 					entry: journalText(change),
+					at,
 				});
 			}
 			this.applyLiveState(liveState);
 		});
 		// Only what is committed may be folded: a failed commit's changes never reach the rows.
-		return committed.then(() => this.folds.add(room, changes));
+		return committed.then(() => this.folds.add(room, changes.length));
 	}
 
 	/**
@@ -317,7 +387,7 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 			this.statements.deleteRoomComponents.run({ room });
 			this.statements.deleteRoomAppliedOps.run({ room });
 			this.statements.deleteRoomJournal.run({ room });
-			this.statements.upsertFold.run({ room, folded: timestamp });
+			this.statements.upsertFold.run({ room, folded: timestamp, horizon: snapshot.horizon ?? 0 });
 			appliedOps.forEach(({ clientId, id, at }, seq) => {
 				this.statements.insertAppliedOp.run({ room, clientId, opId: id, at, seq });
 			});
@@ -358,24 +428,43 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 }
 
 /**
- * Writes each room's pending changes into its rows, coalesced (a field changed many times is
- * written once), and drops them from the journal; inside the caller's transaction.
+ * Folds what fell out of each room's journal retention (the entries beyond its last
+ * `entries`, or older than `ageMs`) into its rows, each field written once however often it
+ * changed, deletions forgotten (the fold mark is the tombstone horizon), marks the room folded
+ * up to there and drops those entries; inside the caller's transaction. Returns the rooms whose
+ * journal still holds entries.
  */
 function foldRooms(
 	statements: Statements,
-	pending: ReadonlyMap<string, readonly DocumentChange[]>,
-): void {
-	for (const [room, pendingChanges] of pending) {
-		// Another storage on this file (one being closed) may have folded part of these already:
-		// only what lies beyond the room's fold mark is written, so a late fold never moves back.
-		const from = statements.foldedAt.get({ room })?.folded ?? -1;
-		const changes = pendingChanges.filter((change) => change.timestamp > from);
+	rooms: readonly string[],
+	retention: JournalRetention,
+	now: number,
+): string[] {
+	const retained: string[] = [];
+	for (const room of rooms) {
+		const latest = statements.journalLatest.get({ room })?.latest ?? null;
+		if (latest === null) continue;
+		// Another storage on this file (one being closed) may have folded part already: only
+		// what lies beyond the room's fold mark is written, so a late fold never moves back.
+		const mark =
+			statements.foldedAt.get({ room })?.folded ??
+			statements.roomTimestamp.get({ room })?.timestamp ??
+			0;
+		const agedOut = statements.journalAgedOut.get({ room, before: now - retention.ageMs });
+		const horizon = Math.min(
+			latest,
+			Math.max(latest - retention.entries, agedOut?.upTo ?? Number.NEGATIVE_INFINITY),
+		);
+		if (latest > horizon) retained.push(room);
+		if (horizon <= mark) continue;
+		const changes = statements.journalRange
+			.all({ room, after: mark, upTo: horizon })
+			.map(({ timestamp, entry }) => journalChange(room, timestamp, entry));
 		const rows = rowsOfChanges(changes, []);
-		const timestamp = rows.timestamp;
-		if (timestamp === undefined) continue;
 		for (const key of rows.resetKeys) statements.deleteFields.run({ room, key });
 		for (const { key, live, existsAt } of rows.components) {
-			statements.upsertComponent.run({ room, key, live, existsAt });
+			if (live === 0) statements.deleteComponent.run({ room, key });
+			else statements.upsertComponent.run({ room, key, live, existsAt });
 		}
 		for (const { key, field, value, writtenAt } of rows.fields) {
 			statements.upsertField.run({ room, key, field, value, writtenAt });
@@ -386,20 +475,37 @@ function foldRooms(
 		for (const { clientId, id, at, seq } of rows.opsRecorded) {
 			statements.insertAppliedOp.run({ room, clientId, opId: id, at, seq });
 		}
-		statements.upsertRoom.run({ room, timestamp });
-		statements.upsertFold.run({ room, folded: timestamp });
-		statements.deleteJournalUpTo.run({ room, upTo: timestamp });
+		statements.upsertRoom.run({ room, timestamp: horizon });
+		statements.upsertFold.run({ room, folded: horizon, horizon });
+		statements.deleteJournalUpTo.run({ room, upTo: horizon });
 	}
+	return retained;
 }
 
 function prepare(db: Database) {
 	return {
 		insertJournal: db.query(
-			"INSERT INTO journal (room, timestamp, entry) VALUES ($room, $timestamp, $entry)",
-		) as Statement<unknown, [{ room: string; timestamp: number; entry: string }]>,
-		journalTail: db.query(
-			"SELECT timestamp, entry FROM journal WHERE room = $room AND timestamp > $after ORDER BY timestamp",
-		) as Statement<{ timestamp: number; entry: string }, [{ room: string; after: number }]>,
+			"INSERT INTO journal (room, timestamp, entry, at) VALUES ($room, $timestamp, $entry, $at)",
+		) as Statement<unknown, [{ room: string; timestamp: number; entry: string; at: number }]>,
+		journalRange: db.query(
+			"SELECT timestamp, entry FROM journal WHERE room = $room AND timestamp > $after AND timestamp <= $upTo ORDER BY timestamp",
+		) as Statement<
+			{ timestamp: number; entry: string },
+			[{ room: string; after: number; upTo: number }]
+		>,
+		journalPage: db.query(
+			"SELECT timestamp, entry, at FROM journal WHERE room = $room AND timestamp > $after ORDER BY timestamp LIMIT $limit",
+		) as Statement<
+			{ timestamp: number; entry: string; at: number | null },
+			[{ room: string; after: number; limit: number }]
+		>,
+		journalLatest: db.query(
+			"SELECT max(timestamp) AS latest FROM journal WHERE room = $room",
+		) as Statement<{ latest: number | null }, [{ room: string }]>,
+		// Entries from before the journal kept times (at is null) count as aged out.
+		journalAgedOut: db.query(
+			"SELECT max(timestamp) AS upTo FROM journal WHERE room = $room AND (at IS NULL OR at < $before)",
+		) as Statement<{ upTo: number | null }, [{ room: string; before: number }]>,
 		journalAll: db.query(
 			"SELECT timestamp, entry FROM journal WHERE room = $room ORDER BY timestamp",
 		) as Statement<{ timestamp: number; entry: string }, [{ room: string }]>,
@@ -410,13 +516,13 @@ function prepare(db: Database) {
 			unknown,
 			[{ room: string }]
 		>,
-		foldedAt: db.query("SELECT folded FROM room_folds WHERE room = $room") as Statement<
-			{ folded: number },
+		foldedAt: db.query("SELECT folded, horizon FROM room_folds WHERE room = $room") as Statement<
+			{ folded: number; horizon: number },
 			[{ room: string }]
 		>,
 		upsertFold: db.query(
-			"INSERT INTO room_folds (room, folded) VALUES ($room, $folded) ON CONFLICT (room) DO UPDATE SET folded = excluded.folded",
-		) as Statement<unknown, [{ room: string; folded: number }]>,
+			"INSERT INTO room_folds (room, folded, horizon) VALUES ($room, $folded, $horizon) ON CONFLICT (room) DO UPDATE SET folded = excluded.folded, horizon = excluded.horizon",
+		) as Statement<unknown, [{ room: string; folded: number; horizon: number }]>,
 		deleteFold: db.query("DELETE FROM room_folds WHERE room = $room") as Statement<
 			unknown,
 			[{ room: string }]

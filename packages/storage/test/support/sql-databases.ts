@@ -11,7 +11,7 @@ import { MysqlStorage } from "@roomsync/storage/mysql";
 import { PostgresStorage, type SqlRoomStorage } from "@roomsync/storage/postgres";
 import { SQL } from "bun";
 import { MYSQL_URL, POSTGRES_URL } from "../../../../tests/support/databases.ts";
-import type { FoldOptions } from "../../src/journal/fold-queue.ts";
+import type { FoldOptions, JournalRetention } from "../../src/journal/fold-queue.ts";
 
 export { MYSQL_URL, POSTGRES_URL };
 
@@ -32,7 +32,12 @@ export function storageName(kind: SqlKind): string {
 export function openStorage(
 	kind: SqlKind,
 	schema: string,
-	connection: { url?: string; sql?: SQL; fold?: FoldOptions } = { url: urlOf(kind) },
+	connection: {
+		url?: string;
+		sql?: SQL;
+		fold?: FoldOptions;
+		retention?: Partial<JournalRetention>;
+	} = { url: urlOf(kind) },
 ): SqlTestStorage {
 	return kind === "postgres"
 		? new PostgresStorage({ ...connection, schema })
