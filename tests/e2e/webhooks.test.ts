@@ -101,10 +101,16 @@ test("room and session events arrive signed, retried until delivered, each once;
 		expect([...attempts.values()].every((count) => count === 2)).toBe(true);
 		expect(attempts.size).toBe(delivered.size);
 
-		const metrics = await (await server.http("/metrics")).text();
-		expect(metrics).toContain(
-			`roomsync_webhook_deliveries_total{outcome="delivered"} ${delivered.size}`,
-		);
+		// The server counts a delivery once it has read the receiver's answer, which may come
+		// after the receiver saw the event: wait for the count to catch up.
+		const deliveredLine = `roomsync_webhook_deliveries_total{outcome="delivered"} ${delivered.size}`;
+		let metrics = "";
+		const deadline = Date.now() + 5_000;
+		while (!metrics.includes(deliveredLine) && Date.now() < deadline) {
+			metrics = await (await server.http("/metrics")).text();
+			if (!metrics.includes(deliveredLine)) await Bun.sleep(25);
+		}
+		expect(metrics).toContain(deliveredLine);
 		expect(metrics).toContain(
 			`roomsync_webhook_deliveries_total{outcome="retried"} ${delivered.size}`,
 		);

@@ -1,5 +1,6 @@
 import { DEFAULT_LIMITS } from "@roomsync/core";
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_SAVE_THROTTLE_MS } from "@roomsync/room";
+import { DEFAULT_JOURNAL_RETENTION, type JournalRetention } from "@roomsync/storage";
 import { LOG_LEVELS, type LogLevel } from "./logger.ts";
 
 export type StorageKind = "memory" | "file" | "sqlite" | "postgres" | "mysql";
@@ -48,6 +49,7 @@ export interface ServerConfig {
 	readonly opIdMaxAgeMs: number;
 	readonly foldIntervalMs: number;
 	readonly foldMaxEntries: number;
+	readonly journalRetention: JournalRetention;
 }
 
 interface Option<K extends keyof ServerConfig> {
@@ -83,6 +85,34 @@ function oneOf<T extends string>(...values: readonly T[]) {
 
 const text = (value: string): string | { error: string } =>
 	value.length > 0 ? value : { error: "must not be empty" };
+
+const DURATION_UNITS_MS: Readonly<Record<string, number>> = {
+	ms: 1,
+	s: 1_000,
+	m: 60_000,
+	h: 3_600_000,
+	d: 86_400_000,
+};
+
+/**
+ * `ENTRIES,AGE`: the changes a room's journal keeps, and the age past which none is kept
+ * (a number with ms, s, m, h or d). Both are needed: `10000,7d`.
+ */
+function retention(value: string): JournalRetention | { error: string } {
+	const match = /^(\d+),(\d+)(ms|s|m|h|d)$/.exec(value.trim());
+	const unit = match?.[3];
+	const entries = Number(match?.[1]);
+	const ageMs =
+		Number(match?.[2]) *
+		(unit === undefined ? Number.NaN : (DURATION_UNITS_MS[unit] ?? Number.NaN));
+	if (!Number.isSafeInteger(entries) || !Number.isSafeInteger(ageMs) || entries > 100_000_000) {
+		return {
+			error:
+				"must be ENTRIES,AGE: the changes kept per room (0 to 100000000) and how long, e.g. 10000,7d (units ms, s, m, h, d)",
+		};
+	}
+	return { entries, ageMs };
+}
 
 /** Unset (empty) is null. */
 const optional = (value: string): string | null => (value === "" ? null : value);
@@ -408,7 +438,7 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		flag: "--fold-interval-ms",
 		env: "FOLD_INTERVAL_MS",
 		fallback: "1000",
-		help: "sqlite, postgres, mysql: longest a committed change waits in the journal before it is folded into the field rows",
+		help: "sqlite, postgres, mysql: longest a room waits after a change before what fell out of its journal's retention is folded into the field rows",
 		parse: integer(0, 2 ** 31),
 	},
 	{
@@ -416,8 +446,16 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		flag: "--fold-max-entries",
 		env: "FOLD_MAX_ENTRIES",
 		fallback: "10000",
-		help: "a room with this many journal entries waiting is folded at once",
+		help: "a room with this many changes since its last fold is folded at once",
 		parse: integer(1, 10_000_000),
+	},
+	{
+		key: "journalRetention",
+		flag: "--journal-retention",
+		env: "JOURNAL_RETENTION",
+		fallback: `${DEFAULT_JOURNAL_RETENTION.entries},7d`,
+		help: "ENTRIES,AGE: the history each room keeps (its last ENTRIES changes, none older than AGE); deletions are remembered as long, and a client away longer gets the whole document and a resync",
+		parse: retention,
 	},
 	{
 		key: "opIdsPerClient",

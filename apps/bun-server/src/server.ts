@@ -111,6 +111,8 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			maxOpIdsPerClient: config.opIdsPerClient,
 			maxOpIdsPerRoom: config.opIdsPerRoom,
 			opIdMaxAgeMs: config.opIdMaxAgeMs,
+			// Deletions are remembered as long as the journal keeps history.
+			tombstoneRetention: config.journalRetention.entries,
 		},
 		collab: {
 			presenceThrottleMs: config.presenceThrottleMs,

@@ -38,9 +38,10 @@ export function openStorage(config: ServerConfig): OpenStorage {
 		};
 	}
 	const fold = { intervalMs: config.foldIntervalMs, maxEntries: config.foldMaxEntries };
+	const retention = config.journalRetention;
 	if (config.storage === "postgres" || config.storage === "mysql") {
 		const url = config.databaseUrl ?? "";
-		const options = { url, fold };
+		const options = { url, fold, retention };
 		const database =
 			config.storage === "postgres" ? new PostgresStorage(options) : new MysqlStorage(options);
 		return {
@@ -61,6 +62,7 @@ export function openStorage(config: ServerConfig): OpenStorage {
 		path: join(config.dataDir, SQLITE_FILE_NAME),
 		synchronous: config.sqliteSynchronous,
 		fold,
+		retention,
 	});
 	return {
 		createStorage: (roomId) => database.forRoom(roomId),

@@ -48,3 +48,19 @@ export function hasHistory(storage: object): storage is History {
 	const candidate = storage as Partial<History>;
 	return typeof candidate.history === "function" && typeof candidate.snapshotAt === "function";
 }
+
+/** Why a restore did not happen, with a stable code. */
+export interface RestoreError {
+	readonly code:
+		| "room-not-open"
+		| "no-history"
+		| "before-horizon"
+		| "after-latest"
+		| "storage-failed";
+	readonly message: string;
+}
+
+/** A restore's outcome: the timestamp it took, once it is stored, or why it did not happen. */
+export type RestoreResult =
+	| { readonly ok: true; readonly timestamp: number }
+	| { readonly ok: false; readonly error: RestoreError };

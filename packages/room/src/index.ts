@@ -6,6 +6,8 @@ export {
 	hasHistory,
 	type JournalEntry,
 	type JournalPage,
+	type RestoreError,
+	type RestoreResult,
 } from "./history.ts";
 export type {
 	ConnectDecision,

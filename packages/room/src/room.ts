@@ -34,6 +34,12 @@ import {
 import type { ChatStorage } from "./chat-storage.ts";
 import { type Batch, CommitPipeline } from "./commit-pipeline.ts";
 import type { Fanout } from "./fanout.ts";
+import {
+	BeforeHorizonError,
+	hasHistory,
+	type RestoreError,
+	type RestoreResult,
+} from "./history.ts";
 import type { ConnectDecision, RoomHooks, SessionInfo, SessionMetadata } from "./hooks.ts";
 import { type LoadedRoom, loadRoom } from "./load-room.ts";
 import { consoleLogger, type Logger } from "./logger.ts";
@@ -147,6 +153,8 @@ export class Room {
 	private readonly ackReadAt = new WeakMap<Outbound, number>();
 	/** Whether the room ever loaded: only then does `onClosed` follow. */
 	private loaded = false;
+	/** Commits that failed so far: a restore checks that none failed while it was stored. */
+	private commitFailures = 0;
 
 	constructor(options: RoomOptions = {}) {
 		this.options = options;
@@ -768,6 +776,46 @@ export class Room {
 	}
 
 	/**
+	 * The room goes back to how it was at `timestamp` (the admin API's restore), read from its
+	 * storage's journal: that state becomes current at a new timestamp, as a change from the
+	 * server that every session is sent and storage writes like any other (see the core's
+	 * `RestoreInput`). Resolves once it is stored; errors are values with stable codes.
+	 */
+	async restore(timestamp: number): Promise<RestoreResult> {
+		const storage = this.options.storage;
+		if (this.currentStatus !== "open") {
+			return failed("room-not-open", `the room is ${this.currentStatus}`);
+		}
+		if (storage === undefined || !hasHistory(storage)) {
+			return failed("no-history", "this room's storage keeps no history (use a SQL storage)");
+		}
+		const latest = this.state.document.timestamp;
+		if (!Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > latest) {
+			return failed("after-latest", `the room's timestamps run from 0 to ${latest}`);
+		}
+		let snapshot: RoomSnapshot | null;
+		try {
+			snapshot = await storage.snapshotAt(timestamp);
+		} catch (error) {
+			if (error instanceof BeforeHorizonError) return failed("before-horizon", error.message);
+			return failed("storage-failed", error instanceof Error ? error.message : String(error));
+		}
+		const imported = importSnapshot(snapshot ?? { timestamp: 0, state: {} });
+		if (!imported.ok) return failed("storage-failed", imported.error.message);
+		if (this.currentStatus !== "open") {
+			return failed("room-not-open", `the room is ${this.currentStatus}`);
+		}
+		const failures = this.commitFailures;
+		this.input({ kind: "restore", document: imported.document });
+		await this.pipeline?.drain();
+		if (this.commitFailures !== failures) {
+			return failed("storage-failed", "the restore could not be stored; the room reloaded");
+		}
+		this.saver?.markDirty();
+		return { ok: true, timestamp: this.state.document.timestamp };
+	}
+
+	/**
 	 * A moderator deletes a chat message: from storage first, then everyone opted in is told
 	 * (`chat:deleted`). False when the room has no such message (or it was deleted already).
 	 */
@@ -870,6 +918,7 @@ export class Room {
 	 * then the document goes back to what storage holds, and the other sessions carry on.
 	 */
 	private commitFailed(error: unknown, dropped: readonly Outbound[]): void {
+		this.commitFailures += 1;
 		this.logger.error(
 			"storage write failed; reloading the room from storage",
 			this.fields({ error }),
@@ -966,4 +1015,8 @@ function safeClose(socket: WebSocketLike, code: number, reason: string): void {
 	} catch {
 		// Already closed: nothing left to tell it.
 	}
+}
+
+function failed(code: RestoreError["code"], message: string): RestoreResult {
+	return { ok: false, error: { code, message } };
 }

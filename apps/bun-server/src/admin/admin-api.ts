@@ -2,7 +2,8 @@
  * The admin HTTP API under `/admin/` (only with `--admin-token`; each request with
  * `Authorization: Bearer <admin token>`): open rooms and their sessions, a room's document,
  * closing a session, deleting a room, broadcasting an event to a room, reading and moderating
- * its chat. JSON in and out; errors as
+ * its chat, and its history: the journal's entries, the document at a past timestamp, and a
+ * restore to it. JSON in and out; errors as
  * `{ "error": { "code", "message" } }` with stable codes.
  */
 import {
@@ -12,7 +13,15 @@ import {
 	MAX_CHAT_PAGE,
 	type RoomSnapshot,
 } from "@roomsync/core";
-import { loadRoom, type Room, type RoomManager, type SessionMetadata } from "@roomsync/room";
+import {
+	BeforeHorizonError,
+	hasHistory,
+	loadRoom,
+	type RestoreError,
+	type Room,
+	type RoomManager,
+	type SessionMetadata,
+} from "@roomsync/room";
 import { bearerToken } from "../bearer-token.ts";
 import { ID_PATTERN } from "../connection-url.ts";
 import type { SessionTraffic } from "../session-traffic.ts";
@@ -41,7 +50,16 @@ export type AdminErrorCode =
 	| "unreadable"
 	| "invalid-body"
 	| "invalid-event"
-	| "invalid-query";
+	| "invalid-query"
+	| "no-history"
+	| "before-horizon"
+	| "after-latest"
+	| "room-not-open"
+	| "storage-failed";
+
+/** The most journal entries one history page holds. */
+export const MAX_HISTORY_PAGE = 1_000;
+const DEFAULT_HISTORY_PAGE = 100;
 
 export async function handleAdmin(
 	request: Request,
@@ -74,7 +92,16 @@ export async function handleAdmin(
 		return only(request, "DELETE", () => deleteChatMessage(context, roomId, id));
 	}
 	if (parts.length === 3 && parts[2] === "snapshot") {
-		return only(request, "GET", () => snapshot(context, roomId));
+		const at = url.searchParams.get("at");
+		return only(request, "GET", () =>
+			at === null ? snapshot(context, roomId) : snapshotAt(context, roomId, at),
+		);
+	}
+	if (parts.length === 3 && parts[2] === "history") {
+		return only(request, "GET", () => history(context, roomId, url));
+	}
+	if (parts.length === 3 && parts[2] === "restore") {
+		return only(request, "POST", () => restore(context, roomId, request));
 	}
 	if (parts.length === 4 && parts[2] === "sessions") {
 		const sessionId = decodeSegment(parts[3] as string) ?? "";
@@ -140,6 +167,102 @@ async function snapshot(context: AdminContext, roomId: string): Promise<Response
 	}
 	if (document === null) return failure(404, "not-found", `room ${roomId} has no stored data`);
 	return Response.json(document);
+}
+
+/** The room's storage, when it keeps history (a journal); null for memory and file storage. */
+function historyOf(context: AdminContext, roomId: string) {
+	const storage = context.storage.createStorage(roomId);
+	return hasHistory(storage) ? storage : null;
+}
+
+const NO_HISTORY =
+	"this server's storage keeps no history: use --storage sqlite, postgres or mysql";
+
+/**
+ * `GET /admin/rooms/:id/history?since=&limit=`: the journal's entries after `since` (default
+ * 0), oldest first, with `horizon` (history starts after it) and `hasMore`.
+ */
+async function history(context: AdminContext, roomId: string, url: URL): Promise<Response> {
+	const since = Number(url.searchParams.get("since") ?? "0");
+	const limit = Number(url.searchParams.get("limit") ?? String(DEFAULT_HISTORY_PAGE));
+	if (!(Number.isSafeInteger(since) && since >= 0)) {
+		return failure(400, "invalid-query", "since must be a non-negative integer (a timestamp)");
+	}
+	if (!(Number.isSafeInteger(limit) && limit >= 1 && limit <= MAX_HISTORY_PAGE)) {
+		return failure(400, "invalid-query", `limit must be an integer from 1 to ${MAX_HISTORY_PAGE}`);
+	}
+	const storage = historyOf(context, roomId);
+	if (storage === null) return failure(501, "no-history", NO_HISTORY);
+	try {
+		return Response.json({ roomId, ...(await storage.history(since, limit)) });
+	} catch (error) {
+		return failure(500, "unreadable", error instanceof Error ? error.message : String(error));
+	}
+}
+
+/** `GET /admin/rooms/:id/snapshot?at=T`: the document as it was at T, within the journal's reach. */
+async function snapshotAt(context: AdminContext, roomId: string, at: string): Promise<Response> {
+	const timestamp = Number(at);
+	if (!(at !== "" && Number.isSafeInteger(timestamp) && timestamp >= 0)) {
+		return failure(400, "invalid-query", "at must be a non-negative integer (a timestamp)");
+	}
+	const storage = historyOf(context, roomId);
+	if (storage === null) return failure(501, "no-history", NO_HISTORY);
+	try {
+		const document = await storage.snapshotAt(timestamp);
+		if (document === null) return failure(404, "not-found", `room ${roomId} has no stored data`);
+		if (timestamp > document.timestamp) {
+			return failure(
+				400,
+				"after-latest",
+				`room ${roomId}'s timestamps run to ${document.timestamp}`,
+			);
+		}
+		return Response.json(document);
+	} catch (error) {
+		if (error instanceof BeforeHorizonError) {
+			return failure(409, "before-horizon", error.message);
+		}
+		return failure(500, "unreadable", error instanceof Error ? error.message : String(error));
+	}
+}
+
+const RESTORE_STATUS: Record<RestoreError["code"], number> = {
+	"room-not-open": 409,
+	"no-history": 501,
+	"before-horizon": 409,
+	"after-latest": 400,
+	"storage-failed": 500,
+};
+
+/**
+ * `POST /admin/rooms/:id/restore` with `{ "timestamp": T }`: the room (opened if need be) goes
+ * back to how it was at T, as a change at a new timestamp that every client is sent. Answers
+ * once it is stored, with that timestamp.
+ */
+async function restore(context: AdminContext, roomId: string, request: Request): Promise<Response> {
+	let body: unknown;
+	try {
+		body = await request.json();
+	} catch {
+		return failure(400, "invalid-body", 'send a JSON body { "timestamp": T }');
+	}
+	const timestamp = (body as { timestamp?: unknown } | null)?.timestamp;
+	if (typeof timestamp !== "number" || !Number.isSafeInteger(timestamp) || timestamp < 0) {
+		return failure(400, "invalid-body", 'send a JSON body { "timestamp": T }, T a timestamp');
+	}
+	if (historyOf(context, roomId) === null) return failure(501, "no-history", NO_HISTORY);
+	let room: Room;
+	try {
+		room = await context.rooms.getRoom(roomId);
+	} catch (error) {
+		return failure(500, "unreadable", error instanceof Error ? error.message : String(error));
+	}
+	const result = await room.restore(timestamp);
+	if (!result.ok) {
+		return failure(RESTORE_STATUS[result.error.code], result.error.code, result.error.message);
+	}
+	return Response.json({ roomId, restored: timestamp, timestamp: result.timestamp });
 }
 
 function closeSession(context: AdminContext, roomId: string, sessionId: string): Response {

@@ -24,11 +24,10 @@ export function compactTombstones(document: DocumentState, horizon: number): voi
 }
 
 /**
- * Keeps the last `retention` timestamps of deletions: called after each change, it costs O(1)
- * when no deletion has come due. A retention of 0 keeps every deletion.
+ * Keeps the deletions of the last `retention` timestamps: called after each change, it costs
+ * O(1) when no deletion has come due. `Infinity` keeps every deletion; 0 forgets each at once.
  */
 export function retainTombstones(document: DocumentState, retention: number): void {
-	if (retention <= 0) return;
 	const horizon = document.timestamp - retention;
 	for (const record of document.tombstones.values()) {
 		if (record.existsAt <= horizon) compactTombstones(document, horizon);

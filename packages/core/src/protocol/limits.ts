@@ -41,7 +41,7 @@ export interface Limits {
 	readonly opIdMaxAgeMs: number;
 	/**
 	 * Timestamps a deletion is remembered for (see `document/horizon.ts`): a reconnect from
-	 * further back gets the whole document and a `resync`. 0 remembers every deletion.
+	 * further back gets the whole document and a `resync`. `Infinity` remembers every deletion.
 	 */
 	readonly tombstoneRetention: number;
 }

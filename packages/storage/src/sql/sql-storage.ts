@@ -167,7 +167,10 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 			if (upTo < folded) throw new BeforeHorizonError(room, upTo, folded);
 			const tail: { timestamp: unknown; entry: string }[] =
 				await sql`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} AND timestamp > ${folded} AND timestamp <= ${upTo} ORDER BY timestamp`;
-			if (row === undefined && tail.length === 0) return null;
+			if (row === undefined && tail.length === 0) {
+				const [any] = await sql`SELECT 1 AS found FROM ${t.journal} WHERE room = ${room} LIMIT 1`;
+				if (any === undefined) return null;
+			}
 			if (tail.length > 0) this.db.folds.retain(room);
 			const components: ComponentRow[] =
 				await sql`SELECT component, live, exists_at FROM ${t.components} WHERE room = ${room}`;

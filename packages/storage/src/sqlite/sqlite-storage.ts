@@ -195,7 +195,9 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 		const fold = this.statements.foldedAt.get({ room });
 		const folded = fold?.folded ?? row?.timestamp ?? 0;
 		const tail = this.statements.journalRange.all({ room, after: folded, upTo });
-		if (row === null && tail.length === 0) return null;
+		if (row === null && (this.statements.journalLatest.get({ room })?.latest ?? null) === null) {
+			return null;
+		}
 		if (tail.length > 0) this.folds.retain(room);
 		const state = emptyRecord<Record<string, unknown>>();
 		const timestamps = emptyRecord<Record<string, unknown>>();
