@@ -185,4 +185,28 @@ describe("restore", () => {
 			{ numRuns: 200 },
 		);
 	});
+
+	test("the exactly-once window is not rolled back: an op applied before a restore is not applied again", () => {
+		const room = new RoomHarness();
+		room.join("s1", "a", { version: 2 });
+		room.send("s1", {
+			type: "patch",
+			messageId: 1,
+			documentPatches: [{ n: { _exists: true, v: 1 } }],
+		});
+		const before = copy(room.state.document);
+		const add = {
+			type: "patch",
+			messageId: 2,
+			documentPatches: [{ n: { v: { $op: "number.add", value: 5, id: "op-1" } } }],
+		};
+		room.send("s1", add);
+		expect(live(room.state.document)).toEqual({ n: { _exists: true, v: 6 } });
+		room.input({ kind: "restore", document: before });
+		expect(live(room.state.document)).toEqual({ n: { _exists: true, v: 1 } });
+		room.take("s1");
+		room.send("s1", { ...add, messageId: 3 });
+		expect(room.take("s1")).toMatchObject([{ type: "ack", messageId: 3 }]);
+		expect(live(room.state.document)).toEqual({ n: { _exists: true, v: 1 } });
+	});
 });
