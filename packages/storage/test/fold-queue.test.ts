@@ -1,50 +1,86 @@
 /**
- * The fold queue on its own: when it folds (the interval, a room's entry count, `flush`, the
- * sweep of rooms whose journal still holds entries), that a failed fold keeps its rooms for the
- * next one, and that `discard` and `stop` do what storage relies on.
+ * The fold queue on its own: which rooms it folds and when (a room within its retention never;
+ * past its count after the interval, or at once past `maxEntries`; aged out, by the sweep), that
+ * it believes what a fold says the journal holds, that a failed fold keeps its rooms for the
+ * next one, and that `discard`, `take` and `stop` do what storage relies on.
  */
 import { expect, test } from "bun:test";
-import { FoldQueue } from "../src/journal/fold-queue.ts";
+import { FoldQueue, type JournalTail } from "../src/journal/fold-queue.ts";
 
-test("folds after the interval, all rooms at once; at once when a room reaches maxEntries", async () => {
+const DAY = 86_400_000;
+
+/** A writer that records the folds and answers that each room's journal holds `left` entries, appended now. */
+function recorder(left = 0) {
 	const folds: string[][] = [];
+	const writer = (rooms: readonly string[], now: number) => {
+		folds.push([...rooms]);
+		return new Map<string, JournalTail>(
+			rooms.map((room) => [room, { length: left, oldestAt: now }]),
+		);
+	};
+	return { folds, writer };
+}
+
+test("a room within its retention is never folded; past its count, after the interval; past maxEntries, at once", async () => {
+	const { folds, writer } = recorder(2);
 	const queue = new FoldQueue(
-		{ intervalMs: 30, maxEntries: 3 },
-		(rooms) => {
-			folds.push([...rooms]);
-			return [];
-		},
+		{ intervalMs: 30, maxEntries: 4 },
+		{ entries: 2, ageMs: DAY },
+		writer,
 		() => {},
 	);
-	queue.add("a", 1);
-	queue.add("b", 2);
+	const now = Date.now();
+	queue.add("quiet", 2, now);
+	queue.add("a", 3, now);
+	queue.add("b", 1, now);
 	expect(folds).toEqual([]);
 	await Bun.sleep(60);
-	expect(folds).toEqual([["a", "b"]]);
-	queue.add("a", 3);
+	expect(folds).toEqual([["a"]]);
+	queue.add("b", 5, now);
 	await Bun.sleep(5);
-	expect(folds).toEqual([["a", "b"], ["a"]]);
+	expect(folds).toEqual([["a"], ["b"]]);
+	// What the fold said the journal holds is what the queue counts from.
+	expect(queue.size).toBe(2 + 2 + 2);
 	queue.stop();
 });
 
-test("a failed fold keeps its rooms, with what came meanwhile, for the next one", async () => {
+test("the sweep folds a room whose oldest entry aged out, and a loaded room is tracked", async () => {
+	const { folds, writer } = recorder(0);
+	const queue = new FoldQueue(
+		{ intervalMs: 10_000, sweepMs: 20 },
+		{ entries: 100, ageMs: 50 },
+		writer,
+		() => {},
+	);
+	queue.add("fresh", 1, Date.now());
+	queue.track("loaded", { length: 3, oldestAt: Date.now() - 10 });
+	queue.track("old", { length: 1, oldestAt: null });
+	await Bun.sleep(30);
+	expect(folds.flat()).toEqual(["old"]);
+	await Bun.sleep(80);
+	expect(folds.flat().sort()).toEqual(["fresh", "loaded", "old"]);
+	expect(queue.size).toBe(0);
+	queue.stop();
+});
+
+test("a failed fold keeps its rooms for the next one", async () => {
 	let fail = true;
 	const folds: string[][] = [];
 	const errors: unknown[] = [];
 	const queue = new FoldQueue(
 		{ intervalMs: 10_000 },
+		{ entries: 0, ageMs: DAY },
 		async (rooms) => {
 			if (fail) throw new Error("database away");
 			folds.push([...rooms]);
-			return [];
+			return new Map(rooms.map((room) => [room, { length: 0, oldestAt: null }]));
 		},
 		(error) => errors.push(error),
 	);
-	queue.add("a", 2);
+	queue.add("a", 2, Date.now());
 	await queue.flush();
 	expect(errors).toHaveLength(1);
 	expect(queue.size).toBe(2);
-	queue.add("a", 1);
 	fail = false;
 	await queue.flush();
 	expect(folds).toEqual([["a"]]);
@@ -52,49 +88,19 @@ test("a failed fold keeps its rooms, with what came meanwhile, for the next one"
 	queue.stop();
 });
 
-test("a room whose journal still holds entries is swept again until it holds none", async () => {
-	const folds: string[][] = [];
-	let holding = new Set(["a"]);
-	const queue = new FoldQueue(
-		{ intervalMs: 5, sweepMs: 20 },
-		(rooms) => {
-			folds.push([...rooms]);
-			return [...rooms].filter((room) => holding.has(room));
-		},
-		() => {},
-	);
-	queue.add("a", 1);
-	queue.add("b", 1);
-	await Bun.sleep(15);
-	expect(folds).toEqual([["a", "b"]]);
-	await Bun.sleep(30);
-	expect(folds.slice(1, 2)).toEqual([["a"]]);
-	holding = new Set();
-	await Bun.sleep(50);
-	const count = folds.length;
-	await Bun.sleep(50);
-	expect(folds.length).toBe(count);
-	queue.stop();
-});
-
-test("discard forgets a room; after stop nothing is scheduled and failures are quiet", async () => {
-	const folds: string[][] = [];
+test("discard forgets a room; take hands over what is due; after stop nothing is scheduled", async () => {
+	const { folds, writer } = recorder(0);
 	const errors: unknown[] = [];
-	const queue = new FoldQueue(
-		{ intervalMs: 20 },
-		(rooms) => {
-			folds.push([...rooms]);
-			return [];
-		},
-		(e) => errors.push(e),
+	const queue = new FoldQueue({ intervalMs: 20 }, { entries: 0, ageMs: DAY }, writer, (e) =>
+		errors.push(e),
 	);
-	queue.add("gone", 1);
-	queue.add("kept", 1);
+	queue.add("gone", 1, Date.now());
+	queue.add("kept", 1, Date.now());
 	queue.discard("gone");
 	await queue.flush();
 	expect(folds).toEqual([["kept"]]);
 	queue.stop();
-	queue.add("late", 1);
+	queue.add("late", 1, Date.now());
 	await Bun.sleep(50);
 	expect(folds).toHaveLength(1);
 	expect(queue.take()).toEqual(["late"]);

@@ -1,20 +1,22 @@
 /**
  * When rooms' journals are folded into their field rows. The journal keeps each room's recent
  * changes (`JournalRetention`: by count and by age), which is the room's history; a fold moves
- * what falls out of it into the rows, coalesced, and forgets it. The queue only counts: the
- * changes themselves are read back from the journal by the fold, so a room's retained history
- * costs no memory. A room is folded every `intervalMs` after a change, at once when it gathered
- * `maxEntries` since its last fold, and, while its journal holds anything, every `sweepMs`, so
- * entries that age out of an idle room's journal are folded too. A fold that fails is tried
- * again; the journal holds everything all along, so a fold that never happens loses nothing.
+ * what falls out of it into the rows, coalesced, and forgets it. The queue keeps, per room, only
+ * how long its journal is and when its oldest entry was appended, so it knows without asking
+ * the database which rooms have something to fold: a room whose journal is within its retention
+ * costs no fold at all, and the changes themselves are read back by the fold, so retained
+ * history costs no memory. A room past its count is folded `intervalMs` after a change, at once
+ * when `maxEntries` are past it; one whose oldest entry ages out is found by a sweep every
+ * `sweepMs`. A fold that fails is tried again; the journal holds everything all along, so a
+ * fold that never happens loses nothing.
  */
 
 export interface FoldOptions {
-	/** Longest time a room waits to be folded after a change. Default 1,000 ms. */
+	/** Longest time a room past its retention waits after a change to be folded. Default 1,000 ms. */
 	readonly intervalMs?: number;
-	/** A room with this many changes since its last fold is folded at once. Default 10,000. */
+	/** A room with this many entries past its retention is folded at once. Default 10,000. */
 	readonly maxEntries?: number;
-	/** How often rooms whose journal holds entries are looked at again, for age. Default 60,000 ms. */
+	/** How often the rooms are looked at for entries that aged out. Default 60,000 ms. */
 	readonly sweepMs?: number;
 }
 
@@ -28,6 +30,15 @@ export interface JournalRetention {
 	readonly ageMs: number;
 }
 
+/**
+ * What a room's journal holds after its fold mark: how many entries, and when the oldest was
+ * appended (epoch ms; null for one from before the journal kept times, which counts as aged out).
+ */
+export interface JournalTail {
+	readonly length: number;
+	readonly oldestAt: number | null;
+}
+
 export const DEFAULT_FOLD_INTERVAL_MS = 1_000;
 export const DEFAULT_FOLD_MAX_ENTRIES = 10_000;
 export const DEFAULT_FOLD_SWEEP_MS = 60_000;
@@ -37,19 +48,23 @@ export const DEFAULT_JOURNAL_RETENTION: JournalRetention = {
 };
 
 /**
- * Folds what fell out of the retention of each room's journal into its rows. Returns the rooms
- * whose journal still holds entries, for the sweep.
+ * Folds what fell out of the retention of each room's journal (as of `now`) into its rows, and
+ * returns what each room's journal holds after it.
  */
-export type FoldWriter = (rooms: readonly string[]) => Promise<Iterable<string>> | Iterable<string>;
+export type FoldWriter = (
+	rooms: readonly string[],
+	now: number,
+) => Promise<ReadonlyMap<string, JournalTail>> | ReadonlyMap<string, JournalTail>;
 
 export class FoldQueue {
-	/** Rooms to fold, with the changes each gathered since its last fold. */
-	private pending = new Map<string, number>();
-	/** Rooms whose journal held entries after their last fold. */
-	private retained = new Set<string>();
+	/** The rooms whose journal holds entries, as far as this queue knows. */
+	private readonly tails = new Map<string, { length: number; oldestAt: number | null }>();
+	/** Rooms the next fold takes. */
+	private due = new Set<string>();
 	private readonly intervalMs: number;
 	private readonly maxEntries: number;
 	private readonly sweepMs: number;
+	private readonly retention: JournalRetention;
 	private readonly writer: FoldWriter;
 	private readonly onError: (error: unknown) => void;
 	private timer: ReturnType<typeof setTimeout> | null = null;
@@ -58,57 +73,69 @@ export class FoldQueue {
 	/** After `stop`: no more timers, and a fold that fails (its database closed) is not retried. */
 	private stopped = false;
 
-	constructor(options: FoldOptions, writer: FoldWriter, onError: (error: unknown) => void) {
+	constructor(
+		options: FoldOptions,
+		retention: JournalRetention,
+		writer: FoldWriter,
+		onError: (error: unknown) => void,
+	) {
 		this.intervalMs = options.intervalMs ?? DEFAULT_FOLD_INTERVAL_MS;
 		this.maxEntries = options.maxEntries ?? DEFAULT_FOLD_MAX_ENTRIES;
 		this.sweepMs = options.sweepMs ?? DEFAULT_FOLD_SWEEP_MS;
+		this.retention = retention;
 		this.writer = writer;
 		this.onError = onError;
 	}
 
-	/** `count` changes of `room` are committed to its journal. */
-	add(room: string, count: number): void {
+	/** `count` changes of `room`, appended at `at` (epoch ms), are committed to its journal. */
+	add(room: string, count: number, at: number): void {
 		if (count === 0) return;
-		const gathered = (this.pending.get(room) ?? 0) + count;
-		this.pending.set(room, gathered);
-		if (gathered >= this.maxEntries) this.schedule(0);
-		else this.schedule(this.intervalMs);
+		const tail = this.tails.get(room);
+		if (tail === undefined) this.tails.set(room, { length: count, oldestAt: at });
+		else tail.length += count;
+		this.startSweep();
+		const past = this.pastCount(room);
+		if (past >= this.maxEntries) this.fold(room, 0);
+		else if (past > 0) this.fold(room, this.intervalMs);
 	}
 
-	/** `room`'s journal holds entries (it was just loaded): it is looked at by the sweep and `flush`. */
-	retain(room: string): void {
-		this.retained.add(room);
+	/** What `room`'s journal holds, as a load found it. */
+	track(room: string, tail: JournalTail): void {
+		if (tail.length === 0) return;
+		this.tails.set(room, { ...tail });
 		this.startSweep();
+		if (this.isDue(room, Date.now())) this.fold(room, this.intervalMs);
 	}
 
 	/** Forgets `room`: its rows and journal are being replaced or deleted. */
 	discard(room: string): void {
-		this.pending.delete(room);
-		this.retained.delete(room);
+		this.tails.delete(room);
+		this.due.delete(room);
 	}
 
-	/** How many changes wait for a fold, over all rooms. */
+	/** Entries held in journals after their fold marks, over all rooms this queue knows. */
 	get size(): number {
 		let count = 0;
-		for (const gathered of this.pending.values()) count += gathered;
+		for (const tail of this.tails.values()) count += tail.length;
 		return count;
 	}
 
-	/** Folds every room pending or retained now; resolves when that fold (and any in flight) is done. */
+	/** Folds every room with something due now; resolves when that fold (and any in flight) is done. */
 	async flush(): Promise<void> {
 		this.clearTimer();
 		while (this.folding !== null) await this.folding;
-		for (const room of this.retained) if (!this.pending.has(room)) this.pending.set(room, 0);
-		if (this.pending.size === 0) return;
-		this.folding = this.foldPending();
+		for (const room of this.take()) this.due.add(room);
+		if (this.due.size === 0) return;
+		this.folding = this.foldDue();
 		await this.folding;
 	}
 
-	/** Takes the rooms to fold, pending and retained, for a caller that folds them itself (a synchronous close). */
+	/** The rooms with something due now, for a caller that folds them itself (a synchronous close). */
 	take(): string[] {
-		const rooms = new Set([...this.pending.keys(), ...this.retained]);
-		this.pending = new Map();
-		this.retained = new Set();
+		const now = Date.now();
+		const rooms = new Set(this.due);
+		for (const room of this.tails.keys()) if (this.isDue(room, now)) rooms.add(room);
+		this.due = new Set();
 		return [...rooms];
 	}
 
@@ -120,12 +147,29 @@ export class FoldQueue {
 		this.sweepTimer = null;
 	}
 
+	/** Entries of `room` past the count its journal keeps. */
+	private pastCount(room: string): number {
+		return (this.tails.get(room)?.length ?? 0) - this.retention.entries;
+	}
+
+	private isDue(room: string, now: number): boolean {
+		const tail = this.tails.get(room);
+		if (tail === undefined || tail.length === 0) return false;
+		if (tail.length > this.retention.entries) return true;
+		return tail.oldestAt === null || tail.oldestAt <= now - this.retention.ageMs;
+	}
+
+	private fold(room: string, delayMs: number): void {
+		this.due.add(room);
+		this.schedule(delayMs);
+	}
+
 	private schedule(delayMs: number): void {
 		if (this.stopped || (this.timer !== null && delayMs > 0)) return;
 		this.clearTimer();
 		const timer = setTimeout(() => {
 			this.timer = null;
-			if (this.folding === null) this.folding = this.foldPending();
+			if (this.folding === null) this.folding = this.foldDue();
 		}, delayMs);
 		// Pending folds never keep a process alive: the journal has the changes.
 		(timer as { unref?: () => void }).unref?.();
@@ -133,41 +177,36 @@ export class FoldQueue {
 	}
 
 	private startSweep(): void {
-		if (this.stopped || this.sweepTimer !== null || this.retained.size === 0) return;
+		if (this.stopped || this.sweepTimer !== null) return;
 		const sweep = setInterval(() => {
-			if (this.retained.size === 0) {
-				clearInterval(sweep);
-				this.sweepTimer = null;
-				return;
-			}
-			for (const room of this.retained) if (!this.pending.has(room)) this.pending.set(room, 0);
-			this.schedule(0);
+			const now = Date.now();
+			for (const room of this.tails.keys()) if (this.isDue(room, now)) this.fold(room, 0);
 		}, this.sweepMs);
 		(sweep as { unref?: () => void }).unref?.();
 		this.sweepTimer = sweep;
 	}
 
-	private async foldPending(): Promise<void> {
-		const batch = this.pending;
-		this.pending = new Map();
+	private async foldDue(): Promise<void> {
+		const batch = [...this.due];
+		this.due = new Set();
 		try {
-			const still = new Set(await this.writer([...batch.keys()]));
-			for (const room of batch.keys()) {
-				if (still.has(room)) this.retained.add(room);
-				else this.retained.delete(room);
+			const tails = await this.writer(batch, Date.now());
+			for (const room of batch) {
+				const tail = tails.get(room);
+				// A room discarded meanwhile stays forgotten. The fold's count is the database's
+				// own; one a commit of the same turn adds again only brings a harmless early check.
+				if (!this.tails.has(room)) continue;
+				if (tail === undefined || tail.length === 0) this.tails.delete(room);
+				else this.tails.set(room, { ...tail });
 			}
 		} catch (error) {
-			// Back in, with what came meanwhile.
-			for (const [room, gathered] of batch) {
-				this.pending.set(room, gathered + (this.pending.get(room) ?? 0));
-			}
+			// Back in, for the next fold.
+			for (const room of batch) this.due.add(room);
 			if (!this.stopped) this.onError(error);
-			this.schedule(this.intervalMs);
 		} finally {
 			this.folding = null;
 		}
-		if (this.pending.size > 0 && this.timer === null) this.schedule(this.intervalMs);
-		this.startSweep();
+		if (this.due.size > 0) this.schedule(this.intervalMs);
 	}
 
 	private clearTimer(): void {

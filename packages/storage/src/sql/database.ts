@@ -92,7 +92,8 @@ export class SqlDatabase {
 		this.retention = { ...DEFAULT_JOURNAL_RETENTION, ...options.retention };
 		this.folds = new FoldQueue(
 			options.fold ?? {},
-			(rooms) => this.write((tx) => foldRooms(this, tx, rooms, this.retention, Date.now())),
+			this.retention,
+			(rooms, now) => this.write((tx) => foldRooms(this, tx, rooms, this.retention, now)),
 			(error) =>
 				console.error(
 					`${dialect.name} ${this.where}: folding the journal failed, will retry:`,

@@ -8,7 +8,7 @@
 
 import type { AppliedOp, ComponentData, DocumentChange, LiveStateChange } from "@roomsync/core";
 import type { SQL } from "bun";
-import type { JournalRetention } from "../journal/fold-queue.ts";
+import type { JournalRetention, JournalTail } from "../journal/fold-queue.ts";
 import { journalChange, journalText, opKey } from "../journal/journal-entry.ts";
 import type { SqlDatabase } from "./database.ts";
 
@@ -242,8 +242,8 @@ export async function appendJournal(
 	tx: SQL,
 	room: string,
 	changes: readonly DocumentChange[],
+	at: number,
 ): Promise<void> {
-	const at = Date.now();
 	for (const part of chunks(changes)) {
 		const values = part.map((change) => ({
 			room,
@@ -258,7 +258,7 @@ export async function appendJournal(
 /**
  * Folds what fell out of each room's journal retention into its rows (as SQLite's fold does:
  * each field written once, deletions forgotten, the fold mark moved to the horizon) and drops
- * those entries. Returns the rooms whose journal still holds entries.
+ * those entries. Returns what each room's journal holds after it.
  */
 export async function foldRooms(
 	db: SqlDatabase,
@@ -266,12 +266,15 @@ export async function foldRooms(
 	rooms: readonly string[],
 	retention: JournalRetention,
 	now: number,
-): Promise<string[]> {
+): Promise<Map<string, JournalTail>> {
 	const { tables: t, upserts: u } = db;
-	const retained: string[] = [];
+	const tails = new Map<string, JournalTail>();
 	for (const room of rooms) {
 		const [last] = await tx`SELECT max(timestamp) AS latest FROM ${t.journal} WHERE room = ${room}`;
-		if (last?.latest === null || last?.latest === undefined) continue;
+		if (last?.latest === null || last?.latest === undefined) {
+			tails.set(room, { length: 0, oldestAt: null });
+			continue;
+		}
 		const latest = Number(last.latest);
 		// Another storage on this database (a process, or one being closed) may have folded part
 		// already: the room's fold mark, locked for this transaction, says how far. Only what lies
@@ -280,31 +283,60 @@ export async function foldRooms(
 		await tx`INSERT INTO ${t.roomFolds} (room, folded) VALUES (${room}, ${Number(row?.timestamp ?? 0)}) ${u.roomFoldsKeep}`;
 		const [fold] = await tx`SELECT folded FROM ${t.roomFolds} WHERE room = ${room} FOR UPDATE`;
 		const mark = Number(fold?.folded ?? 0);
-		// Entries from before the journal kept times (at is null) count as aged out.
-		const [aged] =
-			await tx`SELECT max(timestamp) AS up_to FROM ${t.journal} WHERE room = ${room} AND (at IS NULL OR at < ${now - retention.ageMs})`;
-		const byAge =
-			aged?.up_to === null || aged?.up_to === undefined ? -Infinity : Number(aged.up_to);
+		const byAge = await agedOutUpTo(db, tx, room, mark, now - retention.ageMs);
 		const horizon = Math.min(latest, Math.max(latest - retention.entries, byAge));
-		if (latest > horizon) retained.push(room);
-		if (horizon <= mark) continue;
-		const entries: { timestamp: unknown; entry: string }[] =
-			await tx`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} AND timestamp > ${mark} AND timestamp <= ${horizon} ORDER BY timestamp`;
-		const rows = rowsOfChanges(
-			entries.map(({ timestamp, entry }) => journalChange(room, Number(timestamp), entry)),
-			[],
-		);
-		const deleted = rows.components.filter(({ live }) => live === 0);
-		await writeRoomRows(db, tx, room, {
-			...rows,
-			components: rows.components.filter(({ live }) => live !== 0),
-			timestamp: horizon,
-		});
-		for (const keys of chunks(deleted.map(({ key }) => ({ hash: digest(key) })))) {
-			await tx`DELETE FROM ${t.components} WHERE room = ${room} AND component_hash IN ${tx(keys, "hash")}`;
+		if (horizon > mark) {
+			const entries: { timestamp: unknown; entry: string }[] =
+				await tx`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} AND timestamp > ${mark} AND timestamp <= ${horizon} ORDER BY timestamp`;
+			const rows = rowsOfChanges(
+				entries.map(({ timestamp, entry }) => journalChange(room, Number(timestamp), entry)),
+				[],
+			);
+			const deleted = rows.components.filter(({ live }) => live === 0);
+			await writeRoomRows(db, tx, room, {
+				...rows,
+				components: rows.components.filter(({ live }) => live !== 0),
+				timestamp: horizon,
+			});
+			for (const keys of chunks(deleted.map(({ key }) => ({ hash: digest(key) })))) {
+				await tx`DELETE FROM ${t.components} WHERE room = ${room} AND component_hash IN ${tx(keys, "hash")}`;
+			}
+			await tx`INSERT INTO ${t.roomFolds} (room, folded, horizon) VALUES (${room}, ${horizon}, ${horizon}) ${u.roomFolds}`;
+			await tx`DELETE FROM ${t.journal} WHERE room = ${room} AND timestamp <= ${horizon}`;
 		}
-		await tx`INSERT INTO ${t.roomFolds} (room, folded, horizon) VALUES (${room}, ${horizon}, ${horizon}) ${u.roomFolds}`;
-		await tx`DELETE FROM ${t.journal} WHERE room = ${room} AND timestamp <= ${horizon}`;
+		const folded = Math.max(mark, horizon);
+		tails.set(room, { length: latest - folded, oldestAt: await oldestAt(db, tx, room, folded) });
 	}
-	return retained;
+	return tails;
+}
+
+/** When the first entry after `after` was appended (null: unknown, or none). */
+async function oldestAt(db: SqlDatabase, tx: SQL, room: string, after: number) {
+	const [oldest] =
+		await tx`SELECT at FROM ${db.tables.journal} WHERE room = ${room} AND timestamp > ${after} ORDER BY timestamp LIMIT 1`;
+	return oldest?.at === null || oldest?.at === undefined ? null : Number(oldest.at);
+}
+
+/**
+ * The last timestamp appended before `before` (entries from before the journal kept times count
+ * as aged out), or -Infinity. Entries are appended in timestamp order, so when the oldest after
+ * the mark is recent, none is aged out and the room's journal is not scanned.
+ */
+async function agedOutUpTo(
+	db: SqlDatabase,
+	tx: SQL,
+	room: string,
+	mark: number,
+	before: number,
+): Promise<number> {
+	const [oldest] =
+		await tx`SELECT at FROM ${db.tables.journal} WHERE room = ${room} AND timestamp > ${mark} ORDER BY timestamp LIMIT 1`;
+	if (oldest === undefined || (oldest.at !== null && Number(oldest.at) >= before)) {
+		return Number.NEGATIVE_INFINITY;
+	}
+	const [aged] =
+		await tx`SELECT max(timestamp) AS up_to FROM ${db.tables.journal} WHERE room = ${room} AND (at IS NULL OR at < ${before})`;
+	return aged?.up_to === null || aged?.up_to === undefined
+		? Number.NEGATIVE_INFINITY
+		: Number(aged.up_to);
 }

@@ -165,13 +165,19 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 			const folded = Number(fold?.folded ?? row?.timestamp ?? 0);
 			const horizon = Number(fold?.horizon ?? 0);
 			if (upTo < folded) throw new BeforeHorizonError(room, upTo, folded);
-			const tail: { timestamp: unknown; entry: string }[] =
-				await sql`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} AND timestamp > ${folded} AND timestamp <= ${upTo} ORDER BY timestamp`;
+			const tail: { timestamp: unknown; entry: string; at: unknown }[] =
+				await sql`SELECT timestamp, entry, at FROM ${t.journal} WHERE room = ${room} AND timestamp > ${folded} AND timestamp <= ${upTo} ORDER BY timestamp`;
 			if (row === undefined && tail.length === 0) {
 				const [any] = await sql`SELECT 1 AS found FROM ${t.journal} WHERE room = ${room} LIMIT 1`;
 				if (any === undefined) return null;
 			}
-			if (tail.length > 0) this.db.folds.retain(room);
+			if (tail.length > 0 && upTo === Number.MAX_SAFE_INTEGER) {
+				const oldest = tail[0]?.at;
+				this.db.folds.track(room, {
+					length: tail.length,
+					oldestAt: oldest === null || oldest === undefined ? null : Number(oldest),
+				});
+			}
 			const components: ComponentRow[] =
 				await sql`SELECT component, live, exists_at FROM ${t.components} WHERE room = ${room}`;
 			const fields: FieldRow[] =
@@ -242,12 +248,13 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 			// The ack's one write: the journal rows (and live state, which is stored as it comes).
 			const live = rowsOfChanges([], liveState);
 			const room = this.roomId;
+			const at = Date.now();
 			const committed = this.db.write(async (tx) => {
-				await appendJournal(this.db, tx, room, changes);
+				await appendJournal(this.db, tx, room, changes, at);
 				await writeRoomRows(this.db, tx, room, live);
 			});
 			// Only what is committed may be folded: a failed commit's changes never reach the rows.
-			return committed.then(() => this.db.folds.add(room, changes.length));
+			return committed.then(() => this.db.folds.add(room, changes.length, at));
 		} catch (error) {
 			return Promise.reject(error);
 		}

@@ -24,6 +24,7 @@ import {
 	type FoldOptions,
 	FoldQueue,
 	type JournalRetention,
+	type JournalTail,
 } from "../journal/fold-queue.ts";
 import {
 	journalChange,
@@ -31,7 +32,7 @@ import {
 	type LoadedRows,
 	replayJournal,
 } from "../journal/journal-entry.ts";
-import { rowsOfChanges } from "../sql/room-rows.ts";
+import { type RoomRows, rowsOfChanges } from "../sql/room-rows.ts";
 import { parseStored, type QuarantineRow, storedText } from "../stored-value.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { migrate } from "./migrations.ts";
@@ -83,12 +84,13 @@ export class SqliteStorage {
 		this.retention = retention;
 		this.folds = new FoldQueue(
 			options.fold ?? {},
-			async (rooms) => {
-				let retained: string[] = [];
+			retention,
+			async (rooms, now) => {
+				let tails: Map<string, JournalTail> = new Map();
 				await this.groupCommit.run(() => {
-					retained = foldRooms(this.statements, rooms, retention, Date.now());
+					tails = foldRooms(this.statements, rooms, retention, now);
 				});
-				return retained;
+				return tails;
 			},
 			(error) =>
 				console.error(`SQLite ${this.path}: folding the journal failed, will retry:`, error),
@@ -117,7 +119,7 @@ export class SqliteStorage {
 		const rooms = this.folds.take();
 		if (rooms.length > 0) {
 			this.db
-				.transaction(() => foldRooms(this.statements, rooms, this.retention, Date.now()))
+				.transaction(() => void foldRooms(this.statements, rooms, this.retention, Date.now()))
 				.immediate();
 		}
 		this.db.close(false);
@@ -198,7 +200,9 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 		if (row === null && (this.statements.journalLatest.get({ room })?.latest ?? null) === null) {
 			return null;
 		}
-		if (tail.length > 0) this.folds.retain(room);
+		if (tail.length > 0 && upTo === Number.MAX_SAFE_INTEGER) {
+			this.folds.track(room, { length: tail.length, oldestAt: tail[0]?.at ?? null });
+		}
 		const state = emptyRecord<Record<string, unknown>>();
 		const timestamps = emptyRecord<Record<string, unknown>>();
 		for (const { key, live, exists_at } of this.statements.components.iterate({ room })) {
@@ -341,7 +345,7 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 			this.applyLiveState(liveState);
 		});
 		// Only what is committed may be folded: a failed commit's changes never reach the rows.
-		return committed.then(() => this.folds.add(room, changes.length));
+		return committed.then(() => this.folds.add(room, changes.length, at));
 	}
 
 	/**
@@ -433,55 +437,79 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
  * Folds what fell out of each room's journal retention (the entries beyond its last
  * `entries`, or older than `ageMs`) into its rows, each field written once however often it
  * changed, deletions forgotten (the fold mark is the tombstone horizon), marks the room folded
- * up to there and drops those entries; inside the caller's transaction. Returns the rooms whose
- * journal still holds entries.
+ * up to there and drops those entries; inside the caller's transaction. Returns what each
+ * room's journal holds after it.
  */
 function foldRooms(
 	statements: Statements,
 	rooms: readonly string[],
 	retention: JournalRetention,
 	now: number,
-): string[] {
-	const retained: string[] = [];
+): Map<string, JournalTail> {
+	const tails = new Map<string, JournalTail>();
 	for (const room of rooms) {
 		const latest = statements.journalLatest.get({ room })?.latest ?? null;
-		if (latest === null) continue;
 		// Another storage on this file (one being closed) may have folded part already: only
 		// what lies beyond the room's fold mark is written, so a late fold never moves back.
 		const mark =
 			statements.foldedAt.get({ room })?.folded ??
 			statements.roomTimestamp.get({ room })?.timestamp ??
 			0;
-		const agedOut = statements.journalAgedOut.get({ room, before: now - retention.ageMs });
+		if (latest === null) {
+			tails.set(room, { length: 0, oldestAt: null });
+			continue;
+		}
 		const horizon = Math.min(
 			latest,
-			Math.max(latest - retention.entries, agedOut?.upTo ?? Number.NEGATIVE_INFINITY),
+			Math.max(
+				latest - retention.entries,
+				agedOutUpTo(statements, room, mark, now - retention.ageMs),
+			),
 		);
-		if (latest > horizon) retained.push(room);
-		if (horizon <= mark) continue;
-		const changes = statements.journalRange
-			.all({ room, after: mark, upTo: horizon })
-			.map(({ timestamp, entry }) => journalChange(room, timestamp, entry));
-		const rows = rowsOfChanges(changes, []);
-		for (const key of rows.resetKeys) statements.deleteFields.run({ room, key });
-		for (const { key, live, existsAt } of rows.components) {
-			if (live === 0) statements.deleteComponent.run({ room, key });
-			else statements.upsertComponent.run({ room, key, live, existsAt });
+		if (horizon > mark) {
+			const changes = statements.journalRange
+				.all({ room, after: mark, upTo: horizon })
+				.map(({ timestamp, entry }) => journalChange(room, timestamp, entry));
+			writeFold(statements, room, rowsOfChanges(changes, []), horizon);
 		}
-		for (const { key, field, value, writtenAt } of rows.fields) {
-			statements.upsertField.run({ room, key, field, value, writtenAt });
-		}
-		for (const { clientId, id } of rows.opsForgotten) {
-			statements.deleteAppliedOp.run({ room, clientId, opId: id });
-		}
-		for (const { clientId, id, at, seq } of rows.opsRecorded) {
-			statements.insertAppliedOp.run({ room, clientId, opId: id, at, seq });
-		}
-		statements.upsertRoom.run({ room, timestamp: horizon });
-		statements.upsertFold.run({ room, folded: horizon, horizon });
-		statements.deleteJournalUpTo.run({ room, upTo: horizon });
+		const folded = Math.max(mark, horizon);
+		const oldest = statements.journalOldest.get({ room, after: folded });
+		tails.set(room, { length: latest - folded, oldestAt: oldest?.at ?? null });
 	}
-	return retained;
+	return tails;
+}
+
+/**
+ * The last timestamp appended before `before` (entries from before the journal kept times
+ * count as aged out), or -Infinity. Entries are appended in timestamp order, so when the
+ * oldest after the mark is recent, none is aged out and the room's journal is not scanned.
+ */
+function agedOutUpTo(statements: Statements, room: string, mark: number, before: number): number {
+	const oldest = statements.journalOldest.get({ room, after: mark });
+	if (oldest === null || (oldest.at !== null && oldest.at >= before))
+		return Number.NEGATIVE_INFINITY;
+	return statements.journalAgedOut.get({ room, before })?.upTo ?? Number.NEGATIVE_INFINITY;
+}
+
+/** Writes folded changes into the rows and moves the fold mark to `horizon`. */
+function writeFold(statements: Statements, room: string, rows: RoomRows, horizon: number): void {
+	for (const key of rows.resetKeys) statements.deleteFields.run({ room, key });
+	for (const { key, live, existsAt } of rows.components) {
+		if (live === 0) statements.deleteComponent.run({ room, key });
+		else statements.upsertComponent.run({ room, key, live, existsAt });
+	}
+	for (const { key, field, value, writtenAt } of rows.fields) {
+		statements.upsertField.run({ room, key, field, value, writtenAt });
+	}
+	for (const { clientId, id } of rows.opsForgotten) {
+		statements.deleteAppliedOp.run({ room, clientId, opId: id });
+	}
+	for (const { clientId, id, at, seq } of rows.opsRecorded) {
+		statements.insertAppliedOp.run({ room, clientId, opId: id, at, seq });
+	}
+	statements.upsertRoom.run({ room, timestamp: horizon });
+	statements.upsertFold.run({ room, folded: horizon, horizon });
+	statements.deleteJournalUpTo.run({ room, upTo: horizon });
 }
 
 function prepare(db: Database) {
@@ -490,9 +518,9 @@ function prepare(db: Database) {
 			"INSERT INTO journal (room, timestamp, entry, at) VALUES ($room, $timestamp, $entry, $at)",
 		) as Statement<unknown, [{ room: string; timestamp: number; entry: string; at: number }]>,
 		journalRange: db.query(
-			"SELECT timestamp, entry FROM journal WHERE room = $room AND timestamp > $after AND timestamp <= $upTo ORDER BY timestamp",
+			"SELECT timestamp, entry, at FROM journal WHERE room = $room AND timestamp > $after AND timestamp <= $upTo ORDER BY timestamp",
 		) as Statement<
-			{ timestamp: number; entry: string },
+			{ timestamp: number; entry: string; at: number | null },
 			[{ room: string; after: number; upTo: number }]
 		>,
 		journalPage: db.query(
@@ -501,6 +529,9 @@ function prepare(db: Database) {
 			{ timestamp: number; entry: string; at: number | null },
 			[{ room: string; after: number; limit: number }]
 		>,
+		journalOldest: db.query(
+			"SELECT at FROM journal WHERE room = $room AND timestamp > $after ORDER BY timestamp LIMIT 1",
+		) as Statement<{ at: number | null }, [{ room: string; after: number }]>,
 		journalLatest: db.query(
 			"SELECT max(timestamp) AS latest FROM journal WHERE room = $room",
 		) as Statement<{ latest: number | null }, [{ room: string }]>,
