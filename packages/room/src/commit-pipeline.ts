@@ -17,18 +17,19 @@ export interface BatchWriter {
 
 /**
  * Acked means durable: effects are performed in the order the reducer produced them, and none
- * goes out while a document change before it is uncommitted. A write is handed to storage at
- * once; batching is the storage's one job (its group commit puts every room's writes of an
- * event-loop turn into one transaction), so a lone write waits for one turn, not two. One
- * commit per room is in flight at a time, so the room's writes land in order and a failed one
- * is never followed by a later one that landed; what arrives meanwhile is held and written as
- * one batch when it lands. Live state changes (`persist-state`) and chat messages
- * (`persist-chat`) to store are held and written the same way.
+ * goes out while a document change before it is uncommitted. The persists gathered during one
+ * event-loop turn are written by one `commit`, handed to storage at the end of the turn
+ * (`Timers.defer`), where the storage's group commit flushes every room's commits of the turn in
+ * one transaction, in the same turn (see `EndOfTurn`): a busy room pays for one transaction per
+ * turn, not per message, and a write waits for one turn end. Live state changes
+ * (`persist-state`) and chat messages (`persist-chat`) to store are held and written the same
+ * way. One commit is in flight at a time; what arrives meanwhile waits for the next.
  */
 export class CommitPipeline {
 	/** Effects waiting for a commit, in order; the in-flight batch stays here until it lands. */
 	private readonly held: Outbound[] = [];
 	private committing: Promise<void> | null = null;
+	private scheduled = false;
 	private readonly writer: BatchWriter;
 	private readonly timers: Timers;
 	private readonly perform: (effect: Outbound) => void;
@@ -54,18 +55,15 @@ export class CommitPipeline {
 		this.onCommitted = onCommitted;
 	}
 
-	/** One input's effects: its writes go to storage together, in one commit. */
 	push(effects: readonly Outbound[]): void {
-		let wrote = false;
 		for (const effect of effects) {
 			if (this.held.length === 0 && !this.isWrite(effect)) {
 				this.perform(effect);
 				continue;
 			}
 			this.held.push(effect);
-			wrote ||= this.isWrite(effect);
+			if (this.isWrite(effect)) this.schedule();
 		}
-		if (wrote) this.schedule();
 	}
 
 	/** Resolves once nothing is held any more (everything committed and performed, or dropped). */
@@ -76,10 +74,13 @@ export class CommitPipeline {
 		}
 	}
 
-	/** Starts a commit of what is held, unless one is in flight (it starts the next when it lands). */
 	private schedule(): void {
-		if (this.committing !== null || this.held.length === 0) return;
-		this.committing = this.commitHeld();
+		if (this.scheduled || this.committing !== null) return;
+		this.scheduled = true;
+		this.timers.defer(() => {
+			this.scheduled = false;
+			if (this.committing === null && this.held.length > 0) this.committing = this.commitHeld();
+		});
 	}
 
 	private async commitHeld(): Promise<void> {

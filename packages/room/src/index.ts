@@ -1,4 +1,5 @@
 export type { ChatPage, ChatStorage } from "./chat-storage.ts";
+export { EndOfTurn, endOfTurn } from "./end-of-turn.ts";
 export type { Fanout } from "./fanout.ts";
 export {
 	BeforeHorizonError,

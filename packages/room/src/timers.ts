@@ -1,4 +1,6 @@
 /** The clock a Room and a RoomManager use, injectable so tests can drive time by hand. */
+import { endOfTurn } from "./end-of-turn.ts";
+
 export interface Timers {
 	setTimeout(callback: () => void, ms: number): unknown;
 	clearTimeout(handle: unknown): void;
@@ -9,6 +11,11 @@ export interface Timers {
 	 * and the room's timed work (throttles, away, grace periods).
 	 */
 	epochMs(): number;
+	/**
+	 * Runs `callback` once the current event-loop turn's I/O is done, before the storages'
+	 * group commits flush (see `EndOfTurn`): the group-commit point.
+	 */
+	defer(callback: () => void): void;
 }
 
 export const hostTimers: Timers = {
@@ -17,4 +24,5 @@ export const hostTimers: Timers = {
 	now: () => performance.now(),
 	// The process's start on the wall clock plus a monotonic clock: immune to clock steps.
 	epochMs: () => Math.floor(performance.timeOrigin + performance.now()),
+	defer: (callback) => endOfTurn.defer(callback),
 };

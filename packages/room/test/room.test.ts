@@ -574,21 +574,16 @@ describe("acked means durable (incremental storage)", () => {
 		expect(storage.commits).toHaveLength(1);
 	});
 
-	test("a write goes to storage at once; what comes while it is in flight is the next commit, in order", async () => {
+	test("all patches of one event-loop turn go into one commit, in order", async () => {
 		const { timers, storage, room, alice } = await roomWithCommits();
 		room.handleSocketMessage("s1", patch(1, { a: create({ v: 1 }) }));
-		// No turn waited for: the storage's group commit is the one batching layer.
-		expect(storage.commits.map((batch) => batch.map((change) => change.timestamp))).toEqual([[1]]);
 		room.handleSocketMessage("s2", patch(1, { b: create({ v: 1 }) }));
 		room.handleSocketMessage("s1", patch(2, { a: { v: 2 } }));
 		await timers.turn();
-		expect(storage.commits).toHaveLength(1);
-		expect(storage.commits[0]?.[0]?.changes).toEqual({ a: { _exists: true, v: 1 } });
-		await storage.release();
 		expect(storage.commits.map((batch) => batch.map((change) => change.timestamp))).toEqual([
-			[1],
-			[2, 3],
+			[1, 2, 3],
 		]);
+		expect(storage.commits[0]?.[0]?.changes).toEqual({ a: { _exists: true, v: 1 } });
 		await storage.release();
 		expect(alice.take()).toEqual([
 			{ type: "ack", messageId: 1, timestamp: 1 },

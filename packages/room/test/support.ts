@@ -45,6 +45,7 @@ export class ManualTimers implements Timers {
 	private time = 0;
 	private nextId = 1;
 	private readonly timeouts = new Map<number, { at: number; callback: () => void }>();
+	private deferred: (() => void)[] = [];
 
 	setTimeout(callback: () => void, ms: number): unknown {
 		const id = this.nextId++;
@@ -64,8 +65,14 @@ export class ManualTimers implements Timers {
 		return this.now();
 	}
 
-	/** The end of an event-loop turn: every promise callback that is ready runs. */
+	defer(callback: () => void): void {
+		this.deferred.push(callback);
+	}
+
+	/** Runs the deferred callbacks (the end of an event-loop turn), then settles promises. */
 	async turn(): Promise<void> {
+		const callbacks = this.deferred.splice(0);
+		for (const callback of callbacks) callback();
 		await settle();
 	}
 

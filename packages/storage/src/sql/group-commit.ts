@@ -1,12 +1,14 @@
 /**
  * Group commit across rooms for a SQL database reached over the network: the writes of every
- * room that arrive in one event-loop turn share one transaction, so a busy server pays one
- * round of BEGIN/COMMIT (and one WAL flush on the server) per turn, not one per room. Each
+ * room that arrive in one event-loop turn share one transaction, started at the turn's end after
+ * the rooms have handed their commits over (`endOfTurn`), so a busy server pays one round of
+ * BEGIN/COMMIT (and one WAL flush on the server) per turn, not one per room. Each
  * write keeps its own atomicity as a savepoint: one that fails is rolled back alone and only
  * its caller sees the error; if the transaction itself cannot commit (the connection is lost),
  * every caller does. One transaction is in flight at a time, so the writes of one room land in
  * the order they were made; what arrives meanwhile goes into the next.
  */
+import { endOfTurn } from "@roomsync/room";
 import { SQL } from "bun";
 
 export type Write<T> = (tx: SQL) => Promise<T>;
@@ -49,14 +51,16 @@ export class SqlGroupCommit {
 	private schedule(): void {
 		if (this.scheduled || this.flushing !== null) return;
 		this.scheduled = true;
-		setImmediate(() => {
-			this.scheduled = false;
-			this.flushing = this.flush().finally(() => {
-				this.flushing = null;
-				if (this.queue.length > 0) this.schedule();
-			});
-		});
+		endOfTurn.flushAfter(this.start);
 	}
+
+	private readonly start = () => {
+		this.scheduled = false;
+		this.flushing = this.flush().finally(() => {
+			this.flushing = null;
+			if (this.queue.length > 0) this.schedule();
+		});
+	};
 
 	private async flush(): Promise<void> {
 		const batch = this.queue;

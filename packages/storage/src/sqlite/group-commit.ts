@@ -1,4 +1,5 @@
 import type { Database } from "bun:sqlite";
+import { endOfTurn } from "@roomsync/room";
 
 interface Pending {
 	readonly write: () => void;
@@ -8,10 +9,11 @@ interface Pending {
 
 /**
  * Group commit across rooms: the writes of every room of one database that arrive in one
- * event-loop turn share one transaction, so a busy server pays one commit (and, with
- * `synchronous=FULL`, one fsync) per turn, not one per room. Each write keeps its own
- * atomicity as a savepoint: one that fails is rolled back alone and only its caller sees the
- * error; if the transaction itself cannot commit, every caller does.
+ * event-loop turn share one transaction, flushed at the turn's end after the rooms have handed
+ * their commits over (`endOfTurn`), so a busy server pays one commit (and, with
+ * `synchronous=FULL`, one fsync) per turn, not one per room, and a write waits for one turn
+ * end. Each write keeps its own atomicity as a savepoint: one that fails is rolled back alone
+ * and only its caller sees the error; if the transaction itself cannot commit, every caller does.
  */
 export class GroupCommit {
 	private readonly db: Database;
@@ -23,13 +25,16 @@ export class GroupCommit {
 
 	run(write: () => void): Promise<void> {
 		return new Promise((resolve, reject) => {
-			if (this.queue.length === 0) setImmediate(() => this.flush());
+			if (this.queue.length === 0) endOfTurn.flushAfter(this.flushQueued);
 			this.queue.push({ write, resolve, reject });
 		});
 	}
 
+	private readonly flushQueued = () => this.flush();
+
 	private flush(): void {
 		const batch = this.queue;
+		if (batch.length === 0) return;
 		this.queue = [];
 		const failures = new Map<Pending, unknown>();
 		try {
