@@ -14,18 +14,10 @@ interface Pending {
  * `synchronous=FULL`, one fsync) per turn, not one per room, and a write waits for one turn
  * end. Each write keeps its own atomicity as a savepoint: one that fails is rolled back alone
  * and only its caller sees the error; if the transaction itself cannot commit, every caller does.
- *
- * bun:sqlite commits on the event loop's thread, so a commit's fsync stops the loop. Under load
- * a flush therefore waits until as long after the last one as that one took: at most about half
- * of the loop's time goes to commits, and a commit holds more writes the busier the server is,
- * as when a network database's commit is in flight. A write after a quiet spell is flushed at
- * the end of its turn.
  */
 export class GroupCommit {
 	private readonly db: Database;
 	private queue: Pending[] = [];
-	/** When (performance.now()) the next flush may start: the last one's end plus its duration. */
-	private nextFlushAt = 0;
 
 	constructor(db: Database) {
 		this.db = db;
@@ -33,15 +25,9 @@ export class GroupCommit {
 
 	run(write: () => void): Promise<void> {
 		return new Promise((resolve, reject) => {
-			if (this.queue.length === 0) this.schedule();
+			if (this.queue.length === 0) endOfTurn.flushAfter(this.flushQueued);
 			this.queue.push({ write, resolve, reject });
 		});
-	}
-
-	private schedule(): void {
-		const wait = this.nextFlushAt - performance.now();
-		if (wait <= 0) endOfTurn.flushAfter(this.flushQueued);
-		else setTimeout(() => endOfTurn.flushAfter(this.flushQueued), wait);
 	}
 
 	private readonly flushQueued = () => this.flush();
@@ -50,16 +36,6 @@ export class GroupCommit {
 		const batch = this.queue;
 		if (batch.length === 0) return;
 		this.queue = [];
-		const startedAt = performance.now();
-		try {
-			this.commit(batch);
-		} finally {
-			const endedAt = performance.now();
-			this.nextFlushAt = endedAt + (endedAt - startedAt);
-		}
-	}
-
-	private commit(batch: readonly Pending[]): void {
 		const failures = new Map<Pending, unknown>();
 		try {
 			this.db
