@@ -60,10 +60,11 @@ test("a restore whose commit fails is storage-failed, and the room goes back to 
 	let failNext = false;
 	// The real storage, with one commit turned down the way a full disk would.
 	const storage = Object.assign(Object.create(real) as typeof real, {
-		commit: (...args: Parameters<typeof real.commit>) =>
-			failNext
-				? ((failNext = false), Promise.reject(new Error("disk full")))
-				: real.commit(...args),
+		commit: (...args: Parameters<typeof real.commit>) => {
+			if (!failNext) return real.commit(...args);
+			failNext = false;
+			return Promise.reject(new Error("disk full"));
+		},
 	});
 	const room = await roomWith(storage, 3);
 	failNext = true;

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { clientBundle } from "../scripts/size.ts";
 
-/** Minified and gzipped; 8.2 KiB when this was written. */
+/** Minified and gzipped (level 9): 9,629 bytes on 2026-12-07, typed ops included. */
 const GZIP_BUDGET_BYTES = 12 * 1024;
 
 test("the browser bundle imports nothing and fits its budget", async () => {
