@@ -2,10 +2,9 @@
  * Group commit across rooms for a SQL database reached over the network: the writes of every
  * room that arrive in one event-loop turn share one transaction, started at the turn's end after
  * the rooms have handed their commits over (`endOfTurn`), so a busy server pays one round of
- * BEGIN/COMMIT (and one WAL flush on the server) per turn, not one per room. Each
- * write keeps its own atomicity as a savepoint: one that fails is rolled back alone and only
- * its caller sees the error; if the transaction itself cannot commit (the connection is lost),
- * every caller does. One transaction is in flight at a time, so the writes of one room land in
+ * BEGIN/COMMIT (and one WAL flush on the server) per turn, not one per room. Each write keeps
+ * its own atomicity: one that fails fails alone and only its caller sees the error (see
+ * `flush`); when the database cannot be reached, every caller does. One transaction is in flight at a time, so the writes of one room land in
  * the order they were made; what arrives meanwhile goes into the next.
  */
 import { endOfTurn } from "@roomsync/room";
@@ -62,39 +61,39 @@ export class SqlGroupCommit {
 		});
 	};
 
+	/**
+	 * The batch in one transaction, without savepoints: a savepoint costs two round trips per
+	 * write, which with a hundred rooms a turn were most of the transaction. If the
+	 * transaction fails, which write failed is not known: each then runs again in a transaction
+	 * of its own, in order, so that one that fails fails alone and the others land.
+	 */
 	private async flush(): Promise<void> {
 		const batch = this.queue;
 		this.queue = [];
-		const results = new Map<
-			Pending,
-			{ ok: true; value: unknown } | { ok: false; error: unknown }
-		>();
+		let values: unknown[];
 		try {
-			await this.sql.begin(async (tx) => {
-				const only = batch.length === 1 ? batch[0] : undefined;
-				if (only !== undefined) {
-					// Alone in its transaction, a write needs no savepoint: its failure is the transaction's.
-					results.set(only, { ok: true, value: await only.write(tx) });
-					return;
-				}
-				for (const pending of batch) {
-					try {
-						const value = await tx.savepoint((savepoint) => pending.write(savepoint));
-						results.set(pending, { ok: true, value });
-					} catch (error) {
-						results.set(pending, { ok: false, error });
-					}
-				}
+			values = await this.sql.begin(async (tx) => {
+				const out: unknown[] = [];
+				for (const pending of batch) out.push(await pending.write(tx));
+				return out;
 			});
 		} catch (error) {
-			for (const pending of batch) pending.reject(this.describe(error));
+			if (batch.length === 1) (batch[0] as Pending).reject(this.describe(error));
+			else await this.oneByOne(batch);
 			return;
 		}
+		batch.forEach((pending, i) => {
+			pending.resolve(values[i]);
+		});
+	}
+
+	private async oneByOne(batch: readonly Pending[]): Promise<void> {
 		for (const pending of batch) {
-			const result = results.get(pending);
-			if (result === undefined) pending.reject(new Error("group commit: the write never ran"));
-			else if (result.ok) pending.resolve(result.value);
-			else pending.reject(this.describe(result.error));
+			try {
+				pending.resolve(await this.sql.begin((tx) => pending.write(tx)));
+			} catch (error) {
+				pending.reject(this.describe(error));
+			}
 		}
 	}
 
