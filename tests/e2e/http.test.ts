@@ -103,6 +103,13 @@ describe("command line", () => {
 		const env = Bun.spawnSync(["bun", main], { env: { ...process.env, PORT: "99999" } });
 		expect(env.exitCode).toBe(2);
 		expect(env.stderr.toString()).toContain('PORT="99999"');
+		for (const retention of ["10000", "10000,7", "10000,7w", "-1,7d", "x,1h"]) {
+			const run = Bun.spawnSync(["bun", main, "--journal-retention", retention]);
+			expect(run.exitCode).toBe(2);
+			expect(run.stderr.toString()).toContain(
+				`--journal-retention="${retention}": must be ENTRIES,AGE`,
+			);
+		}
 	});
 
 	test("options that exclude each other, or need each other, are configuration errors", () => {
