@@ -13,7 +13,7 @@ import {
 import type { Dialect, Tables, Upserts } from "./dialect.ts";
 import { SqlGroupCommit, type Write } from "./group-commit.ts";
 import { migrate } from "./migrate.ts";
-import { foldRooms } from "./room-rows.ts";
+import { foldRooms, insertJournalRows, type JournalRow } from "./room-rows.ts";
 
 export interface SqlStorageOptions {
 	/**
@@ -128,6 +128,20 @@ export class SqlDatabase {
 		this.checkOpen();
 		await this.ready();
 		return this.groupCommit.run(write);
+	}
+
+	/**
+	 * Journal rows through the group commit: the rows of every room appended in a turn go in
+	 * one multi-row INSERT (see `MergedWrite`).
+	 */
+	async appendJournal(rows: readonly JournalRow[]): Promise<void> {
+		this.checkOpen();
+		await this.ready();
+		return this.groupCommit.runMerged({
+			kind: "journal",
+			rows,
+			run: (tx, all) => insertJournalRows(this, tx, all),
+		});
 	}
 
 	/** A read on the pool, once the schema is ready; `action` names it in errors. */

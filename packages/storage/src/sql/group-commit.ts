@@ -12,8 +12,18 @@ import { SQL } from "bun";
 
 export type Write<T> = (tx: SQL) => Promise<T>;
 
+/**
+ * Rows that one statement can write for many callers (a multi-row INSERT): consecutive merged
+ * writes of the same `kind` in a transaction run as one `run` over all their rows.
+ */
+export interface MergedWrite<R> {
+	readonly kind: string;
+	readonly rows: readonly R[];
+	readonly run: (tx: SQL, rows: readonly R[]) => Promise<void>;
+}
+
 interface Pending {
-	readonly write: Write<unknown>;
+	readonly write: Write<unknown> | MergedWrite<unknown>;
 	readonly resolve: (value: unknown) => void;
 	readonly reject: (error: unknown) => void;
 }
@@ -35,6 +45,18 @@ export class SqlGroupCommit {
 	run<T>(write: Write<T>): Promise<T> {
 		return new Promise<T>((resolve, reject) => {
 			this.queue.push({ write, resolve: resolve as (value: unknown) => void, reject });
+			this.schedule();
+		});
+	}
+
+	/** Resolves once the rows are committed; written with the neighbouring writes of its kind. */
+	runMerged<R>(write: MergedWrite<R>): Promise<void> {
+		return new Promise<void>((resolve, reject) => {
+			this.queue.push({
+				write: write as MergedWrite<unknown>,
+				resolve: resolve as (value: unknown) => void,
+				reject,
+			});
 			this.schedule();
 		});
 	}
@@ -72,11 +94,7 @@ export class SqlGroupCommit {
 		this.queue = [];
 		let values: unknown[];
 		try {
-			values = await this.sql.begin(async (tx) => {
-				const out: unknown[] = [];
-				for (const pending of batch) out.push(await pending.write(tx));
-				return out;
-			});
+			values = await this.sql.begin((tx) => runAll(tx, batch));
 		} catch (error) {
 			if (batch.length === 1) (batch[0] as Pending).reject(this.describe(error));
 			else await this.oneByOne(batch);
@@ -90,7 +108,7 @@ export class SqlGroupCommit {
 	private async oneByOne(batch: readonly Pending[]): Promise<void> {
 		for (const pending of batch) {
 			try {
-				pending.resolve(await this.sql.begin((tx) => pending.write(tx)));
+				pending.resolve((await this.sql.begin((tx) => runAll(tx, [pending])))[0]);
 			} catch (error) {
 				pending.reject(this.describe(error));
 			}
@@ -101,4 +119,27 @@ export class SqlGroupCommit {
 	private describe(error: unknown): unknown {
 		return error instanceof SQL.SQLError ? this.describeFailure(error) : error;
 	}
+}
+
+/** The writes in order, each run of consecutive merged writes of one kind as one statement. */
+async function runAll(tx: SQL, batch: readonly Pending[]): Promise<unknown[]> {
+	const values: unknown[] = [];
+	for (let i = 0; i < batch.length; ) {
+		const { write } = batch[i] as Pending;
+		if (typeof write === "function") {
+			values.push(await write(tx));
+			i += 1;
+			continue;
+		}
+		const rows: unknown[] = [];
+		let end = i;
+		for (; end < batch.length; end++) {
+			const next = (batch[end] as Pending).write;
+			if (typeof next === "function" || next.kind !== write.kind) break;
+			rows.push(...next.rows);
+		}
+		await write.run(tx, rows);
+		for (; i < end; i++) values.push(undefined);
+	}
+	return values;
 }

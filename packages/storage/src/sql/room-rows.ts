@@ -236,23 +236,35 @@ export async function writeRoomRows(
 	}
 }
 
-/** Appends a room's changes to its journal: one multi-row insert per chunk. */
-export async function appendJournal(
-	db: SqlDatabase,
-	tx: SQL,
+/** A journal row as the table holds it. */
+export interface JournalRow {
+	readonly room: string;
+	readonly timestamp: number;
+	readonly entry: string;
+	readonly at: number;
+}
+
+/** The journal rows of a room's changes, appended at `at`. */
+export function journalRows(
 	room: string,
 	changes: readonly DocumentChange[],
 	at: number,
+): JournalRow[] {
+	return changes.map((change) => ({
+		room,
+		timestamp: change.timestamp,
+		entry: journalText(change),
+		at,
+	}));
+}
+
+/** Appends journal rows, any rooms': one multi-row insert per chunk. */
+export async function insertJournalRows(
+	db: SqlDatabase,
+	tx: SQL,
+	rows: readonly JournalRow[],
 ): Promise<void> {
-	for (const part of chunks(changes)) {
-		const values = part.map((change) => ({
-			room,
-			timestamp: change.timestamp,
-			entry: journalText(change),
-			at,
-		}));
-		await tx`INSERT INTO ${db.tables.journal} ${tx(values)}`;
-	}
+	for (const part of chunks(rows)) await tx`INSERT INTO ${db.tables.journal} ${tx(part)}`;
 }
 
 /**

@@ -30,8 +30,9 @@ import { parseStored, type QuarantineRow, storedText, UnparsedValue } from "../s
 import { checkRoomId, SqlDatabase, type SqlStorageOptions } from "./database.ts";
 import type { Dialect } from "./dialect.ts";
 import {
-	appendJournal,
 	digest,
+	insertJournalRows,
+	journalRows,
 	rowsOfChanges,
 	rowsOfSnapshot,
 	writeRoomRows,
@@ -246,13 +247,18 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 	): Promise<void> {
 		try {
 			// The ack's one write: the journal rows (and live state, which is stored as it comes).
-			const live = rowsOfChanges([], liveState);
+			// Without live state the rows join every other room's of the turn in one INSERT.
 			const room = this.roomId;
 			const at = Date.now();
-			const committed = this.db.write(async (tx) => {
-				await appendJournal(this.db, tx, room, changes, at);
-				await writeRoomRows(this.db, tx, room, live);
-			});
+			const rows = journalRows(room, changes, at);
+			const live = rowsOfChanges([], liveState);
+			const committed =
+				liveState.length === 0
+					? this.db.appendJournal(rows)
+					: this.db.write(async (tx) => {
+							await insertJournalRows(this.db, tx, rows);
+							await writeRoomRows(this.db, tx, room, live);
+						});
 			// Only what is committed may be folded: a failed commit's changes never reach the rows.
 			return committed.then(() => this.db.folds.add(room, changes.length, at));
 		} catch (error) {
