@@ -183,6 +183,25 @@ describe("SqliteStorage", () => {
 		storage.close();
 	});
 
+	test("on the journal's thread, one room's failing append does not take the others of the turn with it", async () => {
+		const path = freshPath();
+		const storage = new SqliteStorage({ path });
+		const document = createDocument();
+		const first = change(document, { k: { _exists: true, v: 1 } });
+		const good = storage.forRoom("good").commit([first]);
+		// The same timestamp twice: the journal's key refuses it, in the thread's transaction.
+		const bad = storage.forRoom("bad").commit([first, first]);
+		await expect(bad).rejects.toThrow(/UNIQUE constraint failed: journal/);
+		await good;
+		expect((await storage.forRoom("good").load())?.state).toEqual({ k: { _exists: true, v: 1 } });
+		expect(await storage.forRoom("bad").load()).toBeNull();
+		storage.close();
+		// Closing waits for the thread's connection: the file opens again at once.
+		const again = new SqliteStorage({ path });
+		expect((await again.forRoom("good").load())?.timestamp).toBe(1);
+		again.close();
+	});
+
 	test("a failed commit writes nothing of its batch", async () => {
 		const path = freshPath();
 		const storage = new SqliteStorage({ path });

@@ -35,6 +35,7 @@ import {
 import { type RoomRows, rowsOfChanges } from "../sql/room-rows.ts";
 import { parseStored, type QuarantineRow, storedText } from "../stored-value.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { type JournalThreadRow, JournalWriter } from "./journal-writer.ts";
 import { migrate } from "./migrations.ts";
 import { SqliteChatStorage } from "./sqlite-chat-storage.ts";
 
@@ -79,6 +80,11 @@ export class SqliteStorage {
 		migrate(this.db);
 		this.statements = prepare(this.db);
 		this.groupCommit = new GroupCommit(this.db);
+		// An in-memory database is this connection's alone: its journal is written here.
+		this.journal =
+			options.path === ":memory:" || options.path === ""
+				? null
+				: new JournalWriter(options.path, options.synchronous ?? "full");
 		this.chat = new SqliteChatStorage(this.db, this.groupCommit);
 		const retention = { ...DEFAULT_JOURNAL_RETENTION, ...options.retention };
 		this.retention = retention;
@@ -100,12 +106,22 @@ export class SqliteStorage {
 	/** When rooms' journals are folded into the field rows. */
 	readonly folds: FoldQueue;
 	private readonly retention: JournalRetention;
+	/** The journal's appends, on a thread of their own; null for an in-memory database. */
+	private readonly journal: JournalWriter | null;
+	private closed = false;
 
 	/** The rooms' chat, in the same database and the same group commit. */
 	readonly chat: SqliteChatStorage;
 
 	forRoom(roomId: string): SqliteRoomStorage {
-		return new SqliteRoomStorage(this.groupCommit, this.statements, roomId, this.path, this.folds);
+		return new SqliteRoomStorage(
+			this.groupCommit,
+			this.journal,
+			this.statements,
+			roomId,
+			this.path,
+			this.folds,
+		);
 	}
 
 	/** Ids of every room the database holds. */
@@ -113,8 +129,15 @@ export class SqliteStorage {
 		return this.statements.roomIds.all().map((row) => row.room);
 	}
 
-	/** Folds what is pending (the journal keeps it either way), then closes the database. */
+	/**
+	 * Stops the journal's thread (an append not yet committed is refused; a Room closes only
+	 * once its writes landed), folds what is due (the journal keeps it either way), then closes
+	 * the database.
+	 */
 	close(): void {
+		if (this.closed) return;
+		this.closed = true;
+		this.journal?.close();
 		this.folds.stop();
 		const rooms = this.folds.take();
 		if (rooms.length > 0) {
@@ -129,6 +152,7 @@ export class SqliteStorage {
 /** One room's rows: an `IncrementalStorage` for the Room, and a `SyncStorage` for imports. */
 export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quarantine, History {
 	private readonly groupCommit: GroupCommit;
+	private readonly journal: JournalWriter | null;
 	private readonly statements: Statements;
 	private readonly roomId: string;
 
@@ -137,12 +161,14 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 
 	constructor(
 		groupCommit: GroupCommit,
+		journal: JournalWriter | null,
 		statements: Statements,
 		roomId: string,
 		databasePath: string,
 		folds: FoldQueue,
 	) {
 		this.groupCommit = groupCommit;
+		this.journal = journal;
 		this.statements = statements;
 		this.roomId = roomId;
 		this.databasePath = databasePath;
@@ -333,17 +359,27 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	): Promise<void> {
 		const room = this.roomId;
 		const at = Date.now();
-		const committed = this.groupCommit.run(() => {
-			for (const change of changes) {
-				this.statements.insertJournal.run({
-					room,
-					timestamp: change.timestamp,
-					entry: journalText(change),
-					at,
-				});
-			}
-			this.applyLiveState(liveState);
-		});
+		let rows: JournalThreadRow[];
+		try {
+			rows = changes.map((change) => ({
+				room,
+				timestamp: change.timestamp,
+				entry: journalText(change),
+				at,
+			}));
+		} catch (error) {
+			// A value JSON cannot encode: the commit fails, and nothing of it is written.
+			return Promise.reject(error);
+		}
+		// Live state joins its room's rows in this connection's transaction; without it the rows
+		// go to the journal's thread, with every other room's of the turn.
+		const committed =
+			this.journal !== null && liveState.length === 0
+				? this.journal.append(rows)
+				: this.groupCommit.run(() => {
+						for (const row of rows) this.statements.insertJournal.run(row);
+						this.applyLiveState(liveState);
+					});
 		// Only what is committed may be folded: a failed commit's changes never reach the rows.
 		return committed.then(() => this.folds.add(room, changes.length, at));
 	}

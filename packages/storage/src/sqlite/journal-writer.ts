@@ -1,0 +1,146 @@
+/**
+ * The journal's appends, the ack path of every room on a SQLite file, written on a thread of
+ * their own (`journal-thread.ts`). bun:sqlite commits on the thread that calls it, so a commit
+ * on the event loop's thread stops the loop for its fsync; here the loop goes on while a batch
+ * commits. The rows of every room appended in a turn go to the thread at the turn's end as one
+ * batch, one transaction; what is appended while a batch is in flight goes in the next, so a
+ * batch holds more rows the busier the server is. If a batch fails, each append in it is sent
+ * again alone, so one that fails fails alone.
+ */
+import { endOfTurn } from "@roomsync/room";
+
+/** A journal row as the table holds it (a type, not an interface: bun:sqlite binds it as a record). */
+export type JournalThreadRow = {
+	readonly room: string;
+	readonly timestamp: number;
+	readonly entry: string;
+	readonly at: number;
+};
+
+export type JournalThreadRequest =
+	| { readonly type: "open"; readonly path: string; readonly synchronous: "full" | "normal" }
+	| { readonly type: "append"; readonly id: number; readonly rows: readonly JournalThreadRow[] }
+	/** Close the connection, then set `done[0]` to 1 and notify: `close()` waits for it. */
+	| { readonly type: "close"; readonly done: Int32Array };
+
+export type JournalThreadReply =
+	| { readonly type: "appended"; readonly id: number }
+	| { readonly type: "failed"; readonly id: number; readonly message: string };
+
+/** How long `close` waits for the thread to close its connection (a batch may be committing). */
+const CLOSE_WAIT_MS = 5_000;
+
+interface Append {
+	readonly rows: readonly JournalThreadRow[];
+	readonly resolve: () => void;
+	readonly reject: (error: Error) => void;
+	/** Sent alone, after a batch that held it failed. */
+	alone: boolean;
+}
+
+export class JournalWriter {
+	private readonly worker: Worker;
+	private readonly path: string;
+	private queue: Append[] = [];
+	private inFlight: { readonly id: number; readonly batch: readonly Append[] } | null = null;
+	private scheduled = false;
+	private nextId = 1;
+	private closed = false;
+
+	constructor(path: string, synchronous: "full" | "normal") {
+		this.path = path;
+		this.worker = new Worker(new URL("./journal-thread.ts", import.meta.url).href, {
+			ref: false,
+		} as WorkerOptions);
+		this.worker.onmessage = (event: MessageEvent<JournalThreadReply>) => this.replied(event.data);
+		this.worker.addEventListener("error", (event) => this.died(event.message));
+		this.send({ type: "open", path, synchronous });
+	}
+
+	/** Bun's worker handle: it keeps the process alive only while a batch is in flight. */
+	private get handle(): { ref(): void; unref(): void } {
+		return this.worker as unknown as { ref(): void; unref(): void };
+	}
+
+	/** Resolves once the rows are committed. */
+	append(rows: readonly JournalThreadRow[]): Promise<void> {
+		if (this.closed) return Promise.reject(new Error(`SQLite ${this.path}: the journal is closed`));
+		return new Promise((resolve, reject) => {
+			this.queue.push({ rows, resolve, reject, alone: false });
+			this.schedule();
+		});
+	}
+
+	/**
+	 * Stops the thread once its connection is closed (waited for, up to `CLOSE_WAIT_MS`: a
+	 * connection left open would keep its locks on the file for this process's next one);
+	 * appends not yet committed are refused.
+	 */
+	close(): void {
+		if (this.closed) return;
+		this.closed = true;
+		const pending = [...(this.inFlight?.batch ?? []), ...this.queue];
+		this.inFlight = null;
+		this.queue = [];
+		const done = new Int32Array(new SharedArrayBuffer(4));
+		this.send({ type: "close", done });
+		Atomics.wait(done, 0, 0, CLOSE_WAIT_MS);
+		this.worker.terminate();
+		for (const append of pending)
+			append.reject(new Error(`SQLite ${this.path}: the journal closed`));
+	}
+
+	private schedule(): void {
+		if (this.scheduled || this.inFlight !== null) return;
+		this.scheduled = true;
+		endOfTurn.flushAfter(this.start);
+	}
+
+	private readonly start = () => {
+		this.scheduled = false;
+		if (this.inFlight !== null || this.queue.length === 0 || this.closed) return;
+		const first = this.queue[0] as Append;
+		const batch = first.alone ? this.queue.splice(0, 1) : this.takeUntilAlone();
+		const id = this.nextId++;
+		this.inFlight = { id, batch };
+		this.handle.ref();
+		this.send({ type: "append", id, rows: batch.flatMap((append) => append.rows) });
+	};
+
+	/** The queued appends up to the first one that must go alone. */
+	private takeUntilAlone(): Append[] {
+		const end = this.queue.findIndex((append) => append.alone);
+		return this.queue.splice(0, end < 0 ? this.queue.length : end);
+	}
+
+	private replied(reply: JournalThreadReply): void {
+		const inFlight = this.inFlight;
+		if (inFlight === null || inFlight.id !== reply.id) return;
+		this.inFlight = null;
+		this.handle.unref();
+		if (reply.type === "appended") {
+			for (const append of inFlight.batch) append.resolve();
+		} else if (inFlight.batch.length === 1) {
+			(inFlight.batch[0] as Append).reject(new Error(`SQLite ${this.path}: ${reply.message}`));
+		} else {
+			// Which append failed is not known: each goes again alone, first, in order.
+			for (const append of inFlight.batch) append.alone = true;
+			this.queue.unshift(...inFlight.batch);
+		}
+		if (this.queue.length > 0) this.schedule();
+	}
+
+	private died(message: string): void {
+		const pending = [...(this.inFlight?.batch ?? []), ...this.queue];
+		this.inFlight = null;
+		this.queue = [];
+		this.closed = true;
+		for (const append of pending) {
+			append.reject(new Error(`SQLite ${this.path}: the journal thread stopped: ${message}`));
+		}
+	}
+
+	private send(request: JournalThreadRequest): void {
+		this.worker.postMessage(request);
+	}
+}
