@@ -16,6 +16,32 @@ export function journalText(change: DocumentChange): string {
 	});
 }
 
+/**
+ * A journal row as every database's table holds it (a type, not an interface: bun:sqlite binds
+ * it as a record).
+ */
+export type JournalRow = {
+	readonly room: string;
+	readonly timestamp: number;
+	readonly entry: string;
+	/** When it was appended, epoch ms. */
+	readonly at: number;
+};
+
+/** The journal rows of a room's changes, appended at `at`. Throws on a value JSON cannot encode. */
+export function journalRows(
+	room: string,
+	changes: readonly DocumentChange[],
+	at: number,
+): JournalRow[] {
+	return changes.map((change) => ({
+		room,
+		timestamp: change.timestamp,
+		entry: journalText(change),
+		at,
+	}));
+}
+
 /** A stored journal row back as a change; throws, naming the row, on one that is not a change. */
 export function journalChange(room: string, timestamp: number, text: string): DocumentChange {
 	let value: unknown;

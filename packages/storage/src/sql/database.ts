@@ -10,10 +10,11 @@ import {
 	FoldQueue,
 	type JournalRetention,
 } from "../journal/fold-queue.ts";
+import type { JournalRow } from "../journal/journal-entry.ts";
 import type { Dialect, Tables, Upserts } from "./dialect.ts";
 import { SqlGroupCommit, type Write } from "./group-commit.ts";
 import { migrate } from "./migrate.ts";
-import { foldRooms, insertJournalRows, type JournalRow } from "./room-rows.ts";
+import { foldRooms, insertJournalRows } from "./room-rows.ts";
 
 export interface SqlStorageOptions {
 	/**

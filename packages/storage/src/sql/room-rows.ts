@@ -9,7 +9,7 @@
 import type { AppliedOp, ComponentData, DocumentChange, LiveStateChange } from "@roomsync/core";
 import type { SQL } from "bun";
 import type { JournalRetention, JournalTail } from "../journal/fold-queue.ts";
-import { journalChange, journalText, opKey } from "../journal/journal-entry.ts";
+import { type JournalRow, journalChange, opKey } from "../journal/journal-entry.ts";
 import type { SqlDatabase } from "./database.ts";
 
 export interface RoomRows {
@@ -234,28 +234,6 @@ export async function writeRoomRows(
 	if (rows.liveVersion !== undefined) {
 		await tx`INSERT INTO ${t.liveVersions} (room, version) VALUES (${room}, ${rows.liveVersion}) ${u.liveVersions}`;
 	}
-}
-
-/** A journal row as the table holds it. */
-export interface JournalRow {
-	readonly room: string;
-	readonly timestamp: number;
-	readonly entry: string;
-	readonly at: number;
-}
-
-/** The journal rows of a room's changes, appended at `at`. */
-export function journalRows(
-	room: string,
-	changes: readonly DocumentChange[],
-	at: number,
-): JournalRow[] {
-	return changes.map((change) => ({
-		room,
-		timestamp: change.timestamp,
-		entry: journalText(change),
-		at,
-	}));
 }
 
 /** Appends journal rows, any rooms': one multi-row insert per chunk. */

@@ -25,14 +25,18 @@ import {
 } from "@roomsync/room";
 import type { SQL } from "bun";
 import type { FoldQueue } from "../journal/fold-queue.ts";
-import { journalChange, type LoadedRows, replayJournal } from "../journal/journal-entry.ts";
+import {
+	journalChange,
+	journalRows,
+	type LoadedRows,
+	replayJournal,
+} from "../journal/journal-entry.ts";
 import { parseStored, type QuarantineRow, storedText, UnparsedValue } from "../stored-value.ts";
 import { checkRoomId, SqlDatabase, type SqlStorageOptions } from "./database.ts";
 import type { Dialect } from "./dialect.ts";
 import {
 	digest,
 	insertJournalRows,
-	journalRows,
 	rowsOfChanges,
 	rowsOfSnapshot,
 	writeRoomRows,

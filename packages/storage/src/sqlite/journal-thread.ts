@@ -4,16 +4,17 @@
  * commit, and with `synchronous=FULL` its fsync, happen here, off the event loop's thread.
  */
 import { Database, type Statement } from "bun:sqlite";
-import type {
-	JournalThreadReply,
-	JournalThreadRequest,
-	JournalThreadRow,
+import type { JournalRow } from "../journal/journal-entry.ts";
+import {
+	INSERT_JOURNAL_ROW,
+	type JournalThreadReply,
+	type JournalThreadRequest,
 } from "./journal-writer.ts";
 
 declare const self: Worker;
 
 let db: Database | null = null;
-let insert: ((rows: readonly JournalThreadRow[]) => void) | null = null;
+let insert: ((rows: readonly JournalRow[]) => void) | null = null;
 
 // Installed before anything else runs, so that no message posted during start-up is missed.
 self.onmessage = (event: MessageEvent<JournalThreadRequest>) => {
@@ -31,10 +32,8 @@ self.onmessage = (event: MessageEvent<JournalThreadRequest>) => {
 		db.run("PRAGMA busy_timeout = 5000");
 		db.run("PRAGMA journal_mode = WAL");
 		db.run(`PRAGMA synchronous = ${request.synchronous === "normal" ? "NORMAL" : "FULL"}`);
-		const statement = db.query(
-			"INSERT INTO journal (room, timestamp, entry, at) VALUES ($room, $timestamp, $entry, $at)",
-		) as Statement<unknown, [JournalThreadRow]>;
-		insert = db.transaction((rows: readonly JournalThreadRow[]) => {
+		const statement = db.query(INSERT_JOURNAL_ROW) as Statement<unknown, [JournalRow]>;
+		insert = db.transaction((rows: readonly JournalRow[]) => {
 			for (const row of rows) statement.run(row);
 		}).immediate;
 		return;

@@ -8,18 +8,15 @@
  * again alone, so one that fails fails alone.
  */
 import { endOfTurn } from "@roomsync/room";
+import type { JournalRow } from "../journal/journal-entry.ts";
 
-/** A journal row as the table holds it (a type, not an interface: bun:sqlite binds it as a record). */
-export type JournalThreadRow = {
-	readonly room: string;
-	readonly timestamp: number;
-	readonly entry: string;
-	readonly at: number;
-};
+/** The one statement both connections append with. */
+export const INSERT_JOURNAL_ROW =
+	"INSERT INTO journal (room, timestamp, entry, at) VALUES ($room, $timestamp, $entry, $at)";
 
 export type JournalThreadRequest =
 	| { readonly type: "open"; readonly path: string; readonly synchronous: "full" | "normal" }
-	| { readonly type: "append"; readonly id: number; readonly rows: readonly JournalThreadRow[] }
+	| { readonly type: "append"; readonly id: number; readonly rows: readonly JournalRow[] }
 	/** Close the connection, then set `done[0]` to 1 and notify: `close()` waits for it. */
 	| { readonly type: "close"; readonly done: Int32Array };
 
@@ -31,7 +28,7 @@ export type JournalThreadReply =
 const CLOSE_WAIT_MS = 5_000;
 
 interface Append {
-	readonly rows: readonly JournalThreadRow[];
+	readonly rows: readonly JournalRow[];
 	readonly resolve: () => void;
 	readonly reject: (error: Error) => void;
 	/** Sent alone, after a batch that held it failed. */
@@ -63,7 +60,7 @@ export class JournalWriter {
 	}
 
 	/** Resolves once the rows are committed. */
-	append(rows: readonly JournalThreadRow[]): Promise<void> {
+	append(rows: readonly JournalRow[]): Promise<void> {
 		if (this.closed) return Promise.reject(new Error(`SQLite ${this.path}: the journal is closed`));
 		return new Promise((resolve, reject) => {
 			this.queue.push({ rows, resolve, reject, alone: false });

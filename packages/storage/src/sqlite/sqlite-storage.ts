@@ -27,15 +27,16 @@ import {
 	type JournalTail,
 } from "../journal/fold-queue.ts";
 import {
+	type JournalRow,
 	journalChange,
-	journalText,
+	journalRows,
 	type LoadedRows,
 	replayJournal,
 } from "../journal/journal-entry.ts";
 import { type RoomRows, rowsOfChanges } from "../sql/room-rows.ts";
 import { parseStored, type QuarantineRow, storedText } from "../stored-value.ts";
 import { GroupCommit } from "./group-commit.ts";
-import { type JournalThreadRow, JournalWriter } from "./journal-writer.ts";
+import { INSERT_JOURNAL_ROW, JournalWriter } from "./journal-writer.ts";
 import { migrate } from "./migrations.ts";
 import { SqliteChatStorage } from "./sqlite-chat-storage.ts";
 
@@ -359,14 +360,9 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	): Promise<void> {
 		const room = this.roomId;
 		const at = Date.now();
-		let rows: JournalThreadRow[];
+		let rows: JournalRow[];
 		try {
-			rows = changes.map((change) => ({
-				room,
-				timestamp: change.timestamp,
-				entry: journalText(change),
-				at,
-			}));
+			rows = journalRows(room, changes, at);
 		} catch (error) {
 			// A value JSON cannot encode: the commit fails, and nothing of it is written.
 			return Promise.reject(error);
@@ -550,9 +546,7 @@ function writeFold(statements: Statements, room: string, rows: RoomRows, horizon
 
 function prepare(db: Database) {
 	return {
-		insertJournal: db.query(
-			"INSERT INTO journal (room, timestamp, entry, at) VALUES ($room, $timestamp, $entry, $at)",
-		) as Statement<unknown, [{ room: string; timestamp: number; entry: string; at: number }]>,
+		insertJournal: db.query(INSERT_JOURNAL_ROW) as Statement<unknown, [JournalRow]>,
 		journalRange: db.query(
 			"SELECT timestamp, entry, at FROM journal WHERE room = $room AND timestamp > $after AND timestamp <= $upTo ORDER BY timestamp",
 		) as Statement<
