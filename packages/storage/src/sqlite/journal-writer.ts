@@ -75,16 +75,11 @@ export class JournalWriter {
 	 */
 	close(): void {
 		if (this.closed) return;
-		this.closed = true;
-		const pending = [...(this.inFlight?.batch ?? []), ...this.queue];
-		this.inFlight = null;
-		this.queue = [];
 		const done = new Int32Array(new SharedArrayBuffer(4));
 		this.send({ type: "close", done });
 		Atomics.wait(done, 0, 0, CLOSE_WAIT_MS);
 		this.worker.terminate();
-		for (const append of pending)
-			append.reject(new Error(`SQLite ${this.path}: the journal closed`));
+		this.refuseAll("the journal closed");
 	}
 
 	private schedule(): void {
@@ -128,13 +123,16 @@ export class JournalWriter {
 	}
 
 	private died(message: string): void {
+		this.refuseAll(`the journal thread stopped: ${message}`);
+	}
+
+	/** Ends the writer: every append in flight or queued is refused with `why`. */
+	private refuseAll(why: string): void {
+		this.closed = true;
 		const pending = [...(this.inFlight?.batch ?? []), ...this.queue];
 		this.inFlight = null;
 		this.queue = [];
-		this.closed = true;
-		for (const append of pending) {
-			append.reject(new Error(`SQLite ${this.path}: the journal thread stopped: ${message}`));
-		}
+		for (const append of pending) append.reject(new Error(`SQLite ${this.path}: ${why}`));
 	}
 
 	private send(request: JournalThreadRequest): void {

@@ -210,19 +210,14 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 
 	/** Up to where the rows hold the room: history starts after it. */
 	private horizon(): number {
-		const room = this.roomId;
-		return (
-			this.statements.foldedAt.get({ room })?.folded ??
-			this.statements.roomTimestamp.get({ room })?.timestamp ??
-			0
-		);
+		return foldMark(this.statements, this.roomId);
 	}
 
 	private stateAt(upTo: number): RoomSnapshot | null {
 		const room = this.roomId;
 		const row = this.statements.roomTimestamp.get({ room });
 		const fold = this.statements.foldedAt.get({ room });
-		const folded = fold?.folded ?? row?.timestamp ?? 0;
+		const folded = foldMark(this.statements, room);
 		const tail = this.statements.journalRange.all({ room, after: folded, upTo });
 		if (row === null && (this.statements.journalLatest.get({ room })?.latest ?? null) === null) {
 			return null;
@@ -483,10 +478,7 @@ function foldRooms(
 		const latest = statements.journalLatest.get({ room })?.latest ?? null;
 		// Another storage on this file (one being closed) may have folded part already: only
 		// what lies beyond the room's fold mark is written, so a late fold never moves back.
-		const mark =
-			statements.foldedAt.get({ room })?.folded ??
-			statements.roomTimestamp.get({ room })?.timestamp ??
-			0;
+		const mark = foldMark(statements, room);
 		if (latest === null) {
 			tails.set(room, { length: 0, oldestAt: null });
 			continue;
@@ -509,6 +501,18 @@ function foldRooms(
 		tails.set(room, { length: latest - folded, oldestAt: oldest?.at ?? null });
 	}
 	return tails;
+}
+
+/**
+ * Up to which timestamp a room's rows hold its journal: its fold mark, or for a room written
+ * before the journal, its timestamp.
+ */
+function foldMark(statements: Statements, room: string): number {
+	return (
+		statements.foldedAt.get({ room })?.folded ??
+		statements.roomTimestamp.get({ room })?.timestamp ??
+		0
+	);
 }
 
 /**
