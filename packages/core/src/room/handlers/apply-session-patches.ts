@@ -1,11 +1,11 @@
 /** The one path by which a session's changes enter the room, for `patch` and `reconnect` alike. */
 import { applyList, type ListEffect, replicaApplier } from "../../document/applied.ts";
-import { applyDocumentPatches, type OpIds } from "../../document/document.ts";
-import { retainTombstones } from "../../document/horizon.ts";
+import type { OpIds } from "../../document/document.ts";
 import type { Patch } from "../../document/patch.ts";
 import { prepareOps } from "../../document/prepare-ops.ts";
 import type { MessageId } from "../../protocol/commands.ts";
 import type { RelayedPatches } from "../../protocol/events.ts";
+import { changeDocument } from "../change-document.ts";
 import type { Effects } from "../effects.ts";
 import type { RoomState, Session } from "../state.ts";
 
@@ -44,8 +44,7 @@ export function applySessionPatches(
 		opIds = { clientId, ids: prepared.ids, at: state.collab.now, bounds: state.limits };
 	}
 	if (documentPatches.length > 0) {
-		const applied = applyDocumentPatches(state.document, documentPatches, opIds);
-		retainTombstones(state.document, state.limits.tombstoneRetention);
+		const applied = changeDocument(state, documentPatches, opIds);
 		out.persist(applied.change, session, messageId);
 		// Sent even when none of it took effect: the new timestamp is news (version 1 takes it).
 		document = { patches: applied.relayed, materialized: applied.materialized };

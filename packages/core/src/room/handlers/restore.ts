@@ -1,7 +1,6 @@
 /** `restore`: the room goes back to an earlier state, as a change everyone is sent. */
-import { applyDocumentPatches } from "../../document/document.ts";
-import { retainTombstones } from "../../document/horizon.ts";
 import { patchToState } from "../../document/restore.ts";
+import { changeDocument } from "../change-document.ts";
 import type { Effects } from "../effects.ts";
 import type { RestoreInput } from "../input.ts";
 import type { RoomState } from "../state.ts";
@@ -14,8 +13,7 @@ import type { RoomState } from "../state.ts";
  */
 export function handleRestore(state: RoomState, input: RestoreInput, out: Effects): void {
 	const patch = patchToState(state.document, input.document);
-	const applied = applyDocumentPatches(state.document, [patch]);
-	retainTombstones(state.document, state.limits.tombstoneRetention);
+	const applied = changeDocument(state, [patch]);
 	out.persist(applied.change, null, undefined);
 	out.broadcast(null, {
 		type: "changes",
