@@ -15,6 +15,7 @@ import { drawChart } from "./chart.ts";
 import type { FromGenerator, GeneratorConfig, GeneratorResult } from "./generator.ts";
 import { type HistogramData, mergeHistograms, percentile } from "./histogram.ts";
 import type { ChurnConfig, ChurnResult, FromChurn } from "./presence-churn.ts";
+import { countSyscalls, perDelivery, type SyscallsPerDelivery } from "./syscall-count.ts";
 
 const quick = process.argv.includes("--quick");
 /** `--only NAME[,NAME]` runs only the load points whose name starts with one of them. */
@@ -23,6 +24,11 @@ const only = flagValue("--only")?.split(",");
 const serversFlag = flagValue("--servers")?.split(",");
 /** `--profile DIR` starts each server under `bun --cpu-prof`, writing profiles to DIR. */
 const profileDir = flagValue("--profile");
+/**
+ * `--syscalls` counts each server's syscalls over the measurement window (`perf stat` on the
+ * syscall tracepoints) and adds them, per delivered frame, to each run.
+ */
+const countingSyscalls = process.argv.includes("--syscalls");
 /**
  * `--repeat N` measures each point N times per server and keeps the run the hypervisor
  * disturbed least (the lowest steal): this machine's noise varies from one run to the next,
@@ -102,6 +108,8 @@ interface LoadPoint {
 	readonly cursor: boolean;
 	readonly generators: number;
 	readonly idle?: boolean;
+	/** The server on CPU 0 and the generators on CPU 1 (`taskset`): CPU figures without migrations. */
+	readonly pinned?: boolean;
 }
 
 export interface RunResult {
@@ -131,6 +139,9 @@ export interface RunResult {
 	readonly reordered: number;
 	readonly unexpectedCloses: number;
 	readonly serverCpuPercent: number;
+	/** The server's CPU split into user and kernel (system) time, in percent of one core. */
+	readonly serverUserPercent: number;
+	readonly serverSystemPercent: number;
 	readonly serverPeakRssMiB: number;
 	readonly generatorCpuPercent: number[];
 	/** CPU time the hypervisor gave to other machines during the window (steal): noise, not roomsync. */
@@ -138,6 +149,8 @@ export interface RunResult {
 	/** With `--repeat`, every repetition's steal and fan-out p99 (this run had the least steal). */
 	readonly repeats?: { stealPercent: number; fanoutP99Ms: number }[];
 	readonly idleKiBPerConnection?: number;
+	/** With `--strace`: the server's syscalls per delivered frame, in all and by kind. */
+	readonly syscallsPerDelivery?: SyscallsPerDelivery;
 }
 
 const timing = quick
@@ -167,16 +180,23 @@ function storageFlags(server: ServerName, dataDir: string, database: string | un
 	];
 }
 
+/** Pinned points run the server on this CPU and the generators on the other. */
+const SERVER_CPU = 0;
+const GENERATOR_CPU = 1;
+const pinTo = (cpu: number) => ["taskset", "-c", String(cpu)];
+
 function serverCommand(
 	server: ServerName,
 	port: number,
 	dataDir: string,
 	database: string | undefined,
+	pinned: boolean,
 ): string[] {
-	const bun =
-		profileDir === undefined
-			? ["bun"]
-			: ["bun", "--cpu-prof", "--cpu-prof-dir", join(profileDir, server)];
+	const bun = [
+		...(pinned ? pinTo(SERVER_CPU) : []),
+		"bun",
+		...(profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", join(profileDir, server)]),
+	];
 	if (server === "raw-relay") return [...bun, join(root, "bench/raw-relay.ts"), String(port)];
 	if (server === "canvas-store-server") {
 		return [...bun, join(root, "bench/canvas-store-server.ts"), String(port)];
@@ -213,14 +233,14 @@ function freePort(): number {
 	return port;
 }
 
-async function startServer(server: ServerName) {
+async function startServer(server: ServerName, pinned = false) {
 	const port = freePort();
 	const dataDir = mkdtempSync(join(tmpdir(), "roomsync-bench-"));
 	// A database series starts on a database of its own, created here and dropped at its stop.
 	const kind = databaseKind(server);
 	const database: FreshDatabase | undefined =
 		kind === undefined ? undefined : await freshDatabase(kind, `bench_${kind}`);
-	const child = Bun.spawn(serverCommand(server, port, dataDir, database?.url), {
+	const child = Bun.spawn(serverCommand(server, port, dataDir, database?.url, pinned), {
 		stdout: "ignore",
 		stderr: "inherit",
 	});
@@ -253,11 +273,17 @@ async function startServer(server: ServerName) {
 	};
 }
 
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
+/** CPU seconds a process has used in user and in kernel (system) mode, from /proc. */
+function cpuTimes(pid: number): { user: number; system: number } {
 	const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
 	const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-	return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+	return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
+}
+
+/** CPU seconds (user + system) a process has used. */
+function cpuSeconds(pid: number): number {
+	const { user, system } = cpuTimes(pid);
+	return user + system;
 }
 
 /** All CPUs' time and the part of it stolen by the hypervisor, in clock ticks, from /proc/stat. */
@@ -294,17 +320,21 @@ function memoryKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
 function spawnProcess<M extends { readonly type: string }>(
 	script: string,
 	config: GeneratorConfig | ChurnConfig,
+	pinned = false,
 ) {
 	const inbox: M[] = [];
 	let wake: (() => void) | undefined;
-	const child = Bun.spawn(["bun", join(root, "bench", script)], {
-		stdout: "inherit",
-		stderr: "inherit",
-		ipc(message: M) {
-			inbox.push(message);
-			wake?.();
+	const child = Bun.spawn(
+		[...(pinned ? pinTo(GENERATOR_CPU) : []), "bun", join(root, "bench", script)],
+		{
+			stdout: "inherit",
+			stderr: "inherit",
+			ipc(message: M) {
+				inbox.push(message);
+				wake?.();
+			},
 		},
-	});
+	);
 	child.send({ type: "config", config });
 	return {
 		send: (message: object) => child.send(message),
@@ -339,7 +369,7 @@ async function measureRepeated(point: LoadPoint, server: ServerName): Promise<Ru
 }
 
 async function measure(point: LoadPoint, server: ServerName): Promise<RunResult> {
-	const running = await startServer(server);
+	const running = await startServer(server, point.pinned === true);
 	try {
 		return await measureOn(running, point, server);
 	} finally {
@@ -358,21 +388,26 @@ async function measureOn(
 		return { room, id: `${room}-c${i % point.clientsPerRoom}` };
 	});
 	const generators = Array.from({ length: point.generators }, (_, g) =>
-		spawnProcess<FromGenerator>("generator.ts", {
-			url: running.url,
-			token: TOKEN,
-			clients: clients.filter((_, i) => i % point.generators === g),
-			hz: point.hz,
-			sends: point.sends,
-			cursor: point.cursor,
-			idle: point.idle === true,
-			...timing,
-		}),
+		spawnProcess<FromGenerator>(
+			"generator.ts",
+			{
+				url: running.url,
+				token: TOKEN,
+				clients: clients.filter((_, i) => i % point.generators === g),
+				hz: point.hz,
+				sends: point.sends,
+				cursor: point.cursor,
+				idle: point.idle === true,
+				...timing,
+			},
+			point.pinned === true,
+		),
 	);
 	for (const generator of generators) await generator.next();
 
 	let idleKiBPerConnection: number | undefined;
-	let serverCpu = 0;
+	let serverCpu = { user: 0, system: 0 };
+	let syscalls: SyscallsPerDelivery | undefined;
 	let stealPercent = 0;
 	let results: GeneratorResult[] = [];
 	if (point.idle) {
@@ -383,10 +418,18 @@ async function measureOn(
 		const at = performance.timeOrigin + performance.now();
 		for (const generator of generators) generator.send({ type: "start", at });
 		await Bun.sleep(timing.warmupMs);
-		const cpuBefore = cpuSeconds(running.pid);
+		const counter = countingSyscalls
+			? countSyscalls(running.pid, join(tmpdir(), `roomsync-bench-perf-${running.pid}.csv`))
+			: null;
+		const cpuBefore = cpuTimes(running.pid);
 		const ticksBefore = machineTicks();
 		await Bun.sleep(timing.durationMs);
-		serverCpu = cpuSeconds(running.pid) - cpuBefore;
+		const cpuAfter = cpuTimes(running.pid);
+		const syscallCounts = await counter?.stop();
+		serverCpu = {
+			user: cpuAfter.user - cpuBefore.user,
+			system: cpuAfter.system - cpuBefore.system,
+		};
 		stealPercent = stealPercentBetween(ticksBefore, machineTicks());
 		results = await Promise.all(
 			generators.map(async (generator) => {
@@ -395,6 +438,12 @@ async function measureOn(
 				return message.result;
 			}),
 		);
+		if (syscallCounts !== undefined) {
+			syscalls = perDelivery(
+				syscallCounts,
+				results.reduce((total, r) => total + r.delivered, 0),
+			);
+		}
 	}
 	const peakKiB = memoryKiB(running.pid, "VmHWM");
 	for (const generator of generators) generator.send({ type: "stop" });
@@ -422,11 +471,14 @@ async function measureOn(
 		missing: cursors ? missingLastCursors(results) : missingDeliveries(results),
 		reordered: sum((r) => r.reordered),
 		unexpectedCloses: sum((r) => r.unexpectedCloses),
-		serverCpuPercent: (serverCpu / seconds) * 100,
+		serverCpuPercent: ((serverCpu.user + serverCpu.system) / seconds) * 100,
+		serverUserPercent: (serverCpu.user / seconds) * 100,
+		serverSystemPercent: (serverCpu.system / seconds) * 100,
 		serverPeakRssMiB: peakKiB / 1024,
 		generatorCpuPercent: results.map((r) => (r.cpuSeconds / seconds) * 100),
 		stealPercent,
 		...(idleKiBPerConnection === undefined ? {} : { idleKiBPerConnection }),
+		...(syscalls === undefined ? {} : { syscallsPerDelivery: syscalls }),
 	};
 }
 
@@ -489,13 +541,16 @@ function describe(run: RunResult): string {
 					`cursors delivered/s ${f(run.deliveredPerSecond, 0).padStart(9)}`,
 					`(${f(run.deliveredShare * 100, 2)}% of offered)`,
 					`latency p50/p99/max ${f(run.fanoutMs.p50, 2)}/${f(run.fanoutMs.p99, 2)}/${f(run.fanoutMs.max, 1)} ms`,
-					`${f(cpuMicrosPerDelivery(run), 2)} µs cpu/delivery`,
 				];
 	return [
 		run.point.padEnd(22),
 		run.server.padEnd(16),
 		...traffic,
-		`server cpu ${f(run.serverCpuPercent, 0)}%`,
+		`server cpu ${f(run.serverCpuPercent, 0)}% (${f(run.serverUserPercent, 0)} user, ${f(run.serverSystemPercent, 0)} sys)`,
+		`${f(cpuMicrosPerDelivery(run), 2)} µs/delivery ${f(cpuMicrosPerPatch(run), 1)} µs/patch`,
+		run.syscallsPerDelivery === undefined
+			? ""
+			: `syscalls/delivery ${f(run.syscallsPerDelivery.total, 2)} (writes ${f(run.syscallsPerDelivery.writes, 2)}, reads ${f(run.syscallsPerDelivery.reads, 2)}, polls ${f(run.syscallsPerDelivery.polls, 2)})`,
 		`gen cpu ${run.generatorCpuPercent.map((p) => f(p, 0)).join("+")}%`,
 		`rss ${f(run.serverPeakRssMiB, 0)} MiB`,
 		`steal ${f(run.stealPercent, 0)}%`,
@@ -508,6 +563,11 @@ function describe(run: RunResult): string {
 /** Server CPU time per delivered broadcast (or cursor), in microseconds. */
 function cpuMicrosPerDelivery(run: RunResult): number {
 	return (run.serverCpuPercent * 1e4) / run.deliveredPerSecond;
+}
+
+/** Server CPU time per acked patch, in microseconds. */
+function cpuMicrosPerPatch(run: RunResult): number {
+	return (run.serverCpuPercent * 1e4) / run.acksPerSecond;
 }
 
 /** A patch point: `rooms` x `clientsPerRoom` clients at 30 Hz, each patch moving a cursor too. */
@@ -528,16 +588,35 @@ const fixedPoints: LoadPoint[] = quick
 			patchPoint("1x50x30Hz", 1, 50, 1),
 			patchPoint("100x4x30Hz", 100, 4, 2),
 		];
-const idlePoint: LoadPoint = {
-	name: "1000 idle",
-	rooms: 100,
+/** Connected, joined and silent: the memory a connection costs, at 1,000 and 10,000 of them. */
+const idlePoint = (connections: number): LoadPoint => ({
+	name: `${connections} idle`,
+	rooms: connections / 10,
 	clientsPerRoom: 10,
 	hz: 0,
 	sends: "patches",
 	cursor: false,
 	generators: 1,
 	idle: true,
-};
+});
+const idlePoints = quick ? [idlePoint(1_000)] : [idlePoint(1_000), idlePoint(10_000)];
+/**
+ * Server CPU per message at fixed offered rates (issue 17), with the server pinned to one CPU
+ * and the generators to the other: per delivered broadcast in one room of 50 at 240 Hz, per
+ * patch in 100 rooms of 4 at 60 Hz. Fixed rates every server sustains, so the figures compare
+ * the same work, where the saturation searches stop at different rates.
+ */
+const cpuPoint = (rooms: number, clientsPerRoom: number, hz: number): LoadPoint => ({
+	name: `cpu ${rooms}x${clientsPerRoom}x${hz}Hz`,
+	rooms,
+	clientsPerRoom,
+	hz,
+	sends: "patches",
+	cursor: false,
+	generators: 2,
+	pinned: true,
+});
+const cpuPoints = [cpuPoint(1, 50, 240), cpuPoint(100, 4, 60)];
 /**
  * Cursor relay (issue 11): 1 room x 50 clients, each moving its cursor at 60 Hz, a display's
  * frame rate and so what a client that sends a cursor per animation frame offers. Two
@@ -730,8 +809,9 @@ const selected = (name: string) => only?.some((prefix) => name.startsWith(prefix
 for (const point of fixedPoints.filter((p) => selected(p.name))) {
 	for (const server of SERVERS) record(await measureRepeated(point, server));
 }
-if (selected(idlePoint.name))
-	for (const server of SERVERS) record(await measureRepeated(idlePoint, server));
+for (const point of [...cpuPoints, ...idlePoints].filter((p) => selected(p.name))) {
+	for (const server of SERVERS) record(await measureRepeated(point, server));
+}
 // Saturation: 1 room x 50 clients, then 100 rooms x 4, raising the rate until p99 fan-out
 // passes 50 ms or delivered messages stop growing (`--only saturation` runs both searches).
 for (const search of saturationSearches.filter((s) => selected(s.name))) {
@@ -913,6 +993,28 @@ const summary = {
 	cursor: cursorSummary(),
 	presenceChurn: churnSummary(),
 	idleKiBPerConnection: perServer((s) => at("1000 idle", s)?.idleKiBPerConnection),
+	idleKiBPerConnection10k: perServer((s) => at("10000 idle", s)?.idleKiBPerConnection),
+	idleRatioToRawRelay: ratios(
+		"1000 idle",
+		"raw-relay",
+		(r) => r.idleKiBPerConnection ?? Number.NaN,
+	),
+	idleRatioToRawRelay10k: ratios(
+		"10000 idle",
+		"raw-relay",
+		(r) => r.idleKiBPerConnection ?? Number.NaN,
+	),
+	/** Server CPU per delivered broadcast, 1 x 50 x 240 Hz, pinned; and per patch, 100 x 4 x 60 Hz. */
+	cpuMicrosPerDelivery1x50x240: perServer((s) => {
+		const run = at("cpu 1x50x240Hz", s);
+		return run === undefined ? undefined : cpuMicrosPerDelivery(run);
+	}),
+	cpuMicrosPerDeliveryRatio1x50x240: ratios("cpu 1x50x240Hz", "raw-relay", cpuMicrosPerDelivery),
+	cpuMicrosPerPatch100x4x60: perServer((s) => {
+		const run = at("cpu 100x4x60Hz", s);
+		return run === undefined ? undefined : cpuMicrosPerPatch(run);
+	}),
+	cpuMicrosPerPatchRatio100x4x60: ratios("cpu 100x4x60Hz", "raw-relay", cpuMicrosPerPatch),
 	/** The hypervisor's share of the machine's CPU time over the measured windows (noise). */
 	meanStealPercent:
 		runs.filter((r) => !r.point.includes("idle")).reduce((sum, r) => sum + r.stealPercent, 0) /
