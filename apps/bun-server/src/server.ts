@@ -3,24 +3,20 @@
  * `/admin/`, `/demo/`), the upgrade decision (upgrade.ts), and the WebSocket events handed to rooms.
  * Auth, metrics and webhooks plug into the rooms through the Room API's hooks and observer.
  */
-import type { Channel } from "@roomsync/core";
 import { CloseCode } from "@roomsync/core";
-import {
-	type Room,
-	RoomManager,
-	type RoomManagerOptions,
-	type WebSocketLike,
-} from "@roomsync/room";
+import { type Room, RoomManager, type RoomManagerOptions } from "@roomsync/room";
 import type { Server, ServerWebSocket } from "bun";
 import { handleAdmin } from "./admin/admin-api.ts";
 import { authHooks } from "./auth/auth-hooks.ts";
 import { verifierFromConfig } from "./auth/verifier-from-config.ts";
 import type { ServerConfig } from "./config.ts";
+import { Outbox } from "./delivery/outbox.ts";
+import { BunSocket, type DeliveryData, RoomDelivery } from "./delivery/room-delivery.ts";
+import { SessionTraffic } from "./delivery/session-traffic.ts";
 import { demoRoute, isDemoPath } from "./demo-route.ts";
 import type { ServerLogger } from "./logger.ts";
 import { ServerMetrics } from "./metrics/server-metrics.ts";
 import { roomEvents } from "./room-events.ts";
-import { RoomTraffic, SessionTraffic } from "./session-traffic.ts";
 import { openStorage } from "./storage.ts";
 import { TokenBucket } from "./token-bucket.ts";
 import { type Admitted, decideUpgrade, type UpgradeGate } from "./upgrade.ts";
@@ -38,10 +34,9 @@ const BACKLOG_SAMPLE_MS = 250;
 const BEHIND_SHARE = 0.25;
 
 /** What each WebSocket carries from the upgrade on. */
-export interface SessionData extends Admitted {
+export interface SessionData extends Admitted, DeliveryData {
 	readonly sessionId: string;
 	readonly bucket: TokenBucket;
-	readonly traffic: SessionTraffic;
 	room: Room | null;
 	/** Whether the last backlog sample found it far behind its reader (see BACKLOG_SAMPLE_MS). */
 	behind: boolean;
@@ -61,7 +56,8 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 	const storage = openStorage(config);
 	const demo = config.demo === "on" ? demoRoute(logger) : null;
 	const sockets = new Map<string, ServerWebSocket<SessionData>>();
-	const roomTraffic = new Map<string, RoomTraffic>();
+	const outbox = new Outbox<SessionData>();
+	const deliveries = new Map<string, RoomDelivery<SessionData>>();
 	const userSessions = new Map<string, number>();
 	let quarantined = 0;
 	const metrics =
@@ -70,36 +66,25 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			: null;
 	const webhooks = webhooksFromConfig(config, logger, metrics);
 	const verifier = verifierFromConfig(config);
-	// Each room has a topic per protocol version and one for collaboration messages: a
-	// broadcast is published once per channel and Bun delivers it.
-	const topic = (roomId: string, channel: Channel) =>
-		channel === "collab" ? `room:${roomId}:collab` : `room:${roomId}:v${channel}`;
-	const trafficOf = (roomId: string) => {
-		let traffic = roomTraffic.get(roomId);
-		if (traffic === undefined) {
-			traffic = new RoomTraffic();
-			roomTraffic.set(roomId, traffic);
+	const publishNative = (
+		topic: string,
+		text: string,
+		sender: ServerWebSocket<SessionData> | null,
+	) => {
+		if (sender === null) server.publish(topic, text);
+		else sender.publish(topic, text);
+	};
+	const deliveryOf = (roomId: string) => {
+		let delivery = deliveries.get(roomId);
+		if (delivery === undefined) {
+			delivery = new RoomDelivery(roomId, outbox, publishNative);
+			deliveries.set(roomId, delivery);
 		}
-		return traffic;
+		return delivery;
 	};
 
 	const options: RoomManagerOptions = {
-		createFanout: (roomId) => {
-			const traffic = trafficOf(roomId);
-			return {
-				subscribe: (socket, channel) => {
-					const { ws } = socket as BunSocket;
-					ws.data.traffic.subscribed(traffic, channel);
-					ws.subscribe(topic(roomId, channel));
-				},
-				publish: (channel, text, except) => {
-					const sender = except === null ? null : (except as BunSocket).ws;
-					traffic.publish(channel, text, sender?.data.traffic ?? null);
-					if (sender === null) server.publish(topic(roomId, channel), text);
-					else sender.publish(topic(roomId, channel), text);
-				},
-			};
-		},
+		createFanout: deliveryOf,
 		createStorage: storage.createStorage,
 		chatStorage: storage.chat,
 		idleTimeout: config.roomIdleMs,
@@ -132,7 +117,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			metrics,
 			webhooks,
 			clientOf: (sessionId) => sockets.get(sessionId)?.data ?? null,
-			closed: (roomId) => roomTraffic.delete(roomId),
+			closed: (roomId) => deliveries.delete(roomId),
 		}),
 	};
 	const rooms = new RoomManager(options);
@@ -177,7 +162,13 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 						const ws = sockets.get(sessionId);
 						return ws === undefined
 							? undefined
-							: { traffic: ws.data.traffic, close: (code, reason) => ws.close(code, reason) };
+							: {
+									traffic: ws.data.traffic,
+									close: (code, reason) => {
+										outbox.flushSocket(ws);
+										ws.close(code, reason);
+									},
+								};
 					},
 				});
 			}
@@ -201,6 +192,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 				sessionId: crypto.randomUUID(),
 				bucket: new TokenBucket(config.rateLimit, config.rateBurst, performance.now()),
 				traffic: new SessionTraffic(),
+				queued: null,
 				room: null,
 				behind: false,
 			};
@@ -235,7 +227,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 				void room.handleSocketConnect({
 					sessionId,
 					clientId,
-					socket: bunSocket(ws),
+					socket: new BunSocket(ws, deliveryOf(roomId)),
 					request: ws.data,
 					identity: ws.data.presence,
 					collab: ws.data.collab,
@@ -258,6 +250,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 					logger.warn("dropped a slow reader", { roomId, clientId, sessionId });
 				}
 				room?.handleSocketClose(sessionId);
+				deliveries.get(roomId)?.leave(ws);
 				sockets.delete(sessionId);
 				if (identity !== null) {
 					const open = (userSessions.get(identity.userId) ?? 1) - 1;
@@ -311,22 +304,6 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 				await storage.close();
 			}
 		},
-	};
-}
-
-/** A Room's view of a Bun socket, keeping the socket for the room's fanout. */
-interface BunSocket extends WebSocketLike {
-	readonly ws: ServerWebSocket<SessionData>;
-}
-
-function bunSocket(ws: ServerWebSocket<SessionData>): BunSocket {
-	return {
-		ws,
-		send: (text) => {
-			ws.data.traffic.sentDirect(text);
-			return ws.send(text);
-		},
-		close: (code, reason) => ws.close(code, reason),
 	};
 }
 

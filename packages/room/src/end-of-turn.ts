@@ -2,9 +2,10 @@
  * The end of an event-loop turn: the one batching point of the write path. Work deferred to it
  * (each room gathering its turn's writes into one commit) runs after the turn's I/O callbacks,
  * so every frame already read joins; then the flushes registered for it run (each database's
- * group commit putting every room's commit into one transaction), in the same turn. A flush
- * registered from deferred work joins the run under way instead of waiting for the next turn,
- * so a write waits for one turn end, not two. One `setImmediate` per turn, whatever the rooms.
+ * group commit putting every room's commit into one transaction, the server writing each
+ * socket's frames), in the same turn. Work deferred or a flush registered while the run is
+ * under way joins it instead of waiting for the next turn, so a write waits for one turn end,
+ * not two. One `setImmediate` per turn, whatever the rooms.
  */
 
 type Task = () => void;
@@ -45,18 +46,19 @@ export class EndOfTurn {
 		this.scheduled = false;
 		this.running = true;
 		try {
-			// Work deferred by deferred work joins this run too.
-			while (this.deferred.length > 0) {
-				for (const task of this.deferred.splice(0)) this.guarded(task);
-			}
-			for (const flush of [...this.flushes]) {
-				this.flushes.delete(flush);
-				this.guarded(flush);
+			// What the run's own tasks defer or register joins it: deferred work first, then flushes.
+			while (this.deferred.length > 0 || this.flushes.size > 0) {
+				while (this.deferred.length > 0) {
+					for (const task of this.deferred.splice(0)) this.guarded(task);
+				}
+				for (const flush of [...this.flushes]) {
+					this.flushes.delete(flush);
+					this.guarded(flush);
+				}
 			}
 		} finally {
 			this.running = false;
 		}
-		if (this.deferred.length > 0 || this.flushes.size > 0) this.schedule();
 	}
 
 	/** One task's failure is its own: it is reported, and the others still run. */

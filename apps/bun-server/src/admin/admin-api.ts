@@ -24,7 +24,7 @@ import {
 } from "@roomsync/room";
 import { bearerToken } from "../bearer-token.ts";
 import { ID_PATTERN } from "../connection-url.ts";
-import type { SessionTraffic } from "../session-traffic.ts";
+import type { SessionTraffic } from "../delivery/session-traffic.ts";
 import type { OpenStorage } from "../storage.ts";
 import { secretsEqual } from "./constant-time.ts";
 
@@ -142,8 +142,8 @@ function describeRoom(context: AdminContext, roomId: string): Response {
 			joined: info.joined,
 			protocolVersion: session?.traffic.version ?? null,
 			connectedAt: session?.traffic.connectedAt ?? null,
-			framesIn: session?.traffic.received.frames ?? 0,
-			bytesIn: session?.traffic.received.bytes ?? 0,
+			framesIn: session?.traffic.framesIn ?? 0,
+			bytesIn: session?.traffic.bytesIn ?? 0,
 			framesOut: sent?.frames ?? 0,
 			bytesOut: sent?.bytes ?? 0,
 		};

@@ -8,6 +8,7 @@
 import type { RoomObserver } from "@roomsync/room";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { byteLength } from "./byte-length.ts";
+import { TallyCounter } from "./tally-counter.ts";
 
 /** Ack latency and commit duration buckets: 0.1 ms to 2.5 s, where durable acks live. */
 const LATENCY_BUCKETS = [
@@ -22,10 +23,10 @@ export interface MetricsSources {
 export class ServerMetrics {
 	readonly registry = new Registry();
 	readonly contentType = this.registry.contentType;
-	private readonly framesReceived: Counter<"type">;
-	private readonly bytesReceived: Counter<"type">;
-	private readonly framesSent: Counter<"type">;
-	private readonly bytesSent: Counter<"type">;
+	private readonly framesReceived: TallyCounter<"type">;
+	private readonly bytesReceived: TallyCounter<"type">;
+	private readonly framesSent: TallyCounter<"type">;
+	private readonly bytesSent: TallyCounter<"type">;
 	private readonly errors: Counter<"code">;
 	private readonly ackLatency: Histogram;
 	private readonly commitDuration: Histogram<"outcome">;
@@ -57,25 +58,24 @@ export class ServerMetrics {
 		});
 		const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
 			new Counter<L>({ name, help, labelNames, registers });
-		this.framesReceived = counter(
+		// Moved by every message: tallied, and read into the registry when scraped.
+		const tally = (name: string, help: string) =>
+			new TallyCounter(name, help, "type", this.registry);
+		this.framesReceived = tally(
 			"roomsync_frames_received_total",
 			"Frames received from joined sessions, by message type (invalid: rejected; rate-limited: refused unread).",
-			["type"],
 		);
-		this.bytesReceived = counter(
+		this.bytesReceived = tally(
 			"roomsync_received_bytes_total",
 			"Bytes of the frames received from joined sessions, by message type.",
-			["type"],
 		);
-		this.framesSent = counter(
+		this.framesSent = tally(
 			"roomsync_frames_sent_total",
 			"Frames sent, counted per recipient, by message type.",
-			["type"],
 		);
-		this.bytesSent = counter(
+		this.bytesSent = tally(
 			"roomsync_sent_bytes_total",
 			"Bytes sent, counted per recipient, by message type.",
-			["type"],
 		);
 		this.errors = counter("roomsync_errors_total", "Error messages sent, by error code.", ["code"]);
 		this.ackLatency = new Histogram({
@@ -116,14 +116,14 @@ export class ServerMetrics {
 	/** What the rooms report, as metrics. */
 	readonly observer: RoomObserver = {
 		frameReceived: (_roomId, kind, frame) => {
-			this.framesReceived.inc({ type: kind });
-			this.bytesReceived.inc({ type: kind }, byteLength(frame));
+			this.framesReceived.add(kind, 1);
+			this.bytesReceived.add(kind, byteLength(frame));
 			if (kind === "rate-limited") this.rateLimited.inc();
 		},
 		messageSent: (_roomId, event, text, recipients, code) => {
 			if (recipients === 0) return;
-			this.framesSent.inc({ type: event }, recipients);
-			this.bytesSent.inc({ type: event }, byteLength(text) * recipients);
+			this.framesSent.add(event, recipients);
+			this.bytesSent.add(event, byteLength(text) * recipients);
 			if (code !== undefined) this.errors.inc({ code });
 		},
 		ackSent: (_roomId, latencyMs) => this.ackLatency.observe(latencyMs / 1000),
