@@ -1,6 +1,5 @@
 /** A room: the imperative shell that drives the pure reducer for one document. */
 import {
-	type Channel,
 	type ChatMessage,
 	CloseCode,
 	type CollabOptions,
@@ -20,6 +19,7 @@ import {
 	type MessageId,
 	type Notice,
 	type Outbound,
+	PROTOCOL_VERSIONS,
 	type PresenceEntry,
 	type PresenceIdentity,
 	type ProtocolVersion,
@@ -640,8 +640,10 @@ export class Room {
 			case "broadcast":
 				this.broadcastTexts(effect.except, effect.texts);
 				if (this.observer?.messageSent !== undefined) {
-					for (const [version, text] of Object.entries(effect.texts)) {
-						const recipients = effect.recipients[Number(version) as ProtocolVersion] ?? 0;
+					for (const version of PROTOCOL_VERSIONS) {
+						const text = effect.texts[version];
+						if (text === undefined) continue;
+						const recipients = effect.recipients[version] ?? 0;
 						this.observer.messageSent(this.roomId, effect.event, text, recipients);
 					}
 				}
@@ -859,8 +861,10 @@ export class Room {
 		const fanout = this.options.fanout;
 		if (fanout !== undefined) {
 			const sender = except === null ? undefined : this.connections.get(except);
-			for (const [version, text] of Object.entries(texts)) {
-				fanout.publish(Number(version) as Channel, text, sender?.socket ?? null);
+			// Versions in a fixed list, not Object.entries: no array per broadcast.
+			for (const version of PROTOCOL_VERSIONS) {
+				const text = texts[version];
+				if (text !== undefined) fanout.publish(version, text, sender?.socket ?? null);
 			}
 			return;
 		}
