@@ -5,6 +5,7 @@
  */
 import { Database, type Statement } from "bun:sqlite";
 import type { JournalRow } from "../journal/journal-entry.ts";
+import { decodeBatch } from "./journal-batch.ts";
 import {
 	INSERT_JOURNAL_ROW,
 	type JournalThreadReply,
@@ -41,7 +42,7 @@ self.onmessage = (event: MessageEvent<JournalThreadRequest>) => {
 	let reply: JournalThreadReply;
 	try {
 		if (insert === null) throw new Error("the journal thread has no database open");
-		insert(request.rows);
+		insert(decodeBatch(request.batch));
 		reply = { type: "appended", id: request.id };
 	} catch (error) {
 		reply = { type: "failed", id: request.id, message: (error as Error).message ?? String(error) };
