@@ -5,7 +5,6 @@
  */
 import { Database, type Statement } from "bun:sqlite";
 import type { JournalRow } from "../journal/journal-entry.ts";
-import { decodeBatch } from "./journal-batch.ts";
 import {
 	INSERT_JOURNAL_ROW,
 	type JournalThreadReply,
@@ -42,7 +41,7 @@ self.onmessage = (event: MessageEvent<JournalThreadRequest>) => {
 	let reply: JournalThreadReply;
 	try {
 		if (insert === null) throw new Error("the journal thread has no database open");
-		insert(decodeBatch(request.batch));
+		insert(request.rows);
 		reply = { type: "appended", id: request.id };
 	} catch (error) {
 		reply = { type: "failed", id: request.id, message: (error as Error).message ?? String(error) };

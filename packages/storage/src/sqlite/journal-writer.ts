@@ -9,7 +9,6 @@
  */
 import { endOfTurn } from "@roomsync/room";
 import type { JournalRow } from "../journal/journal-entry.ts";
-import { encodeBatch, type JournalBatch, transferables } from "./journal-batch.ts";
 
 /** The one statement both connections append with. */
 export const INSERT_JOURNAL_ROW =
@@ -17,7 +16,7 @@ export const INSERT_JOURNAL_ROW =
 
 export type JournalThreadRequest =
 	| { readonly type: "open"; readonly path: string; readonly synchronous: "full" | "normal" }
-	| { readonly type: "append"; readonly id: number; readonly batch: JournalBatch }
+	| { readonly type: "append"; readonly id: number; readonly rows: readonly JournalRow[] }
 	/** Close the connection, then set `done[0]` to 1 and notify: `close()` waits for it. */
 	| { readonly type: "close"; readonly done: Int32Array };
 
@@ -97,10 +96,7 @@ export class JournalWriter {
 		const id = this.nextId++;
 		this.inFlight = { id, batch };
 		this.handle.ref();
-		const encoded = encodeBatch(batch.flatMap((append) => append.rows));
-		this.worker.postMessage({ type: "append", id, batch: encoded } satisfies JournalThreadRequest, {
-			transfer: transferables(encoded),
-		});
+		this.send({ type: "append", id, rows: batch.flatMap((append) => append.rows) });
 	};
 
 	/** The queued appends up to the first one that must go alone. */
