@@ -1,6 +1,6 @@
 /**
  * The end of a turn: deferred work runs before the flushes, a flush registered by deferred work
- * joins the same run, each flush runs once however often it is registered, one failing task
+ * or by another flush joins the same run (work a flush defers runs before the next flushes), each flush runs once however often it is registered, one failing task
  * does not stop the others, and everything happens in one `setImmediate` per turn.
  */
 import { expect, test } from "bun:test";
@@ -29,6 +29,23 @@ test("deferred work, then flushes, in one run; a flush registered by deferred wo
 	await nextImmediate();
 	expect(log.at(-1)).toBe("flush");
 	expect(log).toHaveLength(5);
+});
+
+test("a flush registered by a flush joins the run, after the work it defers", async () => {
+	const turn = new EndOfTurn();
+	const log: string[] = [];
+	// A storage's flush hands frames to the server's outbox, whose flush must not wait a turn.
+	const outbox = () => log.push("outbox");
+	turn.flushAfter(() => {
+		log.push("commit");
+		turn.defer(() => log.push("deferred by the commit"));
+		turn.flushAfter(outbox);
+	});
+	await nextImmediate();
+	expect(log).toEqual(["commit", "deferred by the commit", "outbox"]);
+	// Nothing was left for another run.
+	await nextImmediate();
+	expect(log).toHaveLength(3);
 });
 
 test("a task that throws is reported, and the others still run", async () => {
