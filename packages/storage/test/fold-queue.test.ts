@@ -1,8 +1,9 @@
 /**
  * The fold queue on its own: which rooms it folds and when (a room within its retention never;
  * past its count after the interval, or at once past `maxEntries`; aged out, by the sweep), that
- * it believes what a fold says the journal holds, that a failed fold keeps its rooms for the
- * next one, and that `discard`, `take` and `stop` do what storage relies on.
+ * it believes what a fold says the journal holds, that a room far past its retention is folded
+ * in steps of `stepEntries`, one per turn, that a failed fold keeps its rooms for the next one,
+ * and that `discard`, `take` and `stop` do what storage relies on.
  */
 import { expect, test } from "bun:test";
 import { FoldQueue, type JournalTail } from "../src/journal/fold-queue.ts";
@@ -41,6 +42,37 @@ test("a room within its retention is never folded; past its count, after the int
 	expect(folds).toEqual([["a"], ["b"]]);
 	// What the fold said the journal holds is what the queue counts from.
 	expect(queue.size).toBe(2 + 2 + 2);
+	queue.stop();
+});
+
+test("a room far past its retention is folded step by step, a turn apart; flush takes every step", async () => {
+	// A journal of `length` entries that a fold shortens by at most its step, as SQL storage does.
+	let length = 0;
+	const steps: number[] = [];
+	const writer = (_rooms: readonly string[], now: number, stepEntries: number) => {
+		const folded = Math.min(stepEntries, length - 10);
+		steps.push(folded);
+		length -= folded;
+		return new Map<string, JournalTail>([["busy", { length, oldestAt: now }]]);
+	};
+	const queue = new FoldQueue(
+		{ intervalMs: 10_000, maxEntries: 1_000, stepEntries: 400 },
+		{ entries: 10, ageMs: DAY },
+		writer,
+		() => {},
+	);
+	length = 1_010 + 1_000;
+	queue.add("busy", length, Date.now());
+	// Past maxEntries: the first step at once, the next ones a turn apart, not an interval.
+	await Bun.sleep(50);
+	expect(steps).toEqual([400, 400, 400, 400, 400]);
+	expect(queue.size).toBe(10);
+	// flush folds what is due to the end, in steps too.
+	length += 900;
+	queue.add("busy", 900, Date.now());
+	await queue.flush();
+	expect(steps.slice(5)).toEqual([400, 400, 100]);
+	expect(queue.size).toBe(10);
 	queue.stop();
 });
 

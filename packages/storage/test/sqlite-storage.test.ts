@@ -142,6 +142,43 @@ describe("SqliteStorage", () => {
 		storage.close();
 	});
 
+	test("a fold takes at most stepEntries of a room at a time, each step its own transaction", async () => {
+		const path = freshPath();
+		const storage = new SqliteStorage({
+			path,
+			fold: { intervalMs: 60_000, maxEntries: 1_000_000, stepEntries: 7 },
+			retention: { entries: 0 },
+		});
+		const room = storage.forRoom("steps");
+		const document = createDocument();
+		for (let i = 0; i < 30; i++) {
+			await room.commit([change(document, { [`k${i % 4}`]: { _exists: true, v: i } })]);
+		}
+		const spy = new Database(path);
+		spy.run("PRAGMA busy_timeout = 5000");
+		spy.run("CREATE TABLE marks (folded INTEGER NOT NULL)");
+		spy.run(
+			"CREATE TRIGGER note_mark AFTER UPDATE ON room_folds BEGIN INSERT INTO marks VALUES (NEW.folded); END",
+		);
+		spy.run(
+			"CREATE TRIGGER note_first_mark AFTER INSERT ON room_folds BEGIN INSERT INTO marks VALUES (NEW.folded); END",
+		);
+		await storage.folds.flush();
+		// Fold marks 7, 14, 21, 28, 30: five steps, none past seven entries.
+		expect(
+			(spy.query("SELECT folded FROM marks").all() as { folded: number }[]).map((r) => r.folded),
+		).toEqual([7, 14, 21, 28, 30]);
+		expect(spy.query("SELECT count(*) AS n FROM journal").get()).toEqual({ n: 0 });
+		expect((await room.load())?.state).toEqual({
+			k0: { _exists: true, v: 28 },
+			k1: { _exists: true, v: 29 },
+			k2: { _exists: true, v: 26 },
+			k3: { _exists: true, v: 27 },
+		});
+		spy.close();
+		storage.close();
+	});
+
 	test("the commits of many rooms in one event-loop turn share one transaction", async () => {
 		const path = freshPath();
 		const storage = new SqliteStorage({ path });

@@ -94,7 +94,8 @@ export class SqlDatabase {
 		this.folds = new FoldQueue(
 			options.fold ?? {},
 			this.retention,
-			(rooms, now) => this.write((tx) => foldRooms(this, tx, rooms, this.retention, now)),
+			(rooms, now, stepEntries) =>
+				this.write((tx) => foldRooms(this, tx, rooms, this.retention, now, stepEntries)),
 			(error) =>
 				console.error(
 					`${dialect.name} ${this.where}: folding the journal failed, will retry:`,

@@ -246,9 +246,10 @@ export async function insertJournalRows(
 }
 
 /**
- * Folds what fell out of each room's journal retention into its rows (as SQLite's fold does:
- * each field written once, deletions forgotten, the fold mark moved to the horizon) and drops
- * those entries. Returns what each room's journal holds after it.
+ * Folds what fell out of each room's journal retention, at most `stepEntries` of each room,
+ * into its rows (as SQLite's fold does: each field written once, deletions forgotten, the fold
+ * mark moved to the horizon) and drops those entries. Returns what each room's journal holds
+ * after it.
  */
 export async function foldRooms(
 	db: SqlDatabase,
@@ -256,6 +257,7 @@ export async function foldRooms(
 	rooms: readonly string[],
 	retention: JournalRetention,
 	now: number,
+	stepEntries: number,
 ): Promise<Map<string, JournalTail>> {
 	const { tables: t, upserts: u } = db;
 	const tails = new Map<string, JournalTail>();
@@ -274,7 +276,12 @@ export async function foldRooms(
 		const [fold] = await tx`SELECT folded FROM ${t.roomFolds} WHERE room = ${room} FOR UPDATE`;
 		const mark = Number(fold?.folded ?? 0);
 		const byAge = await agedOutUpTo(db, tx, room, mark, now - retention.ageMs);
-		const horizon = Math.min(latest, Math.max(latest - retention.entries, byAge));
+		// A room's timestamps count its changes one by one, so a step ends `stepEntries` on.
+		const horizon = Math.min(
+			latest,
+			mark + stepEntries,
+			Math.max(latest - retention.entries, byAge),
+		);
 		if (horizon > mark) {
 			const entries: { timestamp: unknown; entry: string }[] =
 				await tx`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} AND timestamp > ${mark} AND timestamp <= ${horizon} ORDER BY timestamp`;

@@ -92,10 +92,10 @@ export class SqliteStorage {
 		this.folds = new FoldQueue(
 			options.fold ?? {},
 			retention,
-			async (rooms, now) => {
+			async (rooms, now, stepEntries) => {
 				let tails: Map<string, JournalTail> = new Map();
 				await this.groupCommit.run(() => {
-					tails = foldRooms(this.statements, rooms, retention, now);
+					tails = foldRooms(this.statements, rooms, retention, now, stepEntries);
 				});
 				return tails;
 			},
@@ -143,7 +143,17 @@ export class SqliteStorage {
 		const rooms = this.folds.take();
 		if (rooms.length > 0) {
 			this.db
-				.transaction(() => void foldRooms(this.statements, rooms, this.retention, Date.now()))
+				// Closing: everything due at once, no steps.
+				.transaction(
+					() =>
+						void foldRooms(
+							this.statements,
+							rooms,
+							this.retention,
+							Date.now(),
+							Number.POSITIVE_INFINITY,
+						),
+				)
 				.immediate();
 		}
 		this.db.close(false);
@@ -462,16 +472,17 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 
 /**
  * Folds what fell out of each room's journal retention (the entries beyond its last
- * `entries`, or older than `ageMs`) into its rows, each field written once however often it
- * changed, deletions forgotten (the fold mark is the tombstone horizon), marks the room folded
- * up to there and drops those entries; inside the caller's transaction. Returns what each
- * room's journal holds after it.
+ * `entries`, or older than `ageMs`; at most `stepEntries` of each room) into its rows, each
+ * field written once however often it changed, deletions forgotten (the fold mark is the
+ * tombstone horizon), marks the room folded up to there and drops those entries; inside the
+ * caller's transaction. Returns what each room's journal holds after it.
  */
 function foldRooms(
 	statements: Statements,
 	rooms: readonly string[],
 	retention: JournalRetention,
 	now: number,
+	stepEntries: number,
 ): Map<string, JournalTail> {
 	const tails = new Map<string, JournalTail>();
 	for (const room of rooms) {
@@ -483,8 +494,10 @@ function foldRooms(
 			tails.set(room, { length: 0, oldestAt: null });
 			continue;
 		}
+		// A room's timestamps count its changes one by one, so a step ends `stepEntries` on.
 		const horizon = Math.min(
 			latest,
+			mark + stepEntries,
 			Math.max(
 				latest - retention.entries,
 				agedOutUpTo(statements, room, mark, now - retention.ageMs),
