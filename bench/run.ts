@@ -149,7 +149,7 @@ export interface RunResult {
 	/** With `--repeat`, every repetition's steal and fan-out p99 (this run had the least steal). */
 	readonly repeats?: { stealPercent: number; fanoutP99Ms: number }[];
 	readonly idleKiBPerConnection?: number;
-	/** With `--strace`: the server's syscalls per delivered frame, in all and by kind. */
+	/** With `--syscalls`: the server's syscalls per delivered frame, in all and by kind. */
 	readonly syscallsPerDelivery?: SyscallsPerDelivery;
 }
 
@@ -870,6 +870,12 @@ const at = (point: string, server: ServerName) =>
 const roomsync = SERVERS.filter((s) => !BASELINES.includes(s));
 const perServer = <T>(pick: (server: ServerName) => T) =>
 	Object.fromEntries(SERVERS.map((server) => [server, pick(server)]));
+/** Per server, a figure of its run at `point` (undefined where it did not run). */
+const figureAt = <T>(point: string, pick: (run: RunResult) => T) =>
+	perServer((s) => {
+		const run = at(point, s);
+		return run === undefined ? undefined : pick(run);
+	});
 /** A search's sustained rate per server: deliveries and patches per second, and the rate per client. */
 const sustainedSummary = (search: SaturationSearch) => ({
 	deliveredPerSecond: perServer((s) => saturated(s, search)),
@@ -986,10 +992,7 @@ const summary = {
 		(r) => r.fanoutMs.p99,
 	),
 	/** Server CPU per delivered broadcast at 1 x 50 x 30 Hz, in microseconds. */
-	serverCpuMicrosPerDelivery1x50: perServer((s) => {
-		const run = at("1x50x30Hz", s);
-		return run === undefined ? undefined : cpuMicrosPerDelivery(run);
-	}),
+	serverCpuMicrosPerDelivery1x50: figureAt("1x50x30Hz", cpuMicrosPerDelivery),
 	cursor: cursorSummary(),
 	presenceChurn: churnSummary(),
 	idleKiBPerConnection: perServer((s) => at("1000 idle", s)?.idleKiBPerConnection),
@@ -1005,15 +1008,9 @@ const summary = {
 		(r) => r.idleKiBPerConnection ?? Number.NaN,
 	),
 	/** Server CPU per delivered broadcast, 1 x 50 x 240 Hz, pinned; and per patch, 100 x 4 x 60 Hz. */
-	cpuMicrosPerDelivery1x50x240: perServer((s) => {
-		const run = at("cpu 1x50x240Hz", s);
-		return run === undefined ? undefined : cpuMicrosPerDelivery(run);
-	}),
+	cpuMicrosPerDelivery1x50x240: figureAt("cpu 1x50x240Hz", cpuMicrosPerDelivery),
 	cpuMicrosPerDeliveryRatio1x50x240: ratios("cpu 1x50x240Hz", "raw-relay", cpuMicrosPerDelivery),
-	cpuMicrosPerPatch100x4x60: perServer((s) => {
-		const run = at("cpu 100x4x60Hz", s);
-		return run === undefined ? undefined : cpuMicrosPerPatch(run);
-	}),
+	cpuMicrosPerPatch100x4x60: figureAt("cpu 100x4x60Hz", cpuMicrosPerPatch),
 	cpuMicrosPerPatchRatio100x4x60: ratios("cpu 100x4x60Hz", "raw-relay", cpuMicrosPerPatch),
 	/** The hypervisor's share of the machine's CPU time over the measured windows (noise). */
 	meanStealPercent:

@@ -4,7 +4,7 @@
  * made, which the harness divides by the frames it delivered. Tracepoint counting costs the
  * server little, unlike `strace`, which stops it at every call.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 
 /** A run's syscalls per delivered frame: all, and the socket writes, reads and polls among them. */
 export interface SyscallsPerDelivery {
@@ -38,7 +38,9 @@ export function countSyscalls(pid: number, output: string) {
 		async stop(): Promise<Map<string, number>> {
 			perf.kill("SIGINT");
 			await perf.exited;
-			return parsePerfCsv(readFileSync(output, "utf8"));
+			const counts = parsePerfCsv(readFileSync(output, "utf8"));
+			rmSync(output, { force: true });
+			return counts;
 		},
 	};
 }

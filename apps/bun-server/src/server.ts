@@ -165,10 +165,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 							? undefined
 							: {
 									traffic: ws.data.traffic,
-									close: (code, reason) => {
-										outbox.flushSocket(ws);
-										ws.close(code, reason);
-									},
+									close: (code, reason) => outbox.close(ws, code, reason),
 								};
 					},
 				});

@@ -6,7 +6,7 @@
  * and that `discard`, `take` and `stop` do what storage relies on.
  */
 import { expect, test } from "bun:test";
-import { FoldQueue, type JournalTail } from "../src/journal/fold-queue.ts";
+import { FoldQueue, foldHorizon, type JournalTail } from "../src/journal/fold-queue.ts";
 
 const DAY = 86_400_000;
 
@@ -74,6 +74,21 @@ test("a room far past its retention is folded step by step, a turn apart; flush 
 	expect(steps.slice(5)).toEqual([400, 400, 100]);
 	expect(queue.size).toBe(10);
 	queue.stop();
+});
+
+test("a fold step ends at the retention, the age limit or the step, whichever comes first", () => {
+	const keep100 = { entries: 100, ageMs: DAY };
+	const none = Number.NEGATIVE_INFINITY;
+	// 500 entries past a mark at 0: 400 fell out of the count, the step takes 250 of them.
+	expect(foldHorizon({ latest: 500, mark: 0, agedOutUpTo: none }, keep100, 250)).toBe(250);
+	expect(foldHorizon({ latest: 500, mark: 250, agedOutUpTo: none }, keep100, 250)).toBe(400);
+	// Aged out beyond the count: up to there, still within the step, never past the latest.
+	expect(foldHorizon({ latest: 500, mark: 400, agedOutUpTo: 480 }, keep100, 250)).toBe(480);
+	expect(foldHorizon({ latest: 500, mark: 400, agedOutUpTo: 900 }, keep100, 1_000)).toBe(500);
+	// Within the retention: no further than the mark, nothing to fold.
+	expect(foldHorizon({ latest: 90, mark: 0, agedOutUpTo: none }, keep100, 250)).toBeLessThanOrEqual(
+		0,
+	);
 });
 
 test("the sweep folds a room whose oldest entry aged out, and a loaded room is tracked", async () => {

@@ -41,6 +41,12 @@ export class Outbox<D extends Queued> {
 		write(ws, queued);
 	}
 
+	/** Writes what waits for `ws`, then closes it: a closing frame's reason comes last. */
+	close(ws: ServerWebSocket<D>, code?: number, reason?: string): void {
+		this.flushSocket(ws);
+		ws.close(code, reason);
+	}
+
 	/** Forgets what waits for a socket that closed. */
 	drop(ws: ServerWebSocket<D>): void {
 		ws.data.queued = null;

@@ -73,10 +73,9 @@ export class RoomDelivery<D extends DeliveryData> implements Fanout {
 		ws.send(text);
 	}
 
-	/** Writes what waits for `ws`, then closes it: a closing frame's reason comes last. */
+	/** Closes `ws` after what waits for it (see `Outbox.close`). */
 	close(ws: ServerWebSocket<D>, code?: number, reason?: string): void {
-		this.outbox.flushSocket(ws);
-		ws.close(code, reason);
+		this.outbox.close(ws, code, reason);
 	}
 
 	subscribe(socket: WebSocketLike, channel: Channel): void {

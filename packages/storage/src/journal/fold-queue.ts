@@ -48,8 +48,9 @@ export const DEFAULT_FOLD_INTERVAL_MS = 1_000;
 export const DEFAULT_FOLD_MAX_ENTRIES = 10_000;
 export const DEFAULT_FOLD_SWEEP_MS = 60_000;
 /**
- * About 3 ms of SQLite's time on this machine (3.1 µs an entry, `bun run bench:storage`), where
- * 9,000 entries in one go held the loop for about 30 ms, the p99 of one room of 50 at 120 Hz.
+ * About 3 ms of the event loop on SQLite at 3.1 µs an entry (`bun run bench:storage`), where
+ * the 9,000 entries a room of 50 at 180 Hz has to fold each second would take about 28 ms in
+ * one go.
  */
 export const DEFAULT_FOLD_STEP_ENTRIES = 1_000;
 export const DEFAULT_JOURNAL_RETENTION: JournalRetention = {
@@ -67,6 +68,21 @@ export type FoldWriter = (
 	stepEntries: number,
 ) => Promise<ReadonlyMap<string, JournalTail>> | ReadonlyMap<string, JournalTail>;
 
+/**
+ * Up to which timestamp one fold step of a room goes: what fell out of the retention (past its
+ * count, or aged out up to `agedOutUpTo`), at most `stepEntries` beyond its fold mark (a room's
+ * timestamps count its changes one by one), never past its latest entry. Not past `mark` means
+ * there is nothing to fold.
+ */
+export function foldHorizon(
+	room: { readonly latest: number; readonly mark: number; readonly agedOutUpTo: number },
+	retention: JournalRetention,
+	stepEntries: number,
+): number {
+	const { latest, mark, agedOutUpTo } = room;
+	return Math.min(latest, mark + stepEntries, Math.max(latest - retention.entries, agedOutUpTo));
+}
+
 export class FoldQueue {
 	/** The rooms whose journal holds entries, as far as this queue knows. */
 	private readonly tails = new Map<string, { length: number; oldestAt: number | null }>();
@@ -81,7 +97,7 @@ export class FoldQueue {
 	private readonly onError: (error: unknown) => void;
 	private timer: ReturnType<typeof setTimeout> | null = null;
 	private sweepTimer: ReturnType<typeof setInterval> | null = null;
-	private folding: Promise<void> | null = null;
+	private folding: Promise<unknown> | null = null;
 	/** After `stop`: no more timers, and a fold that fails (its database closed) is not retried. */
 	private stopped = false;
 
@@ -144,7 +160,7 @@ export class FoldQueue {
 			for (const room of this.take()) this.due.add(room);
 			if (this.due.size === 0) return;
 			const folding = this.foldDue();
-			this.folding = folding.then(() => {});
+			this.folding = folding;
 			if (!(await folding)) return;
 		}
 	}
@@ -188,7 +204,7 @@ export class FoldQueue {
 		this.clearTimer();
 		const timer = setTimeout(() => {
 			this.timer = null;
-			if (this.folding === null) this.folding = this.foldDue().then(() => {});
+			if (this.folding === null) this.folding = this.foldDue();
 		}, delayMs);
 		// Pending folds never keep a process alive: the journal has the changes.
 		(timer as { unref?: () => void }).unref?.();

@@ -8,7 +8,7 @@
 
 import type { AppliedOp, ComponentData, DocumentChange, LiveStateChange } from "@roomsync/core";
 import type { SQL } from "bun";
-import type { JournalRetention, JournalTail } from "../journal/fold-queue.ts";
+import { foldHorizon, type JournalRetention, type JournalTail } from "../journal/fold-queue.ts";
 import { type JournalRow, journalChange, opKey } from "../journal/journal-entry.ts";
 import type { SqlDatabase } from "./database.ts";
 
@@ -276,12 +276,7 @@ export async function foldRooms(
 		const [fold] = await tx`SELECT folded FROM ${t.roomFolds} WHERE room = ${room} FOR UPDATE`;
 		const mark = Number(fold?.folded ?? 0);
 		const byAge = await agedOutUpTo(db, tx, room, mark, now - retention.ageMs);
-		// A room's timestamps count its changes one by one, so a step ends `stepEntries` on.
-		const horizon = Math.min(
-			latest,
-			mark + stepEntries,
-			Math.max(latest - retention.entries, byAge),
-		);
+		const horizon = foldHorizon({ latest, mark, agedOutUpTo: byAge }, retention, stepEntries);
 		if (horizon > mark) {
 			const entries: { timestamp: unknown; entry: string }[] =
 				await tx`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} AND timestamp > ${mark} AND timestamp <= ${horizon} ORDER BY timestamp`;

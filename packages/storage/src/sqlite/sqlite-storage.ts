@@ -23,6 +23,7 @@ import {
 	DEFAULT_JOURNAL_RETENTION,
 	type FoldOptions,
 	FoldQueue,
+	foldHorizon,
 	type JournalRetention,
 	type JournalTail,
 } from "../journal/fold-queue.ts";
@@ -494,15 +495,8 @@ function foldRooms(
 			tails.set(room, { length: 0, oldestAt: null });
 			continue;
 		}
-		// A room's timestamps count its changes one by one, so a step ends `stepEntries` on.
-		const horizon = Math.min(
-			latest,
-			mark + stepEntries,
-			Math.max(
-				latest - retention.entries,
-				agedOutUpTo(statements, room, mark, now - retention.ageMs),
-			),
-		);
+		const agedOut = agedOutUpTo(statements, room, mark, now - retention.ageMs);
+		const horizon = foldHorizon({ latest, mark, agedOutUpTo: agedOut }, retention, stepEntries);
 		if (horizon > mark) {
 			const changes = statements.journalRange
 				.all({ room, after: mark, upTo: horizon })
