@@ -179,6 +179,68 @@ describe("SqliteStorage", () => {
 		storage.close();
 	});
 
+	test("a fold waits for the write lock on the journal's thread, not on the event loop", async () => {
+		const path = freshPath();
+		const storage = new SqliteStorage({
+			path,
+			fold: { intervalMs: 60_000, maxEntries: 1_000_000 },
+			retention: { entries: 0 },
+		});
+		const room = storage.forRoom("locked");
+		await room.commit([change(createDocument(), { k: { _exists: true, v: 1 } })]);
+		// Another writer holds the lock: the fold waits in SQLite's busy handler, which sleeps.
+		const other = new Database(path);
+		other.run("BEGIN IMMEDIATE");
+		const folding = storage.folds.flush();
+		let ticks = 0;
+		const ticking = setInterval(() => ticks++, 5);
+		await Bun.sleep(200);
+		const ticksWhileLocked = ticks;
+		other.run("COMMIT");
+		await folding;
+		clearInterval(ticking);
+		// The loop ran all along (a fold on its connection would have stopped it, lock and all).
+		expect(ticksWhileLocked).toBeGreaterThan(10);
+		expect(other.query("SELECT count(*) AS n FROM journal").get()).toEqual({ n: 0 });
+		expect((await room.load())?.state).toEqual({ k: { _exists: true, v: 1 } });
+		other.close();
+		storage.close();
+	});
+
+	test("folds run on the journal's thread while commits stream in; a load in between is the document as committed", async () => {
+		const path = freshPath();
+		const storage = new SqliteStorage({
+			path,
+			// Every commit past three entries starts a fold, four entries a step.
+			fold: { intervalMs: 0, maxEntries: 1, stepEntries: 4 },
+			retention: { entries: 3 },
+		});
+		const room = storage.forRoom("stream");
+		const document = createDocument();
+		const expected: Record<string, { _exists: true; v: number }> = {};
+		for (let round = 0; round < 20; round++) {
+			const commits: Promise<void>[] = [];
+			for (let i = 0; i < 25; i++) {
+				const n = round * 25 + i;
+				const key = `k${n % 10}`;
+				commits.push(room.commit([change(document, { [key]: { _exists: true, v: n } })]));
+				expected[key] = { _exists: true, v: n };
+			}
+			await Promise.all(commits);
+			// Fold steps on the thread while the event loop reads the room.
+			const folding = storage.folds.flush();
+			expect((await room.load())?.state).toEqual(expected);
+			await folding;
+		}
+		await storage.folds.flush();
+		const spy = new Database(path, { readonly: true });
+		expect(spy.query("SELECT count(*) AS n FROM journal").get()).toEqual({ n: 3 });
+		expect(spy.query("SELECT folded FROM room_folds").get()).toEqual({ folded: 497 });
+		spy.close();
+		expect((await room.load())?.state).toEqual(expected);
+		storage.close();
+	});
+
 	test("the commits of many rooms in one event-loop turn share one transaction", async () => {
 		const path = freshPath();
 		const storage = new SqliteStorage({ path });

@@ -9,7 +9,8 @@
  * when `maxEntries` are past it; one whose oldest entry ages out is found by a sweep every
  * `sweepMs`. A fold takes at most `stepEntries` of a room's entries at a time and the rest in
  * the turns after, so that folding a room far past its retention (one room of 50 writing 9,000
- * changes a second passes its 10,000 in about a second) never holds the event loop for long.
+ * changes a second passes its 10,000 in about a second) never holds the appends or the event
+ * loop for long.
  * A fold that fails is tried again; the journal holds everything all along, so a fold that
  * never happens loses nothing.
  */
@@ -48,9 +49,10 @@ export const DEFAULT_FOLD_INTERVAL_MS = 1_000;
 export const DEFAULT_FOLD_MAX_ENTRIES = 10_000;
 export const DEFAULT_FOLD_SWEEP_MS = 60_000;
 /**
- * About 3 ms of the event loop on SQLite at 3.1 µs an entry (`bun run bench:storage`), where
- * the 9,000 entries a room of 50 at 180 Hz has to fold each second would take about 28 ms in
- * one go.
+ * About 3 ms at 3.1 µs an entry on SQLite (`bun run bench:storage`), where the 9,000 entries a
+ * room of 50 at 180 Hz has to fold each second would take about 28 ms in one go: on SQLite the
+ * journal's appends wait behind a step, on PostgreSQL and MySQL the event loop runs its reading
+ * and coalescing.
  */
 export const DEFAULT_FOLD_STEP_ENTRIES = 1_000;
 export const DEFAULT_JOURNAL_RETENTION: JournalRetention = {

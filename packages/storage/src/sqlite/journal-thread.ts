@@ -1,10 +1,13 @@
 /**
- * The SQLite journal's writer thread (see `JournalWriter`): its own connection to the database
- * file, taking batches of journal rows and committing each batch in one transaction. Its
- * commit, and with `synchronous=FULL` its fsync, happen here, off the event loop's thread.
+ * The SQLite journal's thread (see `JournalWriter`): its own connection to the database file,
+ * taking batches of journal rows and committing each batch in one transaction, and fold steps,
+ * each in a transaction of its own, in the order they were sent. Their commits, and with
+ * `synchronous=FULL` their fsyncs, happen here, off the event loop's thread.
  */
 import { Database, type Statement } from "bun:sqlite";
+import type { JournalRetention, JournalTail } from "../journal/fold-queue.ts";
 import type { JournalRow } from "../journal/journal-entry.ts";
+import { foldRooms, prepareFold } from "./fold-rooms.ts";
 import {
 	INSERT_JOURNAL_ROW,
 	type JournalThreadReply,
@@ -15,6 +18,14 @@ declare const self: Worker;
 
 let db: Database | null = null;
 let insert: ((rows: readonly JournalRow[]) => void) | null = null;
+let fold:
+	| ((
+			rooms: readonly string[],
+			retention: JournalRetention,
+			now: number,
+			stepEntries: number,
+	  ) => Map<string, JournalTail>)
+	| null = null;
 
 // Installed before anything else runs, so that no message posted during start-up is missed.
 self.onmessage = (event: MessageEvent<JournalThreadRequest>) => {
@@ -23,6 +34,7 @@ self.onmessage = (event: MessageEvent<JournalThreadRequest>) => {
 		db?.close(false);
 		db = null;
 		insert = null;
+		fold = null;
 		Atomics.store(request.done, 0, 1);
 		Atomics.notify(request.done, 0);
 		return;
@@ -36,13 +48,25 @@ self.onmessage = (event: MessageEvent<JournalThreadRequest>) => {
 		insert = db.transaction((rows: readonly JournalRow[]) => {
 			for (const row of rows) statement.run(row);
 		}).immediate;
+		const statements = prepareFold(db);
+		fold = db.transaction(
+			(rooms: readonly string[], retention: JournalRetention, now: number, stepEntries: number) =>
+				foldRooms(statements, rooms, retention, now, stepEntries),
+		).immediate;
 		return;
 	}
 	let reply: JournalThreadReply;
 	try {
-		if (insert === null) throw new Error("the journal thread has no database open");
-		insert(request.rows);
-		reply = { type: "appended", id: request.id };
+		if (insert === null || fold === null)
+			throw new Error("the journal thread has no database open");
+		if (request.type === "append") {
+			insert(request.rows);
+			reply = { type: "appended", id: request.id };
+		} else {
+			const { rooms, retention, now, stepEntries } = request;
+			const tails = fold(rooms, retention, now, stepEntries);
+			reply = { type: "folded", id: request.id, tails: [...tails] };
+		}
 	} catch (error) {
 		reply = { type: "failed", id: request.id, message: (error as Error).message ?? String(error) };
 	}

@@ -23,7 +23,6 @@ import {
 	DEFAULT_JOURNAL_RETENTION,
 	type FoldOptions,
 	FoldQueue,
-	foldHorizon,
 	type JournalRetention,
 	type JournalTail,
 } from "../journal/fold-queue.ts";
@@ -34,8 +33,8 @@ import {
 	type LoadedRows,
 	replayJournal,
 } from "../journal/journal-entry.ts";
-import { type RoomRows, rowsOfChanges } from "../sql/room-rows.ts";
 import { parseStored, type QuarantineRow, storedText } from "../stored-value.ts";
+import { foldMark, foldRooms, prepareFold } from "./fold-rooms.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { INSERT_JOURNAL_ROW, JournalWriter } from "./journal-writer.ts";
 import { migrate } from "./migrations.ts";
@@ -57,14 +56,17 @@ export interface SqliteStorageOptions {
 }
 
 type Statements = ReturnType<typeof prepare>;
+/** Runs reads in one transaction (see `SqliteStorage.read`). */
+type Read = <T>(body: () => T) => T;
 
 /**
  * Rooms in one SQLite database (`bun:sqlite`, WAL mode). `forRoom(id)` gives the storage of
  * one room. A commit appends each change to the room's journal, one row per message, and the
  * commits of all rooms in one event-loop turn share one transaction (`GroupCommit`): that is
  * what an ack waits for. The field rows are brought up to date from the journal in the
- * background (`FoldQueue`), each field written once per fold however often it changed; a
- * load reads the rows as of the last fold and replays the journal after it. SQL takes room ids
+ * background (`FoldQueue`, on the journal's thread), each field written once per fold however
+ * often it changed; a load reads the rows as of the last fold and replays the journal after
+ * it, in one read transaction. SQL takes room ids
  * and keys as bound parameters only.
  */
 export class SqliteStorage {
@@ -82,7 +84,7 @@ export class SqliteStorage {
 		migrate(this.db);
 		this.statements = prepare(this.db);
 		this.groupCommit = new GroupCommit(this.db);
-		// An in-memory database is this connection's alone: its journal is written here.
+		// An in-memory database is this connection's alone: its journal is written and folded here.
 		this.journal =
 			options.path === ":memory:" || options.path === ""
 				? null
@@ -94,6 +96,7 @@ export class SqliteStorage {
 			options.fold ?? {},
 			retention,
 			async (rooms, now, stepEntries) => {
+				if (this.journal !== null) return this.journal.fold(rooms, retention, now, stepEntries);
 				let tails: Map<string, JournalTail> = new Map();
 				await this.groupCommit.run(() => {
 					tails = foldRooms(this.statements, rooms, retention, now, stepEntries);
@@ -120,11 +123,18 @@ export class SqliteStorage {
 			this.groupCommit,
 			this.journal,
 			this.statements,
+			this.read,
 			roomId,
 			this.path,
 			this.folds,
 		);
 	}
+
+	/**
+	 * Runs `body`'s reads in one transaction: they see the database as of one moment, whatever
+	 * the journal's thread folds meanwhile.
+	 */
+	private readonly read: Read = (body) => this.db.transaction(body)();
 
 	/** Ids of every room the database holds. */
 	roomIds(): string[] {
@@ -166,6 +176,7 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	private readonly groupCommit: GroupCommit;
 	private readonly journal: JournalWriter | null;
 	private readonly statements: Statements;
+	private readonly read: Read;
 	private readonly roomId: string;
 
 	private readonly databasePath: string;
@@ -175,6 +186,7 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 		groupCommit: GroupCommit,
 		journal: JournalWriter | null,
 		statements: Statements,
+		read: Read,
 		roomId: string,
 		databasePath: string,
 		folds: FoldQueue,
@@ -182,6 +194,7 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 		this.groupCommit = groupCommit;
 		this.journal = journal;
 		this.statements = statements;
+		this.read = read;
 		this.roomId = roomId;
 		this.databasePath = databasePath;
 		this.folds = folds;
@@ -193,7 +206,7 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	 * not JSON as an `UnparsedValue`, timestamps as stored.
 	 */
 	async load(): Promise<RoomSnapshot | null> {
-		return this.stateAt(Number.MAX_SAFE_INTEGER);
+		return this.read(() => this.stateAt(Number.MAX_SAFE_INTEGER));
 	}
 
 	/**
@@ -203,20 +216,25 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	 */
 	async snapshotAt(timestamp: number): Promise<RoomSnapshot | null> {
 		const room = this.roomId;
-		const horizon = this.horizon();
-		if (timestamp < horizon) throw new BeforeHorizonError(room, timestamp, horizon);
-		return this.stateAt(timestamp);
+		return this.read(() => {
+			const horizon = this.horizon();
+			if (timestamp < horizon) throw new BeforeHorizonError(room, timestamp, horizon);
+			return this.stateAt(timestamp);
+		});
 	}
 
 	/** The room's journal after `since`, oldest first, at most `limit` entries. */
 	async history(since: number, limit: number): Promise<JournalPage> {
 		const room = this.roomId;
-		const rows = this.statements.journalPage.all({ room, after: since, limit: limit + 1 });
+		const { horizon, rows } = this.read(() => ({
+			horizon: this.horizon(),
+			rows: this.statements.journalPage.all({ room, after: since, limit: limit + 1 }),
+		}));
 		const entries = rows.slice(0, limit).map(({ timestamp, entry, at }) => ({
 			...journalChange(room, timestamp, entry),
 			at,
 		}));
-		return { horizon: this.horizon(), entries, hasMore: rows.length > limit };
+		return { horizon, entries, hasMore: rows.length > limit };
 	}
 
 	/** Up to where the rows hold the room: history starts after it. */
@@ -471,138 +489,25 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 	}
 }
 
-/**
- * Folds what fell out of each room's journal retention (the entries beyond its last
- * `entries`, or older than `ageMs`; at most `stepEntries` of each room) into its rows, each
- * field written once however often it changed, deletions forgotten (the fold mark is the
- * tombstone horizon), marks the room folded up to there and drops those entries; inside the
- * caller's transaction. Returns what each room's journal holds after it.
- */
-function foldRooms(
-	statements: Statements,
-	rooms: readonly string[],
-	retention: JournalRetention,
-	now: number,
-	stepEntries: number,
-): Map<string, JournalTail> {
-	const tails = new Map<string, JournalTail>();
-	for (const room of rooms) {
-		const latest = statements.journalLatest.get({ room })?.latest ?? null;
-		// Another storage on this file (one being closed) may have folded part already: only
-		// what lies beyond the room's fold mark is written, so a late fold never moves back.
-		const mark = foldMark(statements, room);
-		if (latest === null) {
-			tails.set(room, { length: 0, oldestAt: null });
-			continue;
-		}
-		const agedOut = agedOutUpTo(statements, room, mark, now - retention.ageMs);
-		const horizon = foldHorizon({ latest, mark, agedOutUpTo: agedOut }, retention, stepEntries);
-		if (horizon > mark) {
-			const changes = statements.journalRange
-				.all({ room, after: mark, upTo: horizon })
-				.map(({ timestamp, entry }) => journalChange(room, timestamp, entry));
-			writeFold(statements, room, rowsOfChanges(changes, []), horizon);
-		}
-		const folded = Math.max(mark, horizon);
-		const oldest = statements.journalOldest.get({ room, after: folded });
-		tails.set(room, { length: latest - folded, oldestAt: oldest?.at ?? null });
-	}
-	return tails;
-}
-
-/**
- * Up to which timestamp a room's rows hold its journal: its fold mark, or for a room written
- * before the journal, its timestamp.
- */
-function foldMark(statements: Statements, room: string): number {
-	return (
-		statements.foldedAt.get({ room })?.folded ??
-		statements.roomTimestamp.get({ room })?.timestamp ??
-		0
-	);
-}
-
-/**
- * The last timestamp appended before `before` (entries from before the journal kept times
- * count as aged out), or -Infinity. Entries are appended in timestamp order, so when the
- * oldest after the mark is recent, none is aged out and the room's journal is not scanned.
- */
-function agedOutUpTo(statements: Statements, room: string, mark: number, before: number): number {
-	const oldest = statements.journalOldest.get({ room, after: mark });
-	if (oldest === null || (oldest.at !== null && oldest.at >= before))
-		return Number.NEGATIVE_INFINITY;
-	return statements.journalAgedOut.get({ room, before })?.upTo ?? Number.NEGATIVE_INFINITY;
-}
-
-/** Writes folded changes into the rows and moves the fold mark to `horizon`. */
-function writeFold(statements: Statements, room: string, rows: RoomRows, horizon: number): void {
-	for (const key of rows.resetKeys) statements.deleteFields.run({ room, key });
-	for (const { key, live, existsAt } of rows.components) {
-		if (live === 0) statements.deleteComponent.run({ room, key });
-		else statements.upsertComponent.run({ room, key, live, existsAt });
-	}
-	for (const { key, field, value, writtenAt } of rows.fields) {
-		statements.upsertField.run({ room, key, field, value, writtenAt });
-	}
-	for (const { clientId, id } of rows.opsForgotten) {
-		statements.deleteAppliedOp.run({ room, clientId, opId: id });
-	}
-	for (const { clientId, id, at, seq } of rows.opsRecorded) {
-		statements.insertAppliedOp.run({ room, clientId, opId: id, at, seq });
-	}
-	statements.upsertRoom.run({ room, timestamp: horizon });
-	statements.upsertFold.run({ room, folded: horizon, horizon });
-	statements.deleteJournalUpTo.run({ room, upTo: horizon });
-}
-
 function prepare(db: Database) {
 	return {
+		...prepareFold(db),
 		insertJournal: db.query(INSERT_JOURNAL_ROW) as Statement<unknown, [JournalRow]>,
-		journalRange: db.query(
-			"SELECT timestamp, entry, at FROM journal WHERE room = $room AND timestamp > $after AND timestamp <= $upTo ORDER BY timestamp",
-		) as Statement<
-			{ timestamp: number; entry: string; at: number | null },
-			[{ room: string; after: number; upTo: number }]
-		>,
 		journalPage: db.query(
 			"SELECT timestamp, entry, at FROM journal WHERE room = $room AND timestamp > $after ORDER BY timestamp LIMIT $limit",
 		) as Statement<
 			{ timestamp: number; entry: string; at: number | null },
 			[{ room: string; after: number; limit: number }]
 		>,
-		journalOldest: db.query(
-			"SELECT at FROM journal WHERE room = $room AND timestamp > $after ORDER BY timestamp LIMIT 1",
-		) as Statement<{ at: number | null }, [{ room: string; after: number }]>,
-		journalLatest: db.query(
-			"SELECT max(timestamp) AS latest FROM journal WHERE room = $room",
-		) as Statement<{ latest: number | null }, [{ room: string }]>,
-		// Entries from before the journal kept times (at is null) count as aged out.
-		journalAgedOut: db.query(
-			"SELECT max(timestamp) AS upTo FROM journal WHERE room = $room AND (at IS NULL OR at < $before)",
-		) as Statement<{ upTo: number | null }, [{ room: string; before: number }]>,
 		journalAll: db.query(
 			"SELECT timestamp, entry FROM journal WHERE room = $room ORDER BY timestamp",
 		) as Statement<{ timestamp: number; entry: string }, [{ room: string }]>,
-		deleteJournalUpTo: db.query(
-			"DELETE FROM journal WHERE room = $room AND timestamp <= $upTo",
-		) as Statement<unknown, [{ room: string; upTo: number }]>,
 		deleteRoomJournal: db.query("DELETE FROM journal WHERE room = $room") as Statement<
 			unknown,
 			[{ room: string }]
 		>,
-		foldedAt: db.query("SELECT folded, horizon FROM room_folds WHERE room = $room") as Statement<
-			{ folded: number; horizon: number },
-			[{ room: string }]
-		>,
-		upsertFold: db.query(
-			"INSERT INTO room_folds (room, folded, horizon) VALUES ($room, $folded, $horizon) ON CONFLICT (room) DO UPDATE SET folded = excluded.folded, horizon = excluded.horizon",
-		) as Statement<unknown, [{ room: string; folded: number; horizon: number }]>,
 		deleteFold: db.query("DELETE FROM room_folds WHERE room = $room") as Statement<
 			unknown,
-			[{ room: string }]
-		>,
-		roomTimestamp: db.query("SELECT timestamp FROM rooms WHERE room = $room") as Statement<
-			{ timestamp: number },
 			[{ room: string }]
 		>,
 		roomIds: db.query(
@@ -621,28 +526,9 @@ function prepare(db: Database) {
 			{ key: string; field: string; value: string; written_at: unknown },
 			[{ room: string }]
 		>,
-		upsertRoom: db.query(
-			"INSERT INTO rooms (room, timestamp) VALUES ($room, $timestamp) ON CONFLICT (room) DO UPDATE SET timestamp = excluded.timestamp",
-		) as Statement<unknown, [{ room: string; timestamp: number }]>,
-		upsertComponent: db.query(
-			"INSERT INTO components (room, key, live, exists_at) VALUES ($room, $key, $live, $existsAt) ON CONFLICT (room, key) DO UPDATE SET live = excluded.live, exists_at = excluded.exists_at",
-		) as Statement<unknown, [{ room: string; key: string; live: number; existsAt: number }]>,
-		upsertField: db.query(
-			"INSERT INTO fields (room, key, field, value, written_at) VALUES ($room, $key, $field, $value, $writtenAt) ON CONFLICT (room, key, field) DO UPDATE SET value = excluded.value, written_at = excluded.written_at",
-		) as Statement<
-			unknown,
-			[{ room: string; key: string; field: string; value: string; writtenAt: number }]
-		>,
-		deleteFields: db.query("DELETE FROM fields WHERE room = $room AND key = $key") as Statement<
-			unknown,
-			[{ room: string; key: string }]
-		>,
 		deleteField: db.query(
 			"DELETE FROM fields WHERE room = $room AND key = $key AND field = $field",
 		) as Statement<unknown, [{ room: string; key: string; field: string }]>,
-		deleteComponent: db.query(
-			"DELETE FROM components WHERE room = $room AND key = $key",
-		) as Statement<unknown, [{ room: string; key: string }]>,
 		deleteRoom: db.query("DELETE FROM rooms WHERE room = $room") as Statement<
 			unknown,
 			[{ room: string }]
@@ -702,15 +588,6 @@ function prepare(db: Database) {
 		appliedOps: db.query(
 			"SELECT client_id, op_id, at FROM applied_ops WHERE room = $room ORDER BY seq, at",
 		) as Statement<{ client_id: string; op_id: string; at: number }, [{ room: string }]>,
-		insertAppliedOp: db.query(
-			"INSERT INTO applied_ops (room, client_id, op_id, at, seq) VALUES ($room, $clientId, $opId, $at, $seq) ON CONFLICT (room, client_id, op_id) DO UPDATE SET at = excluded.at, seq = excluded.seq",
-		) as Statement<
-			unknown,
-			[{ room: string; clientId: string; opId: string; at: number; seq: number }]
-		>,
-		deleteAppliedOp: db.query(
-			"DELETE FROM applied_ops WHERE room = $room AND client_id = $clientId AND op_id = $opId",
-		) as Statement<unknown, [{ room: string; clientId: string; opId: string }]>,
 		deleteRoomAppliedOps: db.query("DELETE FROM applied_ops WHERE room = $room") as Statement<
 			unknown,
 			[{ room: string }]
