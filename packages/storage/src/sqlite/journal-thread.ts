@@ -7,6 +7,7 @@
 import { Database, type Statement } from "bun:sqlite";
 import type { JournalRetention, JournalTail } from "../journal/fold-queue.ts";
 import type { JournalRow } from "../journal/journal-entry.ts";
+import { AUTOMATIC_CHECKPOINTS_OFF } from "./checkpointer.ts";
 import { foldRooms, prepareFold } from "./fold-rooms.ts";
 import {
 	INSERT_JOURNAL_ROW,
@@ -44,6 +45,7 @@ self.onmessage = (event: MessageEvent<JournalThreadRequest>) => {
 		db.run("PRAGMA busy_timeout = 5000");
 		db.run("PRAGMA journal_mode = WAL");
 		db.run(`PRAGMA synchronous = ${request.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+		db.run(AUTOMATIC_CHECKPOINTS_OFF);
 		const statement = db.query(INSERT_JOURNAL_ROW) as Statement<unknown, [JournalRow]>;
 		insert = db.transaction((rows: readonly JournalRow[]) => {
 			for (const row of rows) statement.run(row);

@@ -34,6 +34,7 @@ import {
 	replayJournal,
 } from "../journal/journal-entry.ts";
 import { parseStored, type QuarantineRow, storedText } from "../stored-value.ts";
+import { AUTOMATIC_CHECKPOINTS_OFF, Checkpointer } from "./checkpointer.ts";
 import { foldMark, foldRooms, prepareFold } from "./fold-rooms.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { INSERT_JOURNAL_ROW, JournalWriter } from "./journal-writer.ts";
@@ -84,11 +85,12 @@ export class SqliteStorage {
 		migrate(this.db);
 		this.statements = prepare(this.db);
 		this.groupCommit = new GroupCommit(this.db);
-		// An in-memory database is this connection's alone: its journal is written and folded here.
-		this.journal =
-			options.path === ":memory:" || options.path === ""
-				? null
-				: new JournalWriter(options.path, options.synchronous ?? "full");
+		// An in-memory database is this connection's alone: its journal is written and folded
+		// here, and it has no log to checkpoint.
+		const file = options.path !== ":memory:" && options.path !== "";
+		if (file) this.db.run(AUTOMATIC_CHECKPOINTS_OFF);
+		this.journal = file ? new JournalWriter(options.path, options.synchronous ?? "full") : null;
+		this.checkpointer = file ? new Checkpointer(options.path) : null;
 		this.chat = new SqliteChatStorage(this.db, this.groupCommit);
 		const retention = { ...DEFAULT_JOURNAL_RETENTION, ...options.retention };
 		this.retention = retention;
@@ -113,6 +115,8 @@ export class SqliteStorage {
 	private readonly retention: JournalRetention;
 	/** The journal's appends, on a thread of their own; null for an in-memory database. */
 	private readonly journal: JournalWriter | null;
+	/** The log's checkpoints, on a thread of their own; null for an in-memory database. */
+	private readonly checkpointer: Checkpointer | null;
 	private closed = false;
 
 	/** The rooms' chat, in the same database and the same group commit. */
@@ -143,8 +147,8 @@ export class SqliteStorage {
 
 	/**
 	 * Stops the journal's thread (an append not yet committed is refused; a Room closes only
-	 * once its writes landed), folds what is due (the journal keeps it either way), then closes
-	 * the database.
+	 * once its writes landed), folds what is due (the journal keeps it either way), stops the
+	 * checkpoints, then closes the database.
 	 */
 	close(): void {
 		if (this.closed) return;
@@ -167,6 +171,8 @@ export class SqliteStorage {
 				)
 				.immediate();
 		}
+		// The last connection to close checkpoints the whole log and removes it.
+		this.checkpointer?.close();
 		this.db.close(false);
 	}
 }
