@@ -100,7 +100,8 @@ export class FuzzClient {
 		if (!done && connection.isOpen) {
 			const violation = `${connection.name}: ${connection.order.unanswered} frames still unanswered after ${ANSWER_TIMEOUT_MS / 1000} s`;
 			this.stats.violation(violation);
-			if (this.stats.contexts.length < 3) {
+			// A connection that broke its order earlier is reported with that first break instead.
+			if (this.stats.contexts.length < 3 && connection.firstViolationContext === null) {
 				this.stats.contexts.push([violation, connection.transcriptTail()]);
 			}
 		}

@@ -23,6 +23,9 @@ import { minimize, printTails } from "./minimize.ts";
 import { difference, Replica, RoomModel } from "./room-model.ts";
 import { Stats } from "./stats.ts";
 
+/** Transcript lines the closing digest of a failed run shows. */
+const DIGEST_LINES = 40;
+
 interface Options {
 	readonly seconds: number;
 	readonly seed: number;
@@ -285,6 +288,7 @@ async function main(): Promise<number> {
 			const fuzzClients = clients.map(({ client }) => client);
 			if (options.minimize) await minimize(stats.violations, fuzzClients, options.seed);
 			else printTails(fuzzClients, options.seed);
+			printDigest(stats, options.seed);
 		}
 		return stats.violations.length === 0 ? 0 : 1;
 	} finally {
@@ -318,6 +322,17 @@ function report(options: Options, stats: Stats, elapsedMs: number): void {
 	console.log(
 		`summary ${JSON.stringify({ seed: options.seed, seconds: Math.round(seconds), frames: Object.fromEntries(stats.frames), errors: Object.fromEntries(stats.errors), closes: Object.fromEntries(stats.closes), rssMib: { start: mib(stats.rssStart), peak: mib(stats.rssPeak), end: mib(stats.rssEnd) }, violations: stats.violations.length })}`,
 	);
+}
+
+/** Last, where a log cut short in the middle still shows it: the first violation and what led to it. */
+function printDigest(stats: Stats, seed: number): void {
+	const [first] = stats.contexts;
+	if (first === undefined) return;
+	const [violation, transcript] = first;
+	console.log(
+		`\nseed ${seed}, first violation: ${violation}\nthe ${DIGEST_LINES} lines before it:`,
+	);
+	for (const line of transcript.slice(-DIGEST_LINES)) console.log(`  ${line.slice(0, 200)}`);
 }
 
 function sorted(map: ReadonlyMap<string, number>): [string, number][] {
