@@ -33,6 +33,10 @@ export class Checkpointer {
 		this.worker = new Worker(new URL("./checkpoint-thread.ts", import.meta.url).href, {
 			ref: false,
 		} as WorkerOptions);
+		// Nothing is lost without checkpoints, but the log grows until the next start.
+		this.worker.addEventListener("error", (event) =>
+			console.error(`SQLite ${path}: the checkpoint thread stopped: ${event.message}`),
+		);
 		this.send({ type: "open", path, intervalMs });
 	}
 
