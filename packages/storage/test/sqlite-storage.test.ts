@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createDocument } from "@roomsync/core";
-import { SCHEMA_VERSION, SqliteStorage } from "@roomsync/storage/sqlite";
+import { CHECKPOINT_INTERVAL_MS, SCHEMA_VERSION, SqliteStorage } from "@roomsync/storage/sqlite";
 import { change } from "../../../tests/support/domain.ts";
 
 const root = mkdtempSync(join(tmpdir(), "roomsync-sqlite-"));
@@ -247,22 +247,25 @@ describe("SqliteStorage", () => {
 		const room = storage.forRoom("log");
 		const document = createDocument();
 		const payload = "x".repeat(100_000);
-		// 40 MB of journal in 400 commits over about 2 s; the committing connections never
-		// checkpoint, so without the checkpointer the log would hold all of it.
-		for (let i = 0; i < 400; i++) {
-			await room.commit([change(document, { [`k${i % 20}`]: { _exists: true, payload, i } })]);
-			if (i % 10 === 9) await Bun.sleep(50);
+		// 16 MB of journal, 2 MB at a time with two checkpoint intervals after each: the
+		// committing connections never checkpoint, so without the checkpointer the log would
+		// hold all of it; with it, each round is copied out and the log starts over.
+		for (let round = 0; round < 8; round++) {
+			for (let i = 0; i < 20; i++) {
+				const n = round * 20 + i;
+				await room.commit([change(document, { [`k${n % 20}`]: { _exists: true, payload, n } })]);
+			}
+			await Bun.sleep(2 * CHECKPOINT_INTERVAL_MS);
 		}
-		await Bun.sleep(500);
 		await room.commit([change(document, { last: { _exists: true } })]);
-		expect(Bun.file(`${path}-wal`).size).toBeLessThan(20 * 2 ** 20);
+		expect(Bun.file(`${path}-wal`).size).toBeLessThan(8 * 2 ** 20);
 		storage.close();
 		// The last connection to close checkpoints the rest and removes the log.
 		expect(await Bun.file(`${path}-wal`).exists()).toBe(false);
 		const again = new SqliteStorage({ path });
 		expect((await again.forRoom("log").load())?.state.last).toEqual({ _exists: true });
 		again.close();
-	});
+	}, 30_000);
 
 	test("the commits of many rooms in one event-loop turn share one transaction", async () => {
 		const path = freshPath();
