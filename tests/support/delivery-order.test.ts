@@ -105,6 +105,50 @@ describe("DeliveryOrder", () => {
 		expect(order.unanswered).toBe(0);
 	});
 
+	test("a refusal without an id goes to the id-less frame that a later answer shows was refused", () => {
+		const RATE_LIMITED = { type: "error", code: "rate-limited", message: "slow down" } as const;
+		// A heartbeat whose messageId a mutation removed (owed nothing), a binary frame (owed
+		// binary-frame), a patch: one id-less refusal, then what follows tells which it was for.
+		const sendThree = (order: DeliveryOrder) => {
+			order.sent({ kind: "nothing" }, undefined);
+			order.sent({ kind: "error", code: "binary-frame" }, undefined);
+			sendPatch(order, "c");
+		};
+		const binaryRefused = syncedAt(1);
+		sendThree(binaryRefused);
+		binaryRefused.received(RATE_LIMITED);
+		expect(binaryRefused.unanswered).toBe(1);
+		binaryRefused.received({ ...RATE_LIMITED, messageId: "c" });
+		expect(binaryRefused.violations).toEqual([]);
+		expect(binaryRefused.unanswered).toBe(0);
+
+		const heartbeatRefused = syncedAt(1);
+		sendThree(heartbeatRefused);
+		heartbeatRefused.received(RATE_LIMITED);
+		heartbeatRefused.received({ type: "error", code: "binary-frame", message: "text only" });
+		heartbeatRefused.received({ type: "ack", messageId: "c", timestamp: 2 });
+		expect(heartbeatRefused.violations).toEqual([]);
+		expect(heartbeatRefused.unanswered).toBe(0);
+
+		// Two id-less refusals where one id-less frame could take them: one was for no frame.
+		const tooMany = syncedAt(1);
+		tooMany.sent({ kind: "error", code: "binary-frame" }, undefined);
+		sendPatch(tooMany, "c");
+		tooMany.received(RATE_LIMITED);
+		tooMany.received(RATE_LIMITED);
+		tooMany.received({ type: "ack", messageId: "c", timestamp: 2 });
+		expect(tooMany.violations.join()).toContain(
+			"1 rate-limited errors without a messageId for no frame",
+		);
+
+		// An id-less frame whose answer never came, and no refusal to account for it.
+		const missing = syncedAt(1);
+		missing.sent({ kind: "error", code: "binary-frame" }, undefined);
+		sendPatch(missing, "c");
+		missing.received({ type: "ack", messageId: "c", timestamp: 2 });
+		expect(missing.violations.join()).toContain("where error binary-frame (undefined) was due");
+	});
+
 	test("a close the frames caused settles owed answers; any other close does not", () => {
 		const utf8 = syncedAt(1);
 		sendPatch(utf8, "a");

@@ -47,6 +47,12 @@ export class DeliveryOrder {
 	private answerSeen = false;
 	private closedWith: number | undefined;
 	private sessionVersion: ProtocolVersion = 1;
+	/**
+	 * Refusals without a messageId received since the last answer, not yet given to a frame:
+	 * which id-less frame each was for shows only once a later frame is answered (see
+	 * `assignRefusals`).
+	 */
+	private idlessRefusals = 0;
 	/** The close the server announced (4001 after `version-mismatch`), whatever is still owed. */
 	private closeDue: number | undefined;
 	private readonly name: string;
@@ -79,9 +85,19 @@ export class DeliveryOrder {
 		return this.sessionVersion;
 	}
 
-	/** Frames sent but not answered yet, "nothing" ones not counted. */
+	/**
+	 * Frames sent but not answered yet, "nothing" ones not counted, nor id-less ones that the
+	 * refusals without a messageId received so far may have answered.
+	 */
 	get unanswered(): number {
-		return this.pending.filter((expectation) => expectation.kind !== "nothing").length;
+		let count = 0;
+		let refusals = this.idlessRefusals;
+		for (const owed of this.pending) {
+			if (owed.kind === "nothing") continue;
+			if (owed.frameId === undefined && refusals > 0) refusals -= 1;
+			else count += 1;
+		}
+		return count;
 	}
 
 	/** The next timestamp this connection expects, once synced: the room's timestamp + 1. */
@@ -101,6 +117,7 @@ export class DeliveryOrder {
 		}
 		switch (message.type) {
 			case "ack": {
+				this.assignRefusals((owed) => owed.kind === "ack" && owed.messageId === message.messageId);
 				const front = this.answer();
 				if (front?.kind !== "ack" || front.messageId !== message.messageId) {
 					this.fail(`ack ${String(message.messageId)} arrived where ${describe(front)} was due`);
@@ -121,6 +138,7 @@ export class DeliveryOrder {
 					return;
 				}
 				if (message.code === "storage-failed") {
+					this.idlessRefusals = 0;
 					// A failed write: every answer held behind it is dropped (the session is closed
 					// next), and each of its patches is told.
 					const at = this.pending.findIndex(
@@ -130,6 +148,12 @@ export class DeliveryOrder {
 					else this.pending.splice(0, at + 1);
 					return;
 				}
+				this.assignRefusals(
+					(owed) =>
+						owed.kind === "error" &&
+						owed.code === message.code &&
+						owed.messageId === message.messageId,
+				);
 				const front = this.answer();
 				const matches =
 					front?.kind === "error" &&
@@ -145,14 +169,17 @@ export class DeliveryOrder {
 				return;
 			}
 			case "resync":
+				this.assignRefusals((owed) => owed.kind === "reconnect");
 				if (this.answer()?.kind !== "reconnect") this.fail("resync outside a reconnect answer");
 				return;
 			case "version-mismatch":
+				this.assignRefusals((owed) => owed.kind === "version-mismatch");
 				if (this.answer()?.kind !== "version-mismatch") this.fail("unexpected version-mismatch");
 				else this.pending.shift();
 				this.closeDue = CloseCode.VersionMismatch;
 				return;
 			case "synced": {
+				this.assignRefusals((owed) => owed.kind === "reconnect");
 				const front = this.answer();
 				if (front?.kind !== "reconnect") {
 					this.fail(`synced arrived where ${describe(front)} was due`);
@@ -178,6 +205,7 @@ export class DeliveryOrder {
 			}
 			case "patch": {
 				if (message.clientId === "") {
+					this.assignRefusals((owed) => owed.kind === "reconnect");
 					if (this.answer()?.kind !== "reconnect" || this.answerSeen) {
 						this.fail("a reconnect answer outside a reconnect");
 					}
@@ -218,6 +246,8 @@ export class DeliveryOrder {
 	 */
 	closed(code: number, expected: readonly number[] = []): void {
 		this.closedWith = code;
+		// The refusals without an id still counted went to the id-less frames first in line.
+		this.assignRefusals(() => false);
 		if (code === this.closeDue) return;
 		const front = this.answer();
 		if (this.pending.some((owed) => owed.kind === "close" && owed.code === code)) return;
@@ -226,12 +256,17 @@ export class DeliveryOrder {
 
 	/**
 	 * Any frame may be refused unread: the refusal names the id the server read off it, and
-	 * frames before it that are owed nothing are settled by it. A frame owed nothing that has
-	 * no id matches a refusal without an id, so such a refusal is ambiguous when a later frame
-	 * has no id either: a test that sends frames owed nothing gives them ids (the decoder reads
-	 * no id off an `auth-refresh`, but the refusal does).
+	 * frames before it that are owed nothing are settled by it. A refusal without an id may be
+	 * for any id-less frame not yet answered (one owed nothing, a binary frame, a frame whose
+	 * messageId is unreadable, a reconnect): it is counted, and given to a frame once a later
+	 * answer shows which ones were refused (`assignRefusals`).
 	 */
 	private rateLimited(messageId: MessageId | undefined): void {
+		if (messageId === undefined) {
+			this.idlessRefusals += 1;
+			return;
+		}
+		this.assignRefusals((owed) => owed.frameId === messageId && owed.kind !== "close");
 		for (;;) {
 			const front = this.pending[0];
 			if (front === undefined) {
@@ -247,6 +282,45 @@ export class DeliveryOrder {
 				return;
 			}
 			this.pending.shift();
+		}
+	}
+
+	/**
+	 * An answer arrived for the first pending frame `isAnswered` picks, after the refusals
+	 * without an id counted since the last answer. Each id-less frame before it that is owed an
+	 * answer got none, so it was refused; the refusals left over were for id-less frames before
+	 * it owed nothing (whether those were taken or refused, nothing tells). More refusals than
+	 * that is a violation; a frame before it with an id, or too few refusals, is left in place
+	 * for the caller to report as the answer that was due.
+	 */
+	private assignRefusals(isAnswered: (owed: Owed) => boolean): void {
+		if (this.idlessRefusals === 0) return;
+		let refusals = this.idlessRefusals;
+		this.idlessRefusals = 0;
+		let owedNothing = 0;
+		for (let front = this.pending[0]; front !== undefined; front = this.pending[0]) {
+			const idless = front.frameId === undefined && front.kind !== "close";
+			// An id-less frame this answer fits was still refused when nothing before it can
+			// have taken the refusals (with id-less frames owed nothing before it, either can
+			// be: the answer is taken as its).
+			if (isAnswered(front) && !(idless && front.kind !== "nothing" && refusals > owedNothing))
+				break;
+			if (!idless) {
+				if (front.kind !== "nothing") break;
+				this.pending.shift();
+				continue;
+			}
+			if (front.kind === "nothing") {
+				owedNothing += 1;
+			} else if (refusals > 0) {
+				refusals -= 1;
+			} else {
+				break;
+			}
+			this.pending.shift();
+		}
+		if (refusals > owedNothing) {
+			this.fail(`${refusals - owedNothing} rate-limited errors without a messageId for no frame`);
 		}
 	}
 
