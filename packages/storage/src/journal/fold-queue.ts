@@ -10,9 +10,8 @@
  * `sweepMs`. A fold takes at most `stepEntries` of a room's entries at a time and the rest in
  * the turns after, so that folding a room far past its retention (one room of 50 writing 9,000
  * changes a second passes its 10,000 in about a second) never holds the appends or the event
- * loop for long.
- * A fold that fails is tried again; the journal holds everything all along, so a fold that
- * never happens loses nothing.
+ * loop for long. A fold that fails is tried again; the journal holds everything all along, so a
+ * fold that never happens loses nothing.
  */
 
 export interface FoldOptions {

@@ -56,11 +56,15 @@ export function foldRooms(
  * before the journal, its timestamp.
  */
 export function foldMark(statements: FoldStatements, room: string): number {
-	return (
-		statements.foldedAt.get({ room })?.folded ??
-		statements.roomTimestamp.get({ room })?.timestamp ??
-		0
-	);
+	return markOf(statements.foldedAt.get({ room }), statements.roomTimestamp.get({ room }));
+}
+
+/** `foldMark` from a room's `room_folds` and `rooms` rows, for a caller that read them already. */
+export function markOf(
+	fold: { readonly folded: number } | null,
+	row: { readonly timestamp: number } | null,
+): number {
+	return fold?.folded ?? row?.timestamp ?? 0;
 }
 
 /**

@@ -35,7 +35,7 @@ import {
 } from "../journal/journal-entry.ts";
 import { parseStored, type QuarantineRow, storedText } from "../stored-value.ts";
 import { AUTOMATIC_CHECKPOINTS_OFF, Checkpointer } from "./checkpointer.ts";
-import { foldMark, foldRooms, prepareFold } from "./fold-rooms.ts";
+import { foldMark, foldRooms, markOf, prepareFold } from "./fold-rooms.ts";
 import { GroupCommit } from "./group-commit.ts";
 import { INSERT_JOURNAL_ROW, JournalWriter } from "./journal-writer.ts";
 import { migrate } from "./migrations.ts";
@@ -63,12 +63,13 @@ type Read = <T>(body: () => T) => T;
 /**
  * Rooms in one SQLite database (`bun:sqlite`, WAL mode). `forRoom(id)` gives the storage of
  * one room. A commit appends each change to the room's journal, one row per message, and the
- * commits of all rooms in one event-loop turn share one transaction (`GroupCommit`): that is
- * what an ack waits for. The field rows are brought up to date from the journal in the
- * background (`FoldQueue`, on the journal's thread), each field written once per fold however
- * often it changed; a load reads the rows as of the last fold and replays the journal after
- * it, in one read transaction. SQL takes room ids
- * and keys as bound parameters only.
+ * commits of all rooms in one event-loop turn share one transaction on the journal's thread
+ * (`JournalWriter`; `GroupCommit` on this connection for an in-memory database or a commit with
+ * live state): that is what an ack waits for. The field rows are brought up to date from the
+ * journal in the background (`FoldQueue`, on the journal's thread), each field written once per
+ * fold however often it changed; a load reads the rows as of the last fold and replays the
+ * journal after it, in one read transaction. The log is checkpointed on a thread of its own
+ * (`Checkpointer`). SQL takes room ids and keys as bound parameters only.
  */
 export class SqliteStorage {
 	private readonly db: Database;
@@ -252,7 +253,7 @@ export class SqliteRoomStorage implements IncrementalStorage, SyncStorage, Quara
 		const room = this.roomId;
 		const row = this.statements.roomTimestamp.get({ room });
 		const fold = this.statements.foldedAt.get({ room });
-		const folded = foldMark(this.statements, room);
+		const folded = markOf(fold, row);
 		const tail = this.statements.journalRange.all({ room, after: folded, upTo });
 		if (row === null && (this.statements.journalLatest.get({ room })?.latest ?? null) === null) {
 			return null;
