@@ -11,9 +11,11 @@ import { POSTGRES_URL, testPool } from "./support/sql-databases.ts";
 const pool = testPool(POSTGRES_URL);
 afterAll(() => pool.close());
 const describe = (error: unknown) => new Error(`database: ${(error as Error).message}`);
+/** These writes carry no fences (the storage tests check fenced ones). */
+const noFences = async () => {};
 
 test("consecutive merged writes of one kind are one statement, in order with the others", async () => {
-	const commit = new SqlGroupCommit(pool, describe);
+	const commit = new SqlGroupCommit(pool, describe, noFences);
 	const calls: string[] = [];
 	const merged = (rows: string[]) =>
 		commit.runMerged({
@@ -36,7 +38,7 @@ test("consecutive merged writes of one kind are one statement, in order with the
 });
 
 test("a failed transaction runs each write alone: only the failing one fails", async () => {
-	const commit = new SqlGroupCommit(pool, describe);
+	const commit = new SqlGroupCommit(pool, describe, noFences);
 	const written: string[] = [];
 	const merged = (row: string) =>
 		commit.runMerged({

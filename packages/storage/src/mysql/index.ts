@@ -2,6 +2,8 @@
 import { mysqlDialect } from "./mysql-dialect.ts";
 
 export {
+	type Fence,
+	FencedError,
 	SqlChatStorage,
 	type SqlQuarantineRow,
 	SqlRoomStorage,

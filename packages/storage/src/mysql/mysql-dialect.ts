@@ -128,6 +128,16 @@ const MIGRATIONS: readonly Migration[] = [
 				WHERE c.live = 0 AND c.exists_at <= f.folded`,
 		],
 	},
+	{
+		// As PostgreSQL's step 6: the fences of rooms whose writers take turns.
+		version: 6,
+		statements: (sql, t) => [
+			sql`CREATE TABLE IF NOT EXISTS ${t.roomFences} (
+				room VARCHAR(512) NOT NULL PRIMARY KEY,
+				token DOUBLE NOT NULL
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+		],
+	},
 ];
 
 /** How long a start waits for another process's migration before it gives up. */
@@ -148,6 +158,7 @@ export const mysqlDialect: Dialect = {
 		appliedOps: sql`ON DUPLICATE KEY UPDATE at = VALUES(at), seq = VALUES(seq)`,
 		roomFolds: sql`ON DUPLICATE KEY UPDATE folded = VALUES(folded), horizon = VALUES(horizon)`,
 		roomFoldsKeep: sql`ON DUPLICATE KEY UPDATE folded = folded`,
+		roomFencesTake: sql`ON DUPLICATE KEY UPDATE token = token + 1`,
 	}),
 	encodeText: (value) => value,
 	decodeText: (stored) => {
@@ -175,4 +186,5 @@ export const mysqlDialect: Dialect = {
 		}
 	},
 	snapshotRead: "WITH CONSISTENT SNAPSHOT, READ ONLY",
+	lockShared: (sql) => sql`LOCK IN SHARE MODE`,
 };

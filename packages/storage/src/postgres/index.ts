@@ -2,6 +2,8 @@
 import { postgresDialect } from "./postgres-dialect.ts";
 
 export {
+	type Fence,
+	FencedError,
 	SqlChatStorage,
 	type SqlQuarantineRow,
 	SqlRoomStorage,

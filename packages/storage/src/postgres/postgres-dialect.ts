@@ -127,6 +127,17 @@ const MIGRATIONS: readonly Migration[] = [
 				WHERE c.room = f.room AND c.live = 0 AND c.exists_at <= f.folded`,
 		],
 	},
+	{
+		// Fences of rooms whose writers take turns (several processes on one database): the
+		// token of the room's current owner, one more at every change of owner.
+		version: 6,
+		statements: (sql, t) => [
+			sql`CREATE TABLE ${t.roomFences} (
+				room text PRIMARY KEY,
+				token double precision NOT NULL
+			)`,
+		],
+	},
 ];
 
 export const postgresDialect: Dialect = {
@@ -143,6 +154,7 @@ export const postgresDialect: Dialect = {
 		appliedOps: sql`ON CONFLICT (room, op_hash) DO UPDATE SET at = EXCLUDED.at, seq = EXCLUDED.seq`,
 		roomFolds: sql`ON CONFLICT (room) DO UPDATE SET folded = EXCLUDED.folded, horizon = EXCLUDED.horizon`,
 		roomFoldsKeep: sql`ON CONFLICT (room) DO NOTHING`,
+		roomFencesTake: sql`ON CONFLICT (room) DO UPDATE SET token = room_fences.token + 1`,
 	}),
 	encodeText: (value) => Buffer.from(value, "utf8"),
 	decodeText: (stored) => {
@@ -158,4 +170,5 @@ export const postgresDialect: Dialect = {
 			await migrate(tx);
 		}),
 	snapshotRead: "ISOLATION LEVEL REPEATABLE READ READ ONLY",
+	lockShared: (sql) => sql`FOR SHARE`,
 };

@@ -12,6 +12,7 @@ import {
 } from "../journal/fold-queue.ts";
 import type { JournalRow } from "../journal/journal-entry.ts";
 import type { Dialect, Tables, Upserts } from "./dialect.ts";
+import { type Fence, FencedError } from "./fenced-error.ts";
 import { SqlGroupCommit, type Write } from "./group-commit.ts";
 import { migrate } from "./migrate.ts";
 import { foldRooms, insertJournalRows } from "./room-rows.ts";
@@ -87,15 +88,27 @@ export class SqlDatabase {
 			appliedOps: name("applied_ops"),
 			journal: name("journal"),
 			roomFolds: name("room_folds"),
+			roomFences: name("room_fences"),
 		};
 		this.upserts = dialect.upserts(this.sql, this.tables);
-		this.groupCommit = new SqlGroupCommit(this.sql, (error) => this.failure("commit", error));
+		this.groupCommit = new SqlGroupCommit(
+			this.sql,
+			(error) => this.failure("commit", error),
+			(tx, fences) => this.checkFences(tx, fences),
+		);
 		this.retention = { ...DEFAULT_JOURNAL_RETENTION, ...options.retention };
 		this.folds = new FoldQueue(
 			options.fold ?? {},
 			this.retention,
 			(rooms, now, stepEntries) =>
-				this.write((tx) => foldRooms(this, tx, rooms, this.retention, now, stepEntries)),
+				this.write(
+					(tx) => foldRooms(this, tx, rooms, this.retention, now, stepEntries),
+					rooms,
+				).catch((error: unknown) => {
+					// The room's new owner folds it now; the other rooms go again in the next fold.
+					if (error instanceof FencedError) this.folds.discard(error.room);
+					throw error;
+				}),
 			(error) =>
 				console.error(
 					`${dialect.name} ${this.where}: folding the journal failed, will retry:`,
@@ -106,6 +119,11 @@ export class SqlDatabase {
 
 	/** When rooms' journals are folded into the field rows. */
 	readonly folds: FoldQueue;
+	/**
+	 * The token each fenced room of this process writes with, once it took the fence; kept
+	 * after a refusal, so that every later write of a room lost to another process is refused too.
+	 */
+	private readonly fences = new Map<string, number>();
 	/** How much history each room's journal keeps. */
 	readonly retention: JournalRetention;
 
@@ -125,25 +143,69 @@ export class SqlDatabase {
 		return this.migrated;
 	}
 
-	/** A write through the group commit, once the schema is ready. */
-	async write<T>(write: Write<T>): Promise<T> {
+	/**
+	 * A write through the group commit, once the schema is ready; checked against the fences of
+	 * the `rooms` it writes that are fenced.
+	 */
+	async write<T>(write: Write<T>, rooms: readonly string[] = []): Promise<T> {
 		this.checkOpen();
 		await this.ready();
-		return this.groupCommit.run(write);
+		return this.groupCommit.run(write, this.fencesOf(rooms));
 	}
 
 	/**
-	 * Journal rows through the group commit: the rows of every room appended in a turn go in
-	 * one multi-row INSERT (see `MergedWrite`).
+	 * Journal rows of `room` through the group commit: the rows of every room appended in a
+	 * turn go in one multi-row INSERT (see `MergedWrite`).
 	 */
-	async appendJournal(rows: readonly JournalRow[]): Promise<void> {
+	async appendJournal(room: string, rows: readonly JournalRow[]): Promise<void> {
 		this.checkOpen();
 		await this.ready();
-		return this.groupCommit.runMerged({
-			kind: "journal",
-			rows,
-			run: (tx, all) => insertJournalRows(this, tx, all),
+		return this.groupCommit.runMerged(
+			{ kind: "journal", rows, run: (tx, all) => insertJournalRows(this, tx, all) },
+			this.fencesOf([room]),
+		);
+	}
+
+	/**
+	 * Moves `room`'s fence one token on, in a transaction of its own, and returns the token:
+	 * from then on only this process's writes of the room, with it, land. The move waits for
+	 * a former owner's write in flight (which holds the fence's row in share mode), so a load
+	 * after it sees the last write the former owner made.
+	 */
+	async takeFence(room: string): Promise<number> {
+		const { roomFences } = this.tables;
+		const token = await this.write(async (tx) => {
+			await tx`INSERT INTO ${roomFences} (room, token) VALUES (${room}, ${1}) ${this.upserts.roomFencesTake}`;
+			const [row] = await tx`SELECT token FROM ${roomFences} WHERE room = ${room}`;
+			return Number(row?.token);
 		});
+		this.fences.set(room, token);
+		return token;
+	}
+
+	private fencesOf(rooms: readonly string[]): Fence[] {
+		const fences: Fence[] = [];
+		for (const room of rooms) {
+			const token = this.fences.get(room);
+			if (token !== undefined) fences.push({ room, token });
+		}
+		return fences;
+	}
+
+	/**
+	 * Reads the fences of a transaction's rooms, locked until it ends so that no other process
+	 * takes one in between, and refuses the transaction when one moved.
+	 */
+	private async checkFences(tx: SQL, fences: readonly Fence[]): Promise<void> {
+		const rooms = [...new Set(fences.map((fence) => fence.room))];
+		const { roomFences } = this.tables;
+		const rows: { room: string; token: unknown }[] =
+			await tx`SELECT room, token FROM ${roomFences} WHERE room IN ${tx(rooms)} ${this.dialect.lockShared(tx)}`;
+		const stored = new Map(rows.map((row) => [row.room, Number(row.token)]));
+		for (const { room, token } of fences) {
+			const fence = stored.get(room) ?? 0;
+			if (fence !== token) throw new FencedError(room, token, fence);
+		}
 	}
 
 	/** A read on the pool, once the schema is ready; `action` names it in errors. */

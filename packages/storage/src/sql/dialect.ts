@@ -19,6 +19,7 @@ export interface Tables {
 	readonly appliedOps: SQL.Query<unknown>;
 	readonly journal: SQL.Query<unknown>;
 	readonly roomFolds: SQL.Query<unknown>;
+	readonly roomFences: SQL.Query<unknown>;
 }
 
 /** One schema step: statements run in order. A released step is never edited. */
@@ -43,6 +44,8 @@ export interface Upserts {
 	readonly roomFolds: SQL.Query<unknown>;
 	/** Leaves a room's fold mark as it is when there is one. */
 	readonly roomFoldsKeep: SQL.Query<unknown>;
+	/** Moves a room's fence one token on (an INSERT of token 1 for a room without one). */
+	readonly roomFencesTake: SQL.Query<unknown>;
 }
 
 export interface Dialect {
@@ -72,4 +75,9 @@ export interface Dialect {
 	): Promise<void>;
 	/** The options of a read-only transaction that sees one consistent snapshot. */
 	readonly snapshotRead: string;
+	/**
+	 * What ends a SELECT that locks the rows it reads against writers until the transaction
+	 * ends, not against other such readers: a fence check waits for a raise in flight.
+	 */
+	lockShared(sql: SQL): SQL.Query<unknown>;
 }

@@ -39,9 +39,12 @@ export class SqlChatStorage implements ChatStorage {
 			client_message_id:
 				message.clientMessageId === null ? null : dialect.encodeText(message.clientMessageId),
 		}));
-		await this.db.write(async (tx) => {
-			await tx`INSERT INTO ${t.chat} ${tx(rows)} ${u.chatIgnoreDuplicate}`;
-		});
+		await this.db.write(
+			async (tx) => {
+				await tx`INSERT INTO ${t.chat} ${tx(rows)} ${u.chatIgnoreDuplicate}`;
+			},
+			[roomId],
+		);
 	}
 
 	history(roomId: string, before: number | undefined, limit: number): Promise<ChatPage> {
@@ -90,19 +93,25 @@ export class SqlChatStorage implements ChatStorage {
 	async delete(roomId: string, id: number): Promise<boolean> {
 		checkRoomId(roomId);
 		const t = this.db.tables;
-		return this.db.write(async (tx) => {
-			const result =
-				await tx`UPDATE ${t.chat} SET deleted = ${true} WHERE room = ${roomId} AND id = ${id} AND deleted = ${false}`;
-			return result.count === 1;
-		});
+		return this.db.write(
+			async (tx) => {
+				const result =
+					await tx`UPDATE ${t.chat} SET deleted = ${true} WHERE room = ${roomId} AND id = ${id} AND deleted = ${false}`;
+				return result.count === 1;
+			},
+			[roomId],
+		);
 	}
 
 	async deleteRoom(roomId: string): Promise<void> {
 		checkRoomId(roomId);
 		const t = this.db.tables;
-		await this.db.write(async (tx) => {
-			await tx`DELETE FROM ${t.chat} WHERE room = ${roomId}`;
-		});
+		await this.db.write(
+			async (tx) => {
+				await tx`DELETE FROM ${t.chat} WHERE room = ${roomId}`;
+			},
+			[roomId],
+		);
 	}
 }
 

@@ -34,6 +34,8 @@ import {
 import { parseStored, type QuarantineRow, storedText, UnparsedValue } from "../stored-value.ts";
 import { checkRoomId, SqlDatabase, type SqlStorageOptions } from "./database.ts";
 import type { Dialect } from "./dialect.ts";
+import { FencedError } from "./fenced-error.ts";
+import type { Write } from "./group-commit.ts";
 import {
 	digest,
 	insertJournalRows,
@@ -66,9 +68,15 @@ export class SqlStorage {
 		return this.db.ready();
 	}
 
-	forRoom(roomId: string): SqlRoomStorage {
+	/**
+	 * The storage of one room. `fenced`: loading the room makes this process its owner (it
+	 * takes the room's next fencing token, see `FencedError`), and every write checks that no
+	 * other process took the room since; what several processes serving one room space need
+	 * so that a former owner never writes. A fenced room writes nothing before it is loaded.
+	 */
+	forRoom(roomId: string, options: { readonly fenced?: boolean } = {}): SqlRoomStorage {
 		checkRoomId(roomId);
-		return new SqlRoomStorage(this.db, roomId);
+		return new SqlRoomStorage(this.db, roomId, options.fenced ?? false);
 	}
 
 	/** Committed changes waiting to be folded from the journal into the field rows. */
@@ -112,10 +120,45 @@ interface FieldRow {
 export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quarantine, History {
 	private readonly db: SqlDatabase;
 	readonly roomId: string;
+	private readonly fenced: boolean;
+	private token: number | undefined;
+	/** The refusal that showed another process took the room: nothing more is done here. */
+	private lost: FencedError | undefined;
 
-	constructor(db: SqlDatabase, roomId: string) {
+	constructor(db: SqlDatabase, roomId: string, fenced: boolean) {
 		this.db = db;
 		this.roomId = roomId;
+		this.fenced = fenced;
+	}
+
+	/** The fencing token this room's writes carry: a fenced room's, once loaded. */
+	get fence(): number | undefined {
+		return this.token;
+	}
+
+	/** A write of this room through the group commit, checked against its fence. */
+	private async write<T>(write: Write<T>): Promise<T> {
+		await this.owned();
+		return this.db.write(write, [this.roomId]).catch((error: unknown) => this.refused(error));
+	}
+
+	/**
+	 * Refuses the writes of a fenced room not loaded yet (it does not own the room) or lost to
+	 * another process.
+	 */
+	private async owned(): Promise<void> {
+		if (this.lost !== undefined) throw this.lost;
+		if (this.fenced && this.token === undefined) {
+			throw new Error(
+				`room ${JSON.stringify(this.roomId)} is fenced: it is written only once loaded`,
+			);
+		}
+	}
+
+	/** Remembers a refusal by the room's fence: the room is lost, for writes and loads alike. */
+	private refused(error: unknown): never {
+		if (error instanceof FencedError) this.lost = error;
+		throw error;
 	}
 
 	/**
@@ -123,7 +166,12 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 	 * for the Room to quarantine: a field row of a key that is not live comes back on a deleted
 	 * component, a value that is not JSON as an `UnparsedValue`, timestamps as stored.
 	 */
-	load(): Promise<RoomSnapshot | null> {
+	async load(): Promise<RoomSnapshot | null> {
+		// A fenced room's former owner has no write in flight once the fence moved: the rows
+		// read after it hold the last write it made. A room lost to another process is not taken
+		// back by a reload (the Room reloads after a failed commit): that is for whoever owns it.
+		if (this.lost !== undefined) throw this.lost;
+		if (this.fenced) this.token = await this.db.takeFence(this.roomId);
 		return this.stateAt(Number.MAX_SAFE_INTEGER, `loading room ${JSON.stringify(this.roomId)}`);
 	}
 
@@ -258,8 +306,10 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 			const live = rowsOfChanges([], liveState);
 			const committed =
 				liveState.length === 0
-					? this.db.appendJournal(rows)
-					: this.db.write(async (tx) => {
+					? this.owned()
+							.then(() => this.db.appendJournal(room, rows))
+							.catch((error: unknown) => this.refused(error))
+					: this.write(async (tx) => {
 							await insertJournalRows(this.db, tx, rows);
 							await writeRoomRows(this.db, tx, room, live);
 						});
@@ -280,7 +330,7 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 		const room = this.roomId;
 		const { journal, roomFolds } = this.db.tables;
 		this.db.folds.discard(room);
-		await this.db.write(async (tx) => {
+		await this.write(async (tx) => {
 			await tx`DELETE FROM ${journal} WHERE room = ${room}`;
 			await writeRoomRows(this.db, tx, room, rows);
 			await tx`INSERT INTO ${roomFolds} (room, folded, horizon) VALUES (${room}, ${timestamp}, ${snapshot.horizon ?? 0}) ${this.db.upserts.roomFolds}`;
@@ -335,7 +385,7 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 				quarantined_at: at,
 			},
 		}));
-		return this.db.write(async (tx) => {
+		return this.write(async (tx) => {
 			for (const { key, field, row } of rows) {
 				await tx`INSERT INTO ${t.quarantine} ${tx(row)}`;
 				const hash = digest(key);
@@ -369,7 +419,7 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 		const room = this.roomId;
 		const { tables: t, dialect } = this.db;
 		this.db.folds.discard(room);
-		await this.db.write(async (tx) => {
+		await this.write(async (tx) => {
 			const dump = {
 				journal:
 					await tx`SELECT timestamp, entry FROM ${t.journal} WHERE room = ${room} ORDER BY timestamp`,
@@ -405,7 +455,7 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 		const room = this.roomId;
 		const { tables: t } = this.db;
 		this.db.folds.discard(room);
-		return this.db.write(async (tx) => {
+		return this.write(async (tx) => {
 			await deleteDocument(tx, this.db, room);
 			await tx`DELETE FROM ${t.quarantine} WHERE room = ${room}`;
 			await tx`DELETE FROM ${t.liveState} WHERE room = ${room}`;

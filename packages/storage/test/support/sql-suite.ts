@@ -280,6 +280,119 @@ export function describeSqlStorage(kind: SqlKind): void {
 			expect(await storage.forRoom("bad").load()).toBeNull();
 		});
 
+		test("a fenced room: loading it takes the next token, and every write of the former owner is refused, chat included", async () => {
+			const database = await fresh();
+			// Two processes on one database, each loading the room in turn.
+			const former = database.storage;
+			const next = database.reopen();
+			const document = createDocument();
+			const first = change(document, { k: { _exists: true, v: 1 } });
+			const old = former.forRoom("r", { fenced: true });
+			await expect(old.commit([first])).rejects.toThrow(
+				'room "r" is fenced: it is written only once loaded',
+			);
+			expect(await old.load()).toBeNull();
+			expect(old.fence).toBe(1);
+			await old.commit([first]);
+
+			const current = next.forRoom("r", { fenced: true });
+			expect((await current.load())?.state).toEqual({ k: { _exists: true, v: 1 } });
+			expect(current.fence).toBe(2);
+			// The former owner's write is refused with a stable code; its other rooms, in the same
+			// transaction, land.
+			const stale = old.commit([change(document, { k: { v: 2 } })]);
+			const unfenced = former
+				.forRoom("elsewhere")
+				.commit([change(createDocument(), { e: { _exists: true } })]);
+			const refusal = await stale.then(
+				() => null,
+				(error: unknown) => error as { code?: string; token?: number; fence?: number },
+			);
+			expect(refusal).toMatchObject({ code: "fenced", token: 1, fence: 2 });
+			await unfenced;
+			await expect(
+				former.chat.append("r", [
+					{
+						id: 1,
+						roomId: "r",
+						userId: "u",
+						displayName: "U",
+						text: "late",
+						metadata: null,
+						createdAt: 1,
+						clientMessageId: null,
+					},
+				]),
+			).rejects.toMatchObject({ code: "fenced" });
+			await current.commit([change(document, { k: { v: 3 } })]);
+			const reader = database.reopen();
+			expect((await reader.forRoom("r").load())?.state).toEqual({ k: { _exists: true, v: 3 } });
+			expect(await next.chat.lastId("r")).toBe(0);
+			// Whoever loads last owns the room: the former owner loading again takes token 3.
+			const again = former.forRoom("r", { fenced: true });
+			expect((await again.load())?.state).toEqual({ k: { _exists: true, v: 3 } });
+			expect(again.fence).toBe(3);
+			await expect(current.commit([change(document, { k: { v: 4 } })])).rejects.toMatchObject({
+				code: "fenced",
+				token: 2,
+				fence: 3,
+			});
+		});
+
+		test("taking a fence waits for the former owner's write in flight: a write it let land is in the next owner's load, one it did not is refused", async () => {
+			const database = await fresh();
+			const former = database.storage;
+			const next = database.reopen();
+			for (let round = 0; round < 20; round++) {
+				const room = `race-${round}`;
+				const document = createDocument();
+				const old = former.forRoom(room, { fenced: true });
+				await old.load();
+				await old.commit([change(document, { k: { _exists: true, v: 0 } })]);
+				// The former owner's write and the next owner's load, at once.
+				const write = old.commit([change(document, { k: { v: 1 } })]).then(
+					() => true,
+					(error: unknown) => {
+						expect(error).toMatchObject({ code: "fenced" });
+						return false;
+					},
+				);
+				const loaded = next.forRoom(room, { fenced: true }).load();
+				const [landed, snapshot] = await Promise.all([write, loaded]);
+				expect(snapshot?.state).toEqual({ k: { _exists: true, v: landed ? 1 : 0 } });
+			}
+		});
+
+		test("a fenced room's fold by its former owner is refused and dropped from its fold queue", async () => {
+			const database = await fresh();
+			const former = openStorage(kind, database.schema, {
+				url,
+				// Folds only when asked: the fold below runs after the fence moved.
+				fold: { intervalMs: 60_000, maxEntries: 1_000_000 },
+				retention: { entries: 0 },
+			});
+			const old = former.forRoom("r", { fenced: true });
+			await old.load();
+			await old.commit([change(createDocument(), { k: { _exists: true, v: 1 } })]);
+			await database.storage.forRoom("r", { fenced: true }).load();
+			const errors: unknown[] = [];
+			const log = console.error;
+			console.error = (...args: unknown[]) => errors.push(args.at(-1));
+			try {
+				await former.folds.flush();
+			} finally {
+				console.error = log;
+			}
+			expect(errors).toEqual([expect.objectContaining({ code: "fenced" })]);
+			const folded = await admin(
+				(sql) => sql`SELECT count(*) AS n FROM ${table(sql, database, "room_folds")}`,
+			);
+			expect(Number((folded as { n: unknown }[])[0]?.n)).toBe(0);
+			// Nothing is left to retry: the room's new owner folds it.
+			await former.folds.flush();
+			await former.close();
+		});
+
 		test("a failed commit writes nothing of its batch", async () => {
 			const { storage } = await fresh();
 			const room = storage.forRoom("r");
