@@ -7,7 +7,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import { RedisClient } from "bun";
-import { RoomLeases } from "../../apps/bun-server/src/cluster/room-leases.ts";
+import { ownerOf, RoomLeases } from "../../apps/bun-server/src/cluster/room-leases.ts";
 import { tcpProxy } from "../../packages/storage/test/support/tcp-proxy.ts";
 
 const REDIS_URL = process.env.ROOMSYNC_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -41,22 +41,26 @@ test("one holder per room: a second process is told who holds it, and takes it o
 	const prefix = freshPrefix();
 	const a = leases("process-a", prefix);
 	const b = leases("process-b", prefix);
-	expect(await a.leases.acquire("room")).toEqual({ held: true });
-	expect(await a.leases.acquire("room")).toEqual({ held: true });
-	expect(await b.leases.acquire("room")).toEqual({ held: false, owner: "process-a" });
-	expect(await b.leases.acquire("other")).toEqual({ held: true });
-	expect(await b.leases.owner("room")).toBe("process-a");
+	expect(await a.leases.acquire("room")).toMatchObject({ held: true });
+	expect(await a.leases.acquire("room")).toMatchObject({ held: true });
+	expect(await b.leases.acquire("room")).toMatchObject({ held: false, owner: "process-a" });
+	expect(await b.leases.acquire("other")).toMatchObject({ held: true });
+	const tenure = (await b.leases.holder("room")) ?? "";
+	expect(ownerOf(tenure)).toBe("process-a");
 	// Renewed past several TTLs, the lease stays where it is.
 	await Bun.sleep(4 * TTL_MS);
-	expect(await b.leases.acquire("room")).toEqual({ held: false, owner: "process-a" });
+	expect(await b.leases.acquire("room")).toMatchObject({ held: false, owner: "process-a" });
 	expect(a.lost).toEqual([]);
 	await a.leases.release("room");
-	expect(await a.leases.owner("room")).toBeNull();
-	expect(await b.leases.acquire("room")).toEqual({ held: true });
+	expect(await a.leases.holder("room")).toBeNull();
+	expect(await b.leases.acquire("room")).toMatchObject({ held: true });
 	expect(b.leases.held().sort()).toEqual(["other", "room"]);
 	// A release by a process that no longer holds the lease deletes nothing.
 	await a.leases.release("room");
-	expect(await b.leases.owner("room")).toBe("process-b");
+	const taken = await b.leases.holder("room");
+	expect(ownerOf(taken ?? "")).toBe("process-b");
+	// Each tenure has a nonce of its own: a session of the last one can tell.
+	expect(taken).not.toBe(tenure);
 });
 
 test("a lease whose key is gone (Redis restarted empty) is lost at the next renewal, and another process may take it", async () => {
@@ -70,7 +74,7 @@ test("a lease whose key is gone (Redis restarted empty) is lost at the next rene
 	]);
 	expect(a.leases.held()).toEqual([]);
 	const b = leases("process-b", prefix);
-	expect(await b.leases.acquire("room")).toEqual({ held: true });
+	expect(await b.leases.acquire("room")).toMatchObject({ held: true });
 });
 
 test("a holder that cannot reach Redis for a TTL loses its leases", async () => {
@@ -122,12 +126,12 @@ test("a holder paused past its TTL (SIGSTOP) finds, once resumed, that another p
 		holder.kill("SIGSTOP");
 		await Bun.sleep(2 * TTL_MS);
 		const b = leases("process-b", prefix);
-		expect(await b.leases.acquire("room")).toEqual({ held: true });
+		expect(await b.leases.acquire("room")).toMatchObject({ held: true });
 		holder.kill("SIGCONT");
 		expect(await nextLine()).toMatch(/^lost room /);
 		// The lease stays with the process that took it.
 		await Bun.sleep(TTL_MS);
-		expect(await b.leases.owner("room")).toBe("process-b");
+		expect(ownerOf((await b.leases.holder("room")) ?? "")).toBe("process-b");
 		expect(b.lost).toEqual([]);
 	} finally {
 		holder.kill("SIGKILL");

@@ -1,6 +1,7 @@
 import { DEFAULT_LIMITS } from "@roomsync/core";
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_SAVE_THROTTLE_MS } from "@roomsync/room";
 import { DEFAULT_JOURNAL_RETENTION, type JournalRetention } from "@roomsync/storage";
+import { DEFAULT_LEASE_TTL_MS } from "./cluster/room-leases.ts";
 import { LOG_LEVELS, type LogLevel } from "./logger.ts";
 
 export type StorageKind = "memory" | "file" | "sqlite" | "postgres" | "mysql";
@@ -11,6 +12,10 @@ export interface ServerConfig {
 	readonly storage: StorageKind;
 	readonly dataDir: string;
 	readonly databaseUrl: string | null;
+	/** Redis for several processes serving one room space (cluster mode), or null. */
+	readonly cluster: string | null;
+	readonly clusterNamespace: string;
+	readonly leaseTtlMs: number;
 	readonly sqliteSynchronous: "full" | "normal";
 	readonly logLevel: LogLevel;
 	readonly maxFrameBytes: number;
@@ -117,6 +122,12 @@ function retention(value: string): JournalRetention | { error: string } {
 /** Unset (empty) is null. */
 const optional = (value: string): string | null => (value === "" ? null : value);
 
+/** A Redis key prefix: letters, digits and `_ - . :`, so that keys print plainly. */
+const namespace = (value: string): string | { error: string } =>
+	/^[A-Za-z0-9_.:-]{1,64}$/.test(value)
+		? value
+		: { error: "must be 1 to 64 letters, digits or _ - . :" };
+
 function optionalInteger(min: number, max: number) {
 	const parse = integer(min, max);
 	return (value: string): number | null | { error: string } => (value === "" ? null : parse(value));
@@ -175,6 +186,30 @@ export const OPTIONS: readonly Option<keyof ServerConfig>[] = [
 		fallback: "",
 		help: "the database of --storage postgres | mysql (postgres://... or mysql://...)",
 		parse: optional,
+	},
+	{
+		key: "cluster",
+		flag: "--cluster",
+		env: "CLUSTER",
+		fallback: "",
+		help: "redis://host:port: several processes share the room space (with --storage postgres | mysql)",
+		parse: optional,
+	},
+	{
+		key: "clusterNamespace",
+		flag: "--cluster-namespace",
+		env: "CLUSTER_NAMESPACE",
+		fallback: "roomsync",
+		help: "prefix of the cluster's Redis keys: processes with the same one share rooms",
+		parse: namespace,
+	},
+	{
+		key: "leaseTtlMs",
+		flag: "--lease-ttl-ms",
+		env: "LEASE_TTL_MS",
+		fallback: String(DEFAULT_LEASE_TTL_MS),
+		help: "how long a dead owner's rooms wait before another process takes them (cluster mode)",
+		parse: integer(300, 600_000),
 	},
 	{
 		key: "sqliteSynchronous",
@@ -509,6 +544,12 @@ function crossCheck(config: ServerConfig): string | null {
 	}
 	if (config.persistLiveState === "on" && !database && config.storage !== "sqlite") {
 		return "--persist-live-state needs --storage sqlite, postgres or mysql, which store live state with the room";
+	}
+	if (config.cluster !== null && !database) {
+		return "--cluster needs --storage postgres or mysql: every process must reach the rooms' rows";
+	}
+	if (config.cluster !== null && !/^rediss?:\/\//.test(config.cluster)) {
+		return `--cluster ${JSON.stringify(config.cluster)} is not a redis:// or rediss:// URL`;
 	}
 	if (config.metricsPort !== null && config.metrics === "off") {
 		return "--metrics-port with --metrics off: turn metrics on or drop the port";

@@ -9,6 +9,7 @@ import type { Server, ServerWebSocket } from "bun";
 import { handleAdmin } from "./admin/admin-api.ts";
 import { authHooks } from "./auth/auth-hooks.ts";
 import { verifierFromConfig } from "./auth/verifier-from-config.ts";
+import { Cluster, type ClusterHost } from "./cluster/cluster.ts";
 import type { ServerConfig } from "./config.ts";
 import { BunSocket } from "./delivery/bun-socket.ts";
 import { Outbox } from "./delivery/outbox.ts";
@@ -39,6 +40,13 @@ export interface SessionData extends Admitted, DeliveryData {
 	readonly sessionId: string;
 	readonly bucket: TokenBucket;
 	room: Room | null;
+	/**
+	 * Cluster mode: the frames that came while the session's room was being routed (served
+	 * here, or forwarded to its owner), each with whether the rate limit refused it; null after.
+	 */
+	early: { readonly message: string | Buffer; readonly limited: boolean }[] | null;
+	/** The socket closed (a routing under way drops it). */
+	closed: boolean;
 	/** Whether the last backlog sample found it far behind its reader (see BACKLOG_SAMPLE_MS). */
 	behind: boolean;
 }
@@ -118,10 +126,95 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			metrics,
 			webhooks,
 			clientOf: (sessionId) => sockets.get(sessionId)?.data ?? null,
-			closed: (roomId) => deliveries.delete(roomId),
+			closed: (roomId) => {
+				deliveries.delete(roomId);
+				// After the room's last write: another process may take the room now.
+				cluster?.roomClosed(roomId);
+			},
 		}),
 	};
 	const rooms = new RoomManager(options);
+	const cluster =
+		config.cluster === null
+			? null
+			: new Cluster({
+					url: config.cluster,
+					namespace: config.clusterNamespace,
+					leaseTtlMs: config.leaseTtlMs,
+					logger,
+				});
+	const host: ClusterHost = {
+		openRoom: (roomId) => rooms.openRoom(roomId),
+		hasRoom: (roomId) => rooms.getExistingRoom(roomId) !== undefined,
+		closeRoom: (roomId) => rooms.closeRoom(roomId),
+		leave: (roomId, socket) => deliveries.get(roomId)?.leaveRemote(socket),
+	};
+	if (cluster !== null) metrics?.watchCluster(() => cluster.counts());
+	cluster?.start(host).catch((error: unknown) => {
+		logger.error("cluster: the link to Redis did not start", { error });
+	});
+	/** Hands a socket to its room on this process. */
+	const joinHere = (ws: ServerWebSocket<SessionData>) => {
+		const { roomId, clientId, sessionId } = ws.data;
+		let room: Room;
+		try {
+			room = rooms.openRoom(roomId);
+		} catch (error) {
+			logger.error("room could not be opened", { roomId, clientId, sessionId, error });
+			ws.close(CloseCode.RoomUnavailable, "room unavailable");
+			return;
+		}
+		ws.data.room = room;
+		void room.handleSocketConnect({
+			sessionId,
+			clientId,
+			socket: new BunSocket(ws, deliveryOf(roomId)),
+			request: ws.data,
+			identity: ws.data.presence,
+			collab: ws.data.collab,
+		});
+	};
+	/** A frame of a joined or forwarded session, refused by the rate limit when `limited`. */
+	const frameIn = (
+		ws: ServerWebSocket<SessionData>,
+		message: string | Buffer,
+		limited: boolean,
+	) => {
+		const { room, sessionId } = ws.data;
+		// Refused frames are answered by the room, in order with the session's other answers.
+		if (room !== null) {
+			if (limited) room.handleRateLimitedMessage(sessionId, message);
+			else room.handleSocketMessage(sessionId, message);
+		} else {
+			cluster?.frame(sessionId, message, limited);
+		}
+	};
+	/** Cluster mode: the session joins its room here, or is forwarded to the room's owner. */
+	const route = (ws: ServerWebSocket<SessionData>, cluster: Cluster) => {
+		const { roomId, sessionId } = ws.data;
+		ws.data.early = [];
+		cluster.route(roomId).then(
+			(where) => {
+				if (ws.data.closed) {
+					if (where.local) cluster.opened(roomId);
+					return;
+				}
+				if (where.local) {
+					joinHere(ws);
+					cluster.opened(roomId);
+				} else {
+					cluster.forward(sessionId, ws, admittedOf(ws.data), where);
+				}
+				const early = ws.data.early ?? [];
+				ws.data.early = null;
+				for (const { message, limited } of early) frameIn(ws, message, limited);
+			},
+			(error: unknown) => {
+				logger.error("cluster: the room could not be routed", { roomId, sessionId, error });
+				ws.close(CloseCode.RoomUnavailable, "room unavailable");
+			},
+		);
+	};
 	const gate: UpgradeGate = {
 		config,
 		limiter: new UpgradeLimiter(config.maxUpgradesPerIp),
@@ -159,6 +252,7 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 					token: config.adminToken,
 					rooms,
 					storage,
+					cluster,
 					session: (sessionId) => {
 						const ws = sockets.get(sessionId);
 						return ws === undefined
@@ -192,6 +286,8 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 				traffic: new SessionTraffic(),
 				queued: null,
 				room: null,
+				early: null,
+				closed: false,
 				behind: false,
 			};
 			if (!server.upgrade(request, { data })) {
@@ -213,34 +309,23 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 				const { roomId, clientId, sessionId } = ws.data;
 				sockets.set(sessionId, ws);
 				logger.info("connect", { roomId, clientId, sessionId, userId: ws.data.identity?.userId });
-				let room: Room;
-				try {
-					room = rooms.openRoom(roomId);
-				} catch (error) {
-					logger.error("room could not be opened", { roomId, clientId, sessionId, error });
-					ws.close(CloseCode.RoomUnavailable, "room unavailable");
-					return;
-				}
-				ws.data.room = room;
-				void room.handleSocketConnect({
-					sessionId,
-					clientId,
-					socket: new BunSocket(ws, deliveryOf(roomId)),
-					request: ws.data,
-					identity: ws.data.presence,
-					collab: ws.data.collab,
-				});
+				if (cluster === null) joinHere(ws);
+				else route(ws, cluster);
 			},
 			message(ws, message) {
-				const { room, sessionId, traffic } = ws.data;
-				if (room === null) return;
+				const { room, sessionId, traffic, early } = ws.data;
+				if (room === null && early === null && !cluster?.forwards(sessionId)) return;
 				traffic.frameIn(message);
-				// Refused frames are answered by the room, in order with the session's other answers.
-				if (ws.data.bucket.take(performance.now())) room.handleSocketMessage(sessionId, message);
-				else room.handleRateLimitedMessage(sessionId, message);
+				const limited = !ws.data.bucket.take(performance.now());
+				if (early === null) frameIn(ws, message, limited);
+				else if (early.length < config.rateBurst) early.push({ message, limited });
+				// As a room does with a client that sends too much before it has joined.
+				else ws.close(CloseCode.PolicyViolation, "too many frames before the room was reached");
 			},
 			close(ws, code, reason) {
 				const { room, roomId, clientId, sessionId, identity } = ws.data;
+				ws.data.closed = true;
+				cluster?.gone(sessionId);
 				// Bun closes a socket that overran --max-buffered-bytes as a lost one (1006), and
 				// says nothing else: a socket lost while the sampler saw it far behind was dropped.
 				if (code === 1006 && ws.data.behind) {
@@ -293,16 +378,26 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			// which closing the rooms does.
 			const stopped = server.stop(false);
 			try {
+				// Forwarded sessions reconnect to another process; the rooms owned here give their
+				// leases up once their last write is in (`roomClosed`).
+				cluster?.dropForwarded("server shutting down");
 				await rooms.closeAll();
 				await stopped;
 				await webhooks?.close(WEBHOOK_FLUSH_MS);
 			} finally {
 				if (sampler !== null) clearInterval(sampler);
 				metricsServer?.stop(true);
+				await cluster?.close();
 				await storage.close();
 			}
 		},
 	};
+}
+
+/** What a forwarded session's owner needs of it: what the upgrade learned, and no more. */
+function admittedOf(data: SessionData): Admitted {
+	const { roomId, clientId, token, identity, goodUntil, presence, collab } = data;
+	return { roomId, clientId, token, identity, goodUntil, presence, collab };
 }
 
 async function metricsResponse(metrics: ServerMetrics): Promise<Response> {

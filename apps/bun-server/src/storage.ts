@@ -44,8 +44,11 @@ export function openStorage(config: ServerConfig): OpenStorage {
 		const options = { url, fold, retention };
 		const database =
 			config.storage === "postgres" ? new PostgresStorage(options) : new MysqlStorage(options);
+		// In a cluster, loading a room makes this process its owner in the database too: a
+		// former owner's writes are refused from then on (see the storage's FencedError).
+		const fenced = config.cluster !== null;
 		return {
-			createStorage: (roomId) => database.forRoom(roomId),
+			createStorage: (roomId) => database.forRoom(roomId, { fenced }),
 			chat: database.chat,
 			close: () => database.close(),
 		};

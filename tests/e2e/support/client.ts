@@ -51,7 +51,11 @@ export class Client {
 		const client = new Client(url);
 		await client.opened;
 		client.send(reconnect({ lastTimestamp, ...options }));
-		await client.next((message) => message.type === "synced");
+		// A connection closed before its answer fails the join at once.
+		const closed = client.closed.then(({ code, reason }) => {
+			throw new Error(`closed with ${code} (${reason}) before synced`);
+		});
+		await Promise.race([client.next((message) => message.type === "synced"), closed]);
 		const at = client.received.findIndex((m) => m.type === "patch" && m.clientId === "");
 		if (at >= 0) client.answer = client.received.splice(at, 1)[0];
 		return client;

@@ -34,11 +34,18 @@ export interface AdminSession {
 	close(code: number, reason: string): void;
 }
 
+/** Cluster mode, as the admin API shows it: this process, and the rooms it forwards sessions of. */
+export interface AdminCluster {
+	readonly processId: string;
+	forwardedRooms(): { readonly id: string; readonly owner: string; readonly sessions: number }[];
+}
+
 export interface AdminContext {
 	readonly token: string;
 	readonly rooms: RoomManager;
 	readonly storage: OpenStorage;
 	readonly session: (sessionId: string) => AdminSession | undefined;
+	readonly cluster: AdminCluster | null;
 }
 
 export type AdminErrorCode =
@@ -110,12 +117,24 @@ export async function handleAdmin(
 	return failure(404, "not-found", `no such path ${url.pathname}`);
 }
 
+/**
+ * The rooms open here. In cluster mode each names its owner (this process: a process opens only
+ * rooms it holds the lease of), and the rooms whose sessions this process forwards are listed
+ * with theirs.
+ */
 function listRooms(context: AdminContext): Response {
+	const { cluster } = context;
 	const rooms = context.rooms.getRoomIds().flatMap((id) => {
 		const room = context.rooms.getExistingRoom(id);
-		return room === undefined ? [] : [summary(room)];
+		if (room === undefined) return [];
+		return [cluster === null ? summary(room) : { ...summary(room), owner: cluster.processId }];
 	});
-	return Response.json({ rooms });
+	if (cluster === null) return Response.json({ rooms });
+	return Response.json({
+		process: cluster.processId,
+		rooms,
+		forwarded: cluster.forwardedRooms(),
+	});
 }
 
 function summary(room: Room) {

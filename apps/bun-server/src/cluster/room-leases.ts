@@ -1,8 +1,10 @@
 /**
  * Leases on rooms in Redis, so that several roomsync processes serving one room space give each
- * room one owner at a time. A lease is a key per room holding the owner's process id, set only
- * if absent and with a time to live; the owner renews its leases every third of the TTL (one
- * script call for all of them) and releases a room's when it closes it. A lease is lost when a
+ * room one owner at a time. A lease is a key per room holding `<process id>/<nonce>`, set only
+ * if absent and with a time to live; the nonce tells one tenure of a room from the next, even
+ * by the same process (a session forwarded to the room's last tenure must reconnect). The owner
+ * renews its leases every third of the TTL (one script call for all of them) and releases a
+ * room's when it closes it. A lease is lost when a
  * renewal finds the key gone or held by another process (Redis restarted empty, or the owner
  * was paused past the TTL and another took the room), or when no renewal got through for the
  * TTL: the owner must stop serving the room at once (`onLost`).
@@ -22,28 +24,38 @@ const RENEWALS_PER_TTL = 3;
 /** Where the lease keys live. */
 export const DEFAULT_LEASE_PREFIX = "roomsync:lease:";
 
-/** Sets KEYS[1] to ARGV[1] for ARGV[2] ms if nobody holds it; returns its holder either way. */
+/**
+ * Sets KEYS[1] to ARGV[1] (a new tenure of process ARGV[3]) for ARGV[2] ms if nobody holds it,
+ * renews it if ARGV[3] holds it already; returns its holder either way.
+ */
 const ACQUIRE = `
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return ARGV[1] end
-return redis.call('GET', KEYS[1])`;
+local holder = redis.call('GET', KEYS[1])
+if holder and string.sub(holder, 1, string.len(ARGV[3]) + 1) == ARGV[3] .. '/' then
+	redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return holder`;
 
-/** Extends every key ARGV[1] holds by ARGV[2] ms; returns the (1-based) positions of the others. */
+/**
+ * Extends each KEYS[i] that still holds ARGV[i + 1] by ARGV[1] ms; returns the (1-based)
+ * positions of the others.
+ */
 const RENEW = `
 local lost = {}
 for i, key in ipairs(KEYS) do
-	if redis.call('GET', key) == ARGV[1] then redis.call('PEXPIRE', key, ARGV[2])
+	if redis.call('GET', key) == ARGV[i + 1] then redis.call('PEXPIRE', key, ARGV[1])
 	else lost[#lost + 1] = i end
 end
 return lost`;
 
-/** Deletes KEYS[1] if ARGV[1] holds it. */
+/** Deletes KEYS[1] if it holds ARGV[1]. */
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
 export interface RoomLeasesOptions {
 	readonly redis: RedisClient;
-	/** This process, as the lease keys name their holder: unique in the cluster. */
+	/** This process, as the lease keys name their holder: unique in the cluster, without `/`. */
 	readonly processId: string;
 	readonly ttlMs?: number;
 	readonly prefix?: string;
@@ -51,8 +63,16 @@ export interface RoomLeasesOptions {
 	readonly onLost: (room: string, why: string) => void;
 }
 
-/** What `acquire` found: this process holds the room's lease, or another does. */
-export type Acquired = { readonly held: true } | { readonly held: false; readonly owner: string };
+/**
+ * What `acquire` found: the room's tenure (`<process id>/<nonce>`), and whether it is this
+ * process's (then this process serves the room) or another's (its `owner`).
+ */
+export type Acquired =
+	| { readonly held: true; readonly tenure: string }
+	| { readonly held: false; readonly tenure: string; readonly owner: string };
+
+/** The process of a tenure. */
+export const ownerOf = (tenure: string) => tenure.slice(0, tenure.indexOf("/"));
 
 export class RoomLeases {
 	readonly processId: string;
@@ -60,12 +80,13 @@ export class RoomLeases {
 	private readonly redis: RedisClient;
 	private readonly prefix: string;
 	private readonly onLost: (room: string, why: string) => void;
-	/** The leases held, each with the moment (this clock) until which it is surely ours. */
-	private readonly leases = new Map<string, number>();
+	/** The leases held: each one's tenure, and until when (this clock) it is surely ours. */
+	private readonly leases = new Map<string, { readonly tenure: string; until: number }>();
 	private readonly timer: ReturnType<typeof setInterval>;
 	private renewing = false;
 
 	constructor(options: RoomLeasesOptions) {
+		if (options.processId.includes("/")) throw new Error("a process id must not hold a /");
 		this.redis = options.redis;
 		this.processId = options.processId;
 		this.ttlMs = options.ttlMs ?? DEFAULT_LEASE_TTL_MS;
@@ -78,17 +99,23 @@ export class RoomLeases {
 	/** Takes the lease on `room` if nobody holds it (or this process does already). */
 	async acquire(room: string): Promise<Acquired> {
 		const sentAt = performance.now();
-		const holder = await this.script(ACQUIRE, [this.key(room)], [this.processId, this.ttlMs]);
-		if (holder === this.processId) {
-			this.leases.set(room, sentAt + this.ttlMs);
-			return { held: true };
+		const fresh = `${this.processId}/${crypto.randomUUID()}`;
+		const holder = await this.script(
+			ACQUIRE,
+			[this.key(room)],
+			[fresh, this.ttlMs, this.processId],
+		);
+		const tenure = typeof holder === "string" ? holder : "";
+		if (tenure !== "" && ownerOf(tenure) === this.processId) {
+			this.leases.set(room, { tenure, until: sentAt + this.ttlMs });
+			return { held: true, tenure };
 		}
-		// Expired between the SET and the GET: nobody holds it now; the caller may try again.
-		return { held: false, owner: typeof holder === "string" ? holder : "" };
+		// Empty: the lease ran out between the SET and the GET; the caller may try again.
+		return { held: false, tenure, owner: tenure === "" ? "" : ownerOf(tenure) };
 	}
 
-	/** The process holding `room`'s lease, or null. */
-	async owner(room: string): Promise<string | null> {
+	/** The tenure holding `room`'s lease (`<process id>/<nonce>`), or null. */
+	async holder(room: string): Promise<string | null> {
 		const holder = await this.redis.get(this.key(room));
 		return holder ?? null;
 	}
@@ -98,17 +125,23 @@ export class RoomLeases {
 		return [...this.leases.keys()];
 	}
 
+	/** Whether this process holds `room`'s lease. */
+	holds(room: string): boolean {
+		return this.leases.has(room);
+	}
+
 	/** Gives `room`'s lease up (after the room's last write): another process may take it now. */
 	async release(room: string): Promise<void> {
-		if (!this.leases.delete(room)) return;
-		await this.script(RELEASE, [this.key(room)], [this.processId]);
+		const lease = this.leases.get(room);
+		if (lease === undefined) return;
+		this.leases.delete(room);
+		await this.script(RELEASE, [this.key(room)], [lease.tenure]);
 	}
 
 	/** Stops renewing and gives every lease up. */
 	async close(): Promise<void> {
 		clearInterval(this.timer);
-		const rooms = this.held();
-		await Promise.all(rooms.map((room) => this.release(room)));
+		await Promise.all(this.held().map((room) => this.release(room)));
 	}
 
 	/**
@@ -117,7 +150,7 @@ export class RoomLeases {
 	 */
 	private tick(): void {
 		const now = performance.now();
-		for (const [room, until] of this.leases) {
+		for (const [room, { until }] of this.leases) {
 			if (until <= now) this.lose(room, `no renewal got through to Redis for ${this.ttlMs} ms`);
 		}
 		if (!this.renewing) void this.renew();
@@ -128,18 +161,21 @@ export class RoomLeases {
 		if (this.leases.size === 0) return;
 		this.renewing = true;
 		const rooms = this.held();
+		const tenures = rooms.map((room) => this.leases.get(room)?.tenure ?? "");
 		const sentAt = performance.now();
 		try {
 			const lost = (await this.script(
 				RENEW,
 				rooms.map((room) => this.key(room)),
-				[this.processId, this.ttlMs],
+				[this.ttlMs, ...tenures],
 			)) as number[];
 			const gone = new Set(lost.map((position) => rooms[position - 1]));
-			for (const room of rooms) {
+			rooms.forEach((room, i) => {
+				const lease = this.leases.get(room);
+				if (lease === undefined || lease.tenure !== tenures[i]) return;
 				if (gone.has(room)) this.lose(room, "another process holds the room's lease, or none does");
-				else if (this.leases.has(room)) this.leases.set(room, sentAt + this.ttlMs);
-			}
+				else lease.until = sentAt + this.ttlMs;
+			});
 		} catch {
 			// Redis unreachable: the leases run out at their time (`tick`), unless a renewal gets
 			// through first.

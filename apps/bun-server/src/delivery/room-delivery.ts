@@ -12,7 +12,7 @@
 import type { Channel } from "@roomsync/core";
 import type { Fanout, WebSocketLike } from "@roomsync/room";
 import type { ServerWebSocket } from "bun";
-import type { BunSocket } from "./bun-socket.ts";
+import { BunSocket } from "./bun-socket.ts";
 import type { Outbox, Queued } from "./outbox.ts";
 import { RoomTraffic, type SessionTraffic } from "./session-traffic.ts";
 
@@ -41,6 +41,11 @@ export class RoomDelivery<D extends DeliveryData> implements Fanout {
 	/** The room's subscribed sockets, and per channel the ones that receive it. */
 	private readonly sockets = new Set<ServerWebSocket<D>>();
 	private readonly channels = new Map<Channel, Set<ServerWebSocket<D>>>();
+	/**
+	 * Sessions another process forwards (cluster mode), per channel: each broadcast goes to
+	 * them one by one, over the link (see `RemoteSocket`).
+	 */
+	private readonly remote = new Map<Channel, Set<WebSocketLike>>();
 
 	/** `publishNative` publishes on a topic, from `sender` (skipped) or from the server. */
 	constructor(
@@ -79,6 +84,15 @@ export class RoomDelivery<D extends DeliveryData> implements Fanout {
 	}
 
 	subscribe(socket: WebSocketLike, channel: Channel): void {
+		if (!(socket instanceof BunSocket)) {
+			let members = this.remote.get(channel);
+			if (members === undefined) {
+				members = new Set();
+				this.remote.set(channel, members);
+			}
+			members.add(socket);
+			return;
+		}
 		const { ws } = socket as BunSocket<D>;
 		ws.data.traffic.subscribed(this.traffic, channel);
 		ws.subscribe(topicOf(this.roomId, channel));
@@ -103,9 +117,16 @@ export class RoomDelivery<D extends DeliveryData> implements Fanout {
 		for (const members of this.channels.values()) members.delete(ws);
 	}
 
+	/** A forwarded session's socket left the room. */
+	leaveRemote(socket: WebSocketLike): void {
+		for (const members of this.remote.values()) members.delete(socket);
+	}
+
 	publish(channel: Channel, text: string, except: WebSocketLike | null): void {
-		const sender = except === null ? null : (except as BunSocket<D>).ws;
+		const sender = except instanceof BunSocket ? (except as BunSocket<D>).ws : null;
 		this.traffic.publish(channel, text, sender?.data.traffic ?? null);
+		const remote = this.remote.get(channel);
+		if (remote !== undefined) for (const socket of remote) if (socket !== except) socket.send(text);
 		if (!this.corked) {
 			this.publishNative(topicOf(this.roomId, channel), text, sender);
 			return;

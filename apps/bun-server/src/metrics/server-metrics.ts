@@ -7,6 +7,7 @@
  */
 import type { RoomObserver } from "@roomsync/room";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ClusterCounts } from "../cluster/cluster.ts";
 import { byteLength } from "./byte-length.ts";
 import { TallyCounter } from "./tally-counter.ts";
 
@@ -114,6 +115,69 @@ export class ServerMetrics {
 	}
 
 	/** What the rooms report, as metrics. */
+	/**
+	 * Cluster mode (`--cluster`): what this process holds and forwards, read from `counts` when
+	 * scraped.
+	 */
+	watchCluster(counts: () => ClusterCounts): void {
+		const registers = [this.registry];
+		const gauge = (name: string, help: string, read: (counts: ClusterCounts) => number) =>
+			new Gauge({
+				name,
+				help,
+				registers,
+				collect() {
+					this.set(read(counts()));
+				},
+			});
+		// Totals the cluster keeps itself: the counter is set to them when scraped.
+		const total = (name: string, help: string, read: (counts: ClusterCounts) => number) =>
+			new Counter({
+				name,
+				help,
+				registers,
+				collect() {
+					this.reset();
+					this.inc(read(counts()));
+				},
+			});
+		gauge(
+			"roomsync_cluster_leases_held",
+			"Rooms whose lease this process holds.",
+			(c) => c.leasesHeld,
+		);
+		gauge(
+			"roomsync_cluster_forwarded_sessions",
+			"Sessions this process forwards to their room's owner.",
+			(c) => c.forwardedSessions,
+		);
+		gauge(
+			"roomsync_cluster_remote_sessions",
+			"Sessions other processes forward to rooms this process owns.",
+			(c) => c.remoteSessions,
+		);
+		total(
+			"roomsync_cluster_forwarded_frames_total",
+			"Client frames this process forwarded to an owner.",
+			(c) => c.forwardedFrames,
+		);
+		total(
+			"roomsync_cluster_lease_losses_total",
+			"Leases this process lost (its rooms closed at once).",
+			(c) => c.leaseLosses,
+		);
+		total(
+			"roomsync_cluster_failovers_total",
+			"Forwarded sessions closed because their room's owner changed (it died or lost the lease).",
+			(c) => c.failovers,
+		);
+		total(
+			"roomsync_cluster_gaps_total",
+			"Forwarded sessions closed because a numbered frame between processes was lost.",
+			(c) => c.gaps,
+		);
+	}
+
 	readonly observer: RoomObserver = {
 		frameReceived: (_roomId, kind, frame) => {
 			this.framesReceived.add(kind, 1);
