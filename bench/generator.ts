@@ -17,8 +17,18 @@ export interface GeneratorConfig {
 	readonly url: string;
 	/** The token every client connects with (a JWT for roomsync with auth on). */
 	readonly token: string;
-	/** This process's clients: room and client ids. A room's clients may span processes. */
-	readonly clients: readonly { readonly room: string; readonly id: string }[];
+	/**
+	 * This process's clients: room and client ids, and where a client connects when not to
+	 * `url` (the cluster series spreads a room's clients over several servers). A room's clients
+	 * may span generator processes. A client with a `group` has its deliveries' fan-out latency
+	 * also in that group's histogram (`fanoutByGroup`).
+	 */
+	readonly clients: readonly {
+		readonly room: string;
+		readonly id: string;
+		readonly url?: string;
+		readonly group?: string;
+	}[];
 	readonly hz: number;
 	/** What every client sends at `hz`: patches, or cursor moves (`cursor:update`). */
 	readonly sends: "patches" | "cursors";
@@ -36,6 +46,8 @@ export interface GeneratorResult {
 	readonly delivered: number;
 	readonly ackLatency: HistogramData;
 	readonly fanoutLatency: HistogramData;
+	/** Fan-out latency per client group (see `GeneratorConfig.clients`). */
+	readonly fanoutByGroup: Record<string, HistogramData>;
 	readonly errors: number;
 	/** Patches each of this process's clients sent, in all. */
 	readonly sentBySender: Record<string, number>;
@@ -63,6 +75,8 @@ const RING = 1 << 16;
 
 class SimClient {
 	readonly id: string;
+	/** Where this client's deliveries are also recorded, if it has a group. */
+	readonly group: Histogram | null;
 	readonly socket: LeanWebSocket;
 	/** Send time of each sequence number, by seq % RING. */
 	readonly sentAt = new Float64Array(RING);
@@ -74,8 +88,9 @@ class SimClient {
 	synced = false;
 	closedUnexpectedly = false;
 
-	constructor(id: string, url: string) {
+	constructor(id: string, url: string, group: Histogram | null) {
 		this.id = id;
+		this.group = group;
 		this.socket = new LeanWebSocket(
 			new URL(url),
 			(received) => onMessage(this, received),
@@ -91,6 +106,7 @@ let config: GeneratorConfig;
 const clients: SimClient[] = [];
 const ackLatency = new Histogram();
 const fanoutLatency = new Histogram();
+const fanoutByGroup = new Map<string, Histogram>();
 let windowStart = Number.POSITIVE_INFINITY;
 let windowEnd = Number.POSITIVE_INFINITY;
 let stopping = false;
@@ -203,6 +219,7 @@ function countDelivery(
 	if (inWindow(sentAt)) {
 		counts.delivered += 1;
 		fanoutLatency.record(now - sentAt);
+		client.group?.record(now - sentAt);
 	}
 }
 
@@ -251,13 +268,19 @@ function cursorFrame(client: SimClient, now: number): string {
 }
 
 async function connectAll(): Promise<void> {
-	for (const [index, { room, id }] of config.clients.entries()) {
+	for (const [index, { room, id, url, group }] of config.clients.entries()) {
 		// canvas-store-server requires a token; roomsync verifies it with auth on. Cursor
 		// senders opt in to collaboration messages, or roomsync would relay them nothing.
 		const collab = config.sends === "cursors" ? "&collab=1" : "";
+		let histogram: Histogram | null = null;
+		if (group !== undefined) {
+			histogram = fanoutByGroup.get(group) ?? new Histogram();
+			fanoutByGroup.set(group, histogram);
+		}
 		const client = new SimClient(
 			id,
-			`${config.url}/?roomId=${room}&clientId=${id}&token=${config.token}${collab}`,
+			`${url ?? config.url}/?roomId=${room}&clientId=${id}&token=${config.token}${collab}`,
+			histogram,
 		);
 		await client.socket.connect();
 		clients.push(client);
@@ -321,6 +344,9 @@ async function finish(cpuSeconds: number): Promise<void> {
 			...counts,
 			ackLatency: ackLatency.data(),
 			fanoutLatency: fanoutLatency.data(),
+			fanoutByGroup: Object.fromEntries(
+				[...fanoutByGroup].map(([group, histogram]) => [group, histogram.data()]),
+			),
 			sentBySender: Object.fromEntries(clients.map((client) => [client.id, client.sentTotal])),
 			receivedBy: Object.fromEntries(
 				clients.map((client) => [client.id, Object.fromEntries(client.received)]),

@@ -6,15 +6,25 @@
  * a table with the ratios.
  */
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FreshDatabase, freshDatabase } from "../tests/support/databases.ts";
 import { signToken } from "../tests/support/tokens.ts";
+import { pinTo, spawnProcess } from "./bench-process.ts";
 import { drawChart } from "./chart.ts";
-import type { FromGenerator, GeneratorConfig, GeneratorResult } from "./generator.ts";
-import { type HistogramData, mergeHistograms, percentile } from "./histogram.ts";
-import type { ChurnConfig, ChurnResult, FromChurn } from "./presence-churn.ts";
+import { type ClusterRun, describeCluster, measureCluster } from "./cluster-series.ts";
+import type { FromGenerator, GeneratorResult } from "./generator.ts";
+import { mergeHistograms } from "./histogram.ts";
+import type { ChurnResult, FromChurn } from "./presence-churn.ts";
+import {
+	cpuSeconds,
+	cpuTimes,
+	latencyOf,
+	machineTicks,
+	memoryKiB,
+	stealPercentBetween,
+} from "./process-stats.ts";
 import { countSyscalls, perDelivery, type SyscallsPerDelivery } from "./syscall-count.ts";
 
 const quick = process.argv.includes("--quick");
@@ -156,7 +166,6 @@ export interface RunResult {
 const timing = quick
 	? { warmupMs: 500, durationMs: 2_000 }
 	: { warmupMs: 2_000, durationMs: 5_000 };
-const CLOCK_TICKS = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 
 /** The database server of a roomsync series on PostgreSQL or MySQL, or none. */
 function databaseKind(server: ServerName): "postgres" | "mysql" | undefined {
@@ -182,8 +191,6 @@ function storageFlags(server: ServerName, dataDir: string, database: string | un
 
 /** Pinned points run the server on this CPU and the generators on the other. */
 const SERVER_CPU = 0;
-const GENERATOR_CPU = 1;
-const pinTo = (cpu: number) => ["taskset", "-c", String(cpu)];
 
 function serverCommand(
 	server: ServerName,
@@ -270,89 +277,6 @@ async function startServer(server: ServerName, pinned = false) {
 			await child.exited;
 			await cleanUp();
 		},
-	};
-}
-
-/** CPU seconds a process has used in user and in kernel (system) mode, from /proc. */
-function cpuTimes(pid: number): { user: number; system: number } {
-	const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-	const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-	return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
-}
-
-/** CPU seconds (user + system) a process has used. */
-function cpuSeconds(pid: number): number {
-	const { user, system } = cpuTimes(pid);
-	return user + system;
-}
-
-/** All CPUs' time and the part of it stolen by the hypervisor, in clock ticks, from /proc/stat. */
-function machineTicks(): { total: number; steal: number } {
-	const fields =
-		readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1) ?? [];
-	const numbers = fields.map(Number);
-	return { total: numbers.reduce((sum, n) => sum + n, 0), steal: numbers[7] ?? 0 };
-}
-
-/** The share of the machine's CPU time the hypervisor took between two readings, in percent. */
-function stealPercentBetween(
-	before: ReturnType<typeof machineTicks>,
-	after: ReturnType<typeof machineTicks>,
-): number {
-	return ((after.steal - before.steal) / Math.max(1, after.total - before.total)) * 100;
-}
-
-/** Median, 99th percentile and maximum of a latency histogram, in ms. */
-function latencyOf(data: HistogramData): { p50: number; p99: number; max: number } {
-	return { p50: percentile(data, 0.5), p99: percentile(data, 0.99), max: data.max };
-}
-
-/** A /proc/<pid>/status memory line (VmRSS, VmHWM) in KiB. */
-function memoryKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
-	const status = readFileSync(`/proc/${pid}/status`, "utf8");
-	return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
-}
-
-/**
- * A generator process (`script`, under bench/) sent its config over IPC. `next` waits for its
- * next message, and fails if it reported a failure or exited without a word.
- */
-function spawnProcess<M extends { readonly type: string }>(
-	script: string,
-	config: GeneratorConfig | ChurnConfig,
-	pinned = false,
-) {
-	const inbox: M[] = [];
-	let wake: (() => void) | undefined;
-	const child = Bun.spawn(
-		[...(pinned ? pinTo(GENERATOR_CPU) : []), "bun", join(root, "bench", script)],
-		{
-			stdout: "inherit",
-			stderr: "inherit",
-			ipc(message: M) {
-				inbox.push(message);
-				wake?.();
-			},
-		},
-	);
-	child.send({ type: "config", config });
-	return {
-		send: (message: object) => child.send(message),
-		async next(): Promise<M> {
-			while (inbox.length === 0) {
-				const arrived = new Promise<undefined>((resolve) => {
-					wake = () => resolve(undefined);
-				});
-				const exitCode = await Promise.race([arrived, child.exited]);
-				if (inbox.length === 0 && exitCode !== undefined) {
-					throw new Error(`${script} exited (${exitCode}) without reporting`);
-				}
-			}
-			const message = inbox.shift() as M;
-			if ("error" in message) throw new Error(`${script} failed: ${message.error}`);
-			return message;
-		},
-		exited: child.exited,
 	};
 }
 
@@ -841,6 +765,25 @@ for (const search of saturationSearches.filter((s) => selected(s.name))) {
 }
 if (selected(cursorPoint.name))
 	for (const server of cursorServers) record(await measureRepeated(cursorPoint, server));
+/**
+ * The cluster series (issue 16): 100 rooms of 4 on 1 process and spread over 3, cluster mode
+ * both times. `--only cluster`. At 10 Hz, which 3 processes sustain on this machine (2 cores
+ * for them, the generators, PostgreSQL and Redis), and at 30 Hz, which 1 process sustains.
+ */
+const clusterPoints = [3, 10, 30].map((hz) => ({
+	name: `cluster 100x4x${hz}Hz`,
+	rooms: 100,
+	clientsPerRoom: 4,
+	hz,
+}));
+const clusterRuns: ClusterRun[] = [];
+for (const point of clusterPoints.filter((p) => selected(p.name))) {
+	for (const processes of [1, 3]) {
+		const run = await measureCluster(processes, point, timing, TOKEN);
+		clusterRuns.push(run);
+		console.log(describeCluster(run));
+	}
+}
 // Churn's figures are bytes, which steal does not move: measured once, whatever `--repeat`.
 const churnRuns: ChurnRun[] = [];
 for (const point of churnPoints.filter((p) => selected(p.name))) {
@@ -1059,6 +1002,7 @@ const report = {
 	churnTiming: CHURN_TIMING,
 	runs,
 	churnRuns,
+	clusterRuns,
 	summary,
 };
 await Bun.write(
