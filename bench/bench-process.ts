@@ -3,6 +3,23 @@ import { join } from "node:path";
 import type { GeneratorConfig } from "./generator.ts";
 import type { ChurnConfig } from "./presence-churn.ts";
 
+/**
+ * What every roomsync server of the benchmark runs with, after its storage flags: quiet logs,
+ * and the per-connection limits lifted, since the benchmark is the abuse they guard against.
+ */
+export const BENCH_SERVER_FLAGS = [
+	"--log-level",
+	"warn",
+	"--rate-limit",
+	"100000000",
+	"--rate-burst",
+	"100000000",
+	"--max-buffered-bytes",
+	String(2 ** 30),
+	"--max-upgrades-per-ip",
+	"0",
+];
+
 /** Pinned points run the generators on this CPU, and the server on the other. */
 const GENERATOR_CPU = 1;
 export const pinTo = (cpu: number) => ["taskset", "-c", String(cpu)];

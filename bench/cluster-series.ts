@@ -11,7 +11,8 @@ import type { Subprocess } from "bun";
 import { RedisClient } from "bun";
 import { freshDatabase } from "../tests/support/databases.ts";
 import { reconnect, text } from "../tests/support/frames.ts";
-import { spawnProcess } from "./bench-process.ts";
+import { freePort } from "../tests/support/free-port.ts";
+import { BENCH_SERVER_FLAGS, spawnProcess } from "./bench-process.ts";
 import type { FromGenerator, GeneratorResult } from "./generator.ts";
 import { type HistogramData, mergeHistograms } from "./histogram.ts";
 import { cpuSeconds, latencyOf, machineTicks, stealPercentBetween } from "./process-stats.ts";
@@ -52,13 +53,6 @@ interface Timing {
 	readonly durationMs: number;
 }
 
-function freePort(): number {
-	const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-	const port = probe.port;
-	probe.stop(true);
-	return port;
-}
-
 async function startProcesses(count: number, databaseUrl: string, namespace: string) {
 	const started: { url: string; process: Subprocess }[] = [];
 	for (let i = 0; i < count; i++) {
@@ -79,17 +73,7 @@ async function startProcesses(count: number, databaseUrl: string, namespace: str
 				REDIS_URL,
 				"--cluster-namespace",
 				namespace,
-				"--log-level",
-				"warn",
-				// The benchmark is the abuse the per-connection limits guard against.
-				"--rate-limit",
-				"100000000",
-				"--rate-burst",
-				"100000000",
-				"--max-buffered-bytes",
-				String(2 ** 30),
-				"--max-upgrades-per-ip",
-				"0",
+				...BENCH_SERVER_FLAGS,
 			],
 			{ stdout: "ignore", stderr: "inherit" },
 		);

@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FreshDatabase, freshDatabase } from "../tests/support/databases.ts";
+import { freePort } from "../tests/support/free-port.ts";
 import { signToken } from "../tests/support/tokens.ts";
-import { pinTo, spawnProcess } from "./bench-process.ts";
+import { BENCH_SERVER_FLAGS, pinTo, spawnProcess } from "./bench-process.ts";
 import { drawChart } from "./chart.ts";
 import { type ClusterRun, describeCluster, measureCluster } from "./cluster-series.ts";
 import type { FromGenerator, GeneratorResult } from "./generator.ts";
@@ -216,28 +217,11 @@ function serverCommand(
 		"--host",
 		"127.0.0.1",
 		...storageFlags(server, dataDir, database),
-		"--log-level",
-		"warn",
-		// Lift the per-connection limits: the benchmark is the abuse they guard against.
-		"--rate-limit",
-		"100000000",
-		"--rate-burst",
-		"100000000",
-		"--max-buffered-bytes",
-		String(2 ** 30),
-		"--max-upgrades-per-ip",
-		"0",
+		...BENCH_SERVER_FLAGS,
 		...(server === "roomsync-memory-bare" ? ["--metrics", "off"] : []),
 		...(server === "roomsync-memory-auth" ? ["--auth-secret", AUTH_SECRET] : []),
 		...(server === "roomsync-memory-unthrottled" ? ["--cursor-throttle-ms", "0"] : []),
 	];
-}
-
-function freePort(): number {
-	const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-	const port = probe.port;
-	probe.stop(true);
-	return port;
 }
 
 async function startServer(server: ServerName, pinned = false) {
