@@ -8,8 +8,10 @@ import { RedisClient } from "bun";
 import { CanvasClient } from "../clients/support/canvas-client.ts";
 import { settle } from "../clients/support/room-check.ts";
 import { freshDatabase } from "../support/databases.ts";
+import { authRefresh, cursorUpdate, event, stateUpdate } from "../support/frames.ts";
 import { freePort } from "../support/free-port.ts";
 import { loadBalancer } from "../support/load-balancer.ts";
+import { signToken } from "../support/tokens.ts";
 import { Client, only } from "./support/client.ts";
 import { removeTempDirs, ServerProcess } from "./support/server-process.ts";
 
@@ -25,7 +27,7 @@ afterAll(async () => {
 });
 
 /** `count` processes of one cluster, under a namespace of their own. */
-async function startCluster(count: number, redis = REDIS_URL) {
+async function startCluster(count: number, redis = REDIS_URL, extra: readonly string[] = []) {
 	const namespace = `roomsync-test-${process.pid}-${crypto.randomUUID().slice(0, 8)}`;
 	const args = [
 		"--storage",
@@ -42,6 +44,7 @@ async function startCluster(count: number, redis = REDIS_URL) {
 		ADMIN,
 		"--log-level",
 		"warn",
+		...extra,
 	];
 	const start = (port?: number) =>
 		ServerProcess.start(args, undefined, port).then((server) => {
@@ -112,6 +115,58 @@ test("clients on any of 3 processes share one room: acks, broadcasts and catch-u
 		k: { _exists: true, from: "b", v: 2 },
 	});
 	for (const client of [a, b, c, late]) client.close();
+});
+
+test("a forwarded session with a token: presence, cursors, events, chat, live state and auth refresh work as on its room's owner", async () => {
+	const secret = "cluster-test-secret-of-at-least-32-bytes";
+	const { servers } = await startCluster(2, REDIS_URL, ["--auth-secret", secret]);
+	const [owner, other] = servers as [ServerProcess, ServerProcess];
+	const join = async (server: ServerProcess, user: string) => {
+		const token = await signToken({ sub: user, name: user }, secret);
+		const client = new Client(
+			server.url(`/?roomId=collab&clientId=${user}-client&collab=1&token=${token}`),
+		);
+		await client.opened;
+		await client.next((message) => message.type === "presence:init");
+		return client;
+	};
+	const ann = await join(owner, "ann");
+	const bob = await join(other, "bob");
+	expect((await adminRooms(other)).forwarded).toEqual([
+		expect.objectContaining({ id: "collab", sessions: 1 }),
+	]);
+	// Presence: the owner's session sees the forwarded one arrive, as its token's user.
+	const arrival = await ann.next(
+		(message) => message.type === "presence:diff" && JSON.stringify(message).includes("bob"),
+	);
+	expect(JSON.stringify(arrival)).toContain('"userId":"bob"');
+	bob.send(cursorUpdate({ x: 3, y: 4 }));
+	expect(await ann.next((message) => message.type === "cursor")).toMatchObject({
+		cursor: { x: 3, y: 4 },
+	});
+	ann.send(event("ping", { n: 1 }));
+	expect(await bob.next((message) => message.type === "event")).toMatchObject({
+		name: "ping",
+		payload: { n: 1 },
+	});
+	bob.send({ type: "chat:send", text: "hello from afar" });
+	for (const client of [ann, bob]) {
+		expect(await client.next((message) => message.type === "chat:message")).toMatchObject({
+			message: { text: "hello from afar", userId: "bob" },
+		});
+	}
+	ann.send(stateUpdate("tool", { kind: "pen" }));
+	expect(await bob.next((message) => message.type === "state:update")).toMatchObject({
+		key: "tool",
+		value: { kind: "pen" },
+	});
+	// Auth refresh on the owner: a good token for the same user carries on, a bad one closes.
+	bob.send(authRefresh(await signToken({ sub: "bob", name: "bob" }, secret)));
+	await Bun.sleep(200);
+	expect(bob.socket.readyState).toBe(WebSocket.OPEN);
+	bob.send(authRefresh("not-a-token"));
+	expect((await bob.closed).code).toBe(4401);
+	ann.close();
 });
 
 test("real canvas-store adapters spread over 3 processes converge", async () => {
