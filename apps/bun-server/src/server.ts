@@ -10,6 +10,7 @@ import { handleAdmin } from "./admin/admin-api.ts";
 import { authHooks } from "./auth/auth-hooks.ts";
 import { verifierFromConfig } from "./auth/verifier-from-config.ts";
 import { Cluster, type ClusterHost } from "./cluster/cluster.ts";
+import { type RoutedSession, routeSession, type SessionEntry } from "./cluster/route-session.ts";
 import type { ServerConfig } from "./config.ts";
 import { BunSocket } from "./delivery/bun-socket.ts";
 import { Outbox } from "./delivery/outbox.ts";
@@ -21,7 +22,7 @@ import { ServerMetrics } from "./metrics/server-metrics.ts";
 import { roomEvents } from "./room-events.ts";
 import { openStorage } from "./storage.ts";
 import { TokenBucket } from "./token-bucket.ts";
-import { type Admitted, decideUpgrade, type UpgradeGate } from "./upgrade.ts";
+import { decideUpgrade, type UpgradeGate } from "./upgrade.ts";
 import { UpgradeLimiter } from "./upgrade-limiter.ts";
 import { webhooksFromConfig } from "./webhooks/webhooks-from-config.ts";
 
@@ -36,17 +37,10 @@ const BACKLOG_SAMPLE_MS = 250;
 const BEHIND_SHARE = 0.25;
 
 /** What each WebSocket carries from the upgrade on. */
-export interface SessionData extends Admitted, DeliveryData {
+export interface SessionData extends RoutedSession, DeliveryData {
 	readonly sessionId: string;
 	readonly bucket: TokenBucket;
 	room: Room | null;
-	/**
-	 * Cluster mode: the frames that came while the session's room was being routed (served
-	 * here, or forwarded to its owner), each with whether the rate limit refused it; null after.
-	 */
-	early: { readonly message: string | Buffer; readonly limited: boolean }[] | null;
-	/** The socket closed (a routing under way drops it). */
-	closed: boolean;
 	/** Whether the last backlog sample found it far behind its reader (see BACKLOG_SAMPLE_MS). */
 	behind: boolean;
 }
@@ -153,67 +147,34 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 	cluster?.start(host).catch((error: unknown) => {
 		logger.error("cluster: the link to Redis did not start", { error });
 	});
-	/** Hands a socket to its room on this process. */
-	const joinHere = (ws: ServerWebSocket<SessionData>) => {
-		const { roomId, clientId, sessionId } = ws.data;
-		let room: Room;
-		try {
-			room = rooms.openRoom(roomId);
-		} catch (error) {
-			logger.error("room could not be opened", { roomId, clientId, sessionId, error });
-			ws.close(CloseCode.RoomUnavailable, "room unavailable");
-			return;
-		}
-		ws.data.room = room;
-		void room.handleSocketConnect({
-			sessionId,
-			clientId,
-			socket: new BunSocket(ws, deliveryOf(roomId)),
-			request: ws.data,
-			identity: ws.data.presence,
-			collab: ws.data.collab,
-		});
-	};
-	/** A frame of a joined or forwarded session, refused by the rate limit when `limited`. */
-	const frameIn = (
-		ws: ServerWebSocket<SessionData>,
-		message: string | Buffer,
-		limited: boolean,
-	) => {
-		const { room, sessionId } = ws.data;
-		// Refused frames are answered by the room, in order with the session's other answers.
-		if (room !== null) {
-			if (limited) room.handleRateLimitedMessage(sessionId, message);
-			else room.handleSocketMessage(sessionId, message);
-		} else {
-			cluster?.frame(sessionId, message, limited);
-		}
-	};
-	/** Cluster mode: the session joins its room here, or is forwarded to the room's owner. */
-	const route = (ws: ServerWebSocket<SessionData>, cluster: Cluster) => {
-		const { roomId, sessionId } = ws.data;
-		ws.data.early = [];
-		cluster.route(roomId).then(
-			(where) => {
-				if (ws.data.closed) {
-					if (where.local) cluster.opened(roomId);
-					return;
-				}
-				if (where.local) {
-					joinHere(ws);
-					cluster.opened(roomId);
-				} else {
-					cluster.forward(sessionId, ws, admittedOf(ws.data), where);
-				}
-				const early = ws.data.early ?? [];
-				ws.data.early = null;
-				for (const { message, limited } of early) frameIn(ws, message, limited);
-			},
-			(error: unknown) => {
-				logger.error("cluster: the room could not be routed", { roomId, sessionId, error });
+	const entry: SessionEntry<SessionData> = {
+		join(ws) {
+			const { roomId, clientId, sessionId } = ws.data;
+			let room: Room;
+			try {
+				room = rooms.openRoom(roomId);
+			} catch (error) {
+				logger.error("room could not be opened", { roomId, clientId, sessionId, error });
 				ws.close(CloseCode.RoomUnavailable, "room unavailable");
-			},
-		);
+				return;
+			}
+			ws.data.room = room;
+			void room.handleSocketConnect({
+				sessionId,
+				clientId,
+				socket: new BunSocket(ws, deliveryOf(roomId)),
+				request: ws.data,
+				identity: ws.data.presence,
+				collab: ws.data.collab,
+			});
+		},
+		frame(ws, message, limited) {
+			const { room, sessionId } = ws.data;
+			// Refused frames are answered by the room, in order with the session's other answers.
+			if (room === null) cluster?.frame(sessionId, message, limited);
+			else if (limited) room.handleRateLimitedMessage(sessionId, message);
+			else room.handleSocketMessage(sessionId, message);
+		},
 	};
 	const gate: UpgradeGate = {
 		config,
@@ -309,15 +270,15 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 				const { roomId, clientId, sessionId } = ws.data;
 				sockets.set(sessionId, ws);
 				logger.info("connect", { roomId, clientId, sessionId, userId: ws.data.identity?.userId });
-				if (cluster === null) joinHere(ws);
-				else route(ws, cluster);
+				if (cluster === null) entry.join(ws);
+				else routeSession(ws, cluster, entry, logger);
 			},
 			message(ws, message) {
 				const { room, sessionId, traffic, early } = ws.data;
 				if (room === null && early === null && !cluster?.forwards(sessionId)) return;
 				traffic.frameIn(message);
 				const limited = !ws.data.bucket.take(performance.now());
-				if (early === null) frameIn(ws, message, limited);
+				if (early === null) entry.frame(ws, message, limited);
 				else if (early.length < config.rateBurst) early.push({ message, limited });
 				// As a room does with a client that sends too much before it has joined.
 				else ws.close(CloseCode.PolicyViolation, "too many frames before the room was reached");
@@ -392,12 +353,6 @@ export function startServer(config: ServerConfig, logger: ServerLogger): Running
 			}
 		},
 	};
-}
-
-/** What a forwarded session's owner needs of it: what the upgrade learned, and no more. */
-function admittedOf(data: SessionData): Admitted {
-	const { roomId, clientId, token, identity, goodUntil, presence, collab } = data;
-	return { roomId, clientId, token, identity, goodUntil, presence, collab };
 }
 
 async function metricsResponse(metrics: ServerMetrics): Promise<Response> {
