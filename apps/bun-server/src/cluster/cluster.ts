@@ -1,6 +1,6 @@
 /**
  * Several roomsync processes serving one room space (`--cluster redis://...`, with PostgreSQL
- * storage). Each room has one owner, the process holding its lease (`RoomLeases`), which loads
+ * or MySQL storage). Each room has one owner, the process holding its lease (`RoomLeases`), which loads
  * it fenced (`SqlStorage.forRoom(id, { fenced: true })`) and runs it; a client may connect to
  * any process. A process that does not own a client's room forwards the session: its frames go
  * to the owner over the link (`ClusterLink`), numbered, and the owner's frames come back the
@@ -8,14 +8,15 @@
  *
  * What can go wrong, and what each side does:
  * - A numbered frame goes missing (an inbox trimmed or expired): the side that sees the gap
- *   closes the session with `RoomMoved`, and the client's reconnect diff heals it.
+ *   closes the session with `CloseCode.RoomMoved`, and the client's reconnect diff heals it.
  * - The owner dies or loses its lease: forwarding processes look up the lease of each room they
- *   forward every third of a TTL, and close the room's sessions with `RoomMoved` when it moved
+ *   forward every third of a TTL, and close the room's sessions with `CloseCode.RoomMoved` when it moved
  *   or is gone; their clients reconnect and the first process that needs the room takes it.
  * - A forwarding process dies: the owner looks up the liveness of each process it serves
  *   sessions for, on the same beat, and lets the dead one's sessions go.
  * - The owner loses a lease (see `RoomLeases`): it closes the room at once.
  */
+import { CloseCode } from "@roomsync/core";
 import type { Room, WebSocketLike } from "@roomsync/room";
 import { RedisClient } from "bun";
 import type { ServerLogger } from "../logger.ts";
@@ -23,12 +24,6 @@ import type { Admitted } from "../upgrade.ts";
 import { ClusterLink, type LinkMessage } from "./cluster-link.ts";
 import { RemoteSocket } from "./remote-socket.ts";
 import { RoomLeases } from "./room-leases.ts";
-
-/**
- * The close code of a session whose room moved to another process, or whose forwarded frames
- * had a gap: reconnect, and the reconnect diff brings the client up to date.
- */
-export const ROOM_MOVED = 4503;
 
 /**
  * Where a room is served: here, or by its owner, to which its sessions are forwarded, in the
@@ -136,7 +131,7 @@ export class Cluster {
 		this.watch.unref();
 	}
 
-	/** Starts reading the link; the rooms arrive with `attach`. */
+	/** Starts reading the link, with the server's rooms to serve what arrives. */
 	async start(host: ClusterHost): Promise<void> {
 		this.host = host;
 		await this.link.start();
@@ -251,7 +246,7 @@ export class Cluster {
 	dropForwarded(reason: string): void {
 		for (const [sessionId, session] of this.forwarded) {
 			this.gone(sessionId);
-			session.client.close(1001, reason);
+			session.client.close(CloseCode.GoingAway, reason);
 		}
 	}
 
@@ -280,7 +275,7 @@ export class Cluster {
 				if (message.n !== session.received + 1) {
 					this.tally.gaps += 1;
 					this.gone(message.s);
-					session.client.close(ROOM_MOVED, "a forwarded frame was lost; reconnect");
+					session.client.close(CloseCode.RoomMoved, "a forwarded frame was lost; reconnect");
 					return;
 				}
 				session.received = message.n;
@@ -305,7 +300,7 @@ export class Cluster {
 			this.link.send(from, {
 				t: "close",
 				s: sessionId,
-				code: ROOM_MOVED,
+				code: CloseCode.RoomMoved,
 				reason: "this process does not own the room; reconnect",
 			});
 			return;
@@ -315,7 +310,12 @@ export class Cluster {
 			room = host.openRoom(roomId);
 		} catch (error) {
 			this.options.logger.error("cluster: room could not be opened", { roomId, error });
-			this.link.send(from, { t: "close", s: sessionId, code: 1011, reason: "room unavailable" });
+			this.link.send(from, {
+				t: "close",
+				s: sessionId,
+				code: CloseCode.RoomUnavailable,
+				reason: "room unavailable",
+			});
 			return;
 		} finally {
 			this.opened(roomId);
@@ -346,14 +346,14 @@ export class Cluster {
 			this.link.send(message.from, {
 				t: "close",
 				s: sessionId,
-				code: ROOM_MOVED,
+				code: CloseCode.RoomMoved,
 				reason: "the session's room is not served here; reconnect",
 			});
 			return;
 		}
 		if (n !== session.received + 1) {
 			this.tally.gaps += 1;
-			session.socket.close(ROOM_MOVED, "a forwarded frame was lost; reconnect");
+			session.socket.close(CloseCode.RoomMoved, "a forwarded frame was lost; reconnect");
 			return;
 		}
 		session.received = n;
@@ -388,7 +388,7 @@ export class Cluster {
 					if (session.roomId !== roomId || session.tenure === tenure) continue;
 					this.tally.failovers += 1;
 					this.gone(sessionId);
-					session.client.close(ROOM_MOVED, "the room's owner changed; reconnect");
+					session.client.close(CloseCode.RoomMoved, "the room's owner changed; reconnect");
 				}
 			}
 			const senders = new Set([...this.remote.values()].map((session) => session.from));

@@ -36,6 +36,12 @@ export const CloseCode = {
 	 * reconnect to re-send its unacknowledged patches.
 	 */
 	StorageFailed: 4500,
+	/**
+	 * Cluster mode: the session's room moved to another process (its owner died, lost its lease
+	 * or shut down), or a frame forwarded between processes was lost. Reconnect: the reconnect
+	 * diff brings the client up to date.
+	 */
+	RoomMoved: 4503,
 } as const;
 
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
