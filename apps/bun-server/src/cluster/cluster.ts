@@ -103,6 +103,8 @@ export class Cluster {
 	private readonly opening = new Set<string>();
 	private readonly watch: ReturnType<typeof setInterval>;
 	private watching = false;
+	/** Shutting down: no session is taken in any more. */
+	private closing = false;
 	private readonly tally = { forwardedFrames: 0, leaseLosses: 0, failovers: 0, gaps: 0 };
 
 	constructor(options: ClusterOptions) {
@@ -239,11 +241,13 @@ export class Cluster {
 	}
 
 	/**
-	 * Closes the sessions this process forwards with 1001 (their clients reconnect to another
-	 * process); the server then closes its rooms, releasing their leases after the last write
-	 * (`roomClosed`), before `close`.
+	 * The start of a shutdown: closes the sessions this process forwards with 1001 (their
+	 * clients reconnect to another process) and takes no forwarded session in any more (their
+	 * processes are told 4503). The server then closes its rooms, releasing their leases after
+	 * the last write (`roomClosed`), before `close`.
 	 */
 	dropForwarded(reason: string): void {
+		this.closing = true;
 		for (const [sessionId, session] of this.forwarded) {
 			this.gone(sessionId);
 			session.client.close(CloseCode.GoingAway, reason);
@@ -296,7 +300,7 @@ export class Cluster {
 	private remoteOpened(sessionId: string, from: string, admitted: Admitted): void {
 		const { roomId } = admitted;
 		const host = this.host;
-		if (host === null || !this.leases.holds(roomId)) {
+		if (host === null || this.closing || !this.leases.holds(roomId)) {
 			this.link.send(from, {
 				t: "close",
 				s: sessionId,
