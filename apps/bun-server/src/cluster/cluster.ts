@@ -209,9 +209,12 @@ export class Cluster {
 		this.link.send(session.owner, { t: "gone", s: sessionId });
 	}
 
-	/** A room this process owned closed after its last write: its lease goes. */
+	/**
+	 * A room this process owned closed after its last write: its lease goes, unless a session
+	 * routed here meanwhile opened the room again (or is opening it), which keeps the lease.
+	 */
 	roomClosed(roomId: string): void {
-		this.opening.delete(roomId);
+		if (this.opening.has(roomId) || this.host?.hasRoom(roomId) === true) return;
 		this.leases.release(roomId).catch((error: unknown) =>
 			this.options.logger.warn("cluster: releasing a lease failed; it runs out", {
 				roomId,
