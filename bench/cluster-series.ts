@@ -15,7 +15,13 @@ import { freePort } from "../tests/support/free-port.ts";
 import { BENCH_SERVER_FLAGS, spawnProcess } from "./bench-process.ts";
 import type { FromGenerator, GeneratorResult } from "./generator.ts";
 import { type HistogramData, mergeHistograms } from "./histogram.ts";
-import { cpuSeconds, latencyOf, machineTicks, stealPercentBetween } from "./process-stats.ts";
+import {
+	cpuSeconds,
+	type Latency,
+	latencyOf,
+	machineTicks,
+	stealPercentBetween,
+} from "./process-stats.ts";
 
 const REDIS_URL = "redis://127.0.0.1:6379";
 const MAIN = new URL("../apps/bun-server/src/main.ts", import.meta.url).pathname;
@@ -33,11 +39,11 @@ export interface ClusterRun {
 	readonly offeredPerSecond: number;
 	readonly acksPerSecond: number;
 	readonly deliveredPerSecond: number;
-	readonly ackMs: { p50: number; p99: number; max: number };
-	readonly fanoutMs: { p50: number; p99: number; max: number };
+	readonly ackMs: Latency;
+	readonly fanoutMs: Latency;
 	/** Deliveries to sessions connected to their room's owner, and to forwarded ones. */
-	readonly fanoutOwnerMs: { p50: number; p99: number; max: number };
-	readonly fanoutForwardedMs: { p50: number; p99: number; max: number } | null;
+	readonly fanoutOwnerMs: Latency;
+	readonly fanoutForwardedMs: Latency | null;
 	/** The roomsync processes together, in percent of one core. */
 	readonly serverCpuPercent: number;
 	readonly redisCpuPercent: number;
@@ -220,7 +226,7 @@ export async function measureCluster(
 
 /** One line of the run's log. */
 export function describeCluster(run: ClusterRun): string {
-	const ms = (latency: { p50: number; p99: number } | null) =>
+	const ms = (latency: Latency | null) =>
 		latency === null ? "-" : `${latency.p50.toFixed(2)}/${latency.p99.toFixed(2)}`;
 	return [
 		`${run.point.padEnd(24)}${String(run.processes).padStart(2)} process${run.processes > 1 ? "es" : "  "}`,

@@ -34,7 +34,14 @@ export function stealPercentBetween(
 }
 
 /** Median, 99th percentile and maximum of a latency histogram, in ms. */
-export function latencyOf(data: HistogramData): { p50: number; p99: number; max: number } {
+/** Median, 99th percentile and maximum of a latency, in ms. */
+export interface Latency {
+	readonly p50: number;
+	readonly p99: number;
+	readonly max: number;
+}
+
+export function latencyOf(data: HistogramData): Latency {
 	return { p50: percentile(data, 0.5), p99: percentile(data, 0.99), max: data.max };
 }
 

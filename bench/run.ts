@@ -21,6 +21,7 @@ import type { ChurnResult, FromChurn } from "./presence-churn.ts";
 import {
 	cpuSeconds,
 	cpuTimes,
+	type Latency,
 	latencyOf,
 	machineTicks,
 	memoryKiB,
@@ -138,9 +139,9 @@ export interface RunResult {
 	 * rest of the room). Below 1 where the throttle coalesced cursors, by design.
 	 */
 	readonly deliveredShare?: number;
-	readonly ackMs: { p50: number; p99: number; max: number };
+	readonly ackMs: Latency;
 	/** Send to receipt of each delivered patch, or of each delivered cursor at cursor points. */
-	readonly fanoutMs: { p50: number; p99: number; max: number };
+	readonly fanoutMs: Latency;
 	readonly errors: number;
 	/**
 	 * Patches that never reached a client of their room; at cursor points, (receiver, sender)
@@ -587,8 +588,8 @@ export interface ChurnRun
 	readonly rooms: number;
 	readonly sessionsPerRoom: number;
 	readonly spanMs: number;
-	readonly joinSeenMs: { p50: number; p99: number; max: number };
-	readonly leaveSeenAfterGraceMs: { p50: number; p99: number; max: number };
+	readonly joinSeenMs: Latency;
+	readonly leaveSeenAfterGraceMs: Latency;
 	readonly serverCpuPercent: number;
 	readonly serverPeakRssMiB: number;
 	readonly generatorCpuPercent: number;
