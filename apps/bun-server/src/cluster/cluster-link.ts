@@ -4,7 +4,8 @@
  * not pub/sub: pub/sub delivers to whoever listens at the moment and drops the rest (a reader
  * reconnecting to Redis misses what was published meanwhile), where a stream keeps its entries
  * and the reader asks for those after the last it read, so a reconnect loses nothing. What a
- * turn sends to one process goes in one entry. A process's liveness is a key with a TTL it
+ * turn sends to one process goes in one entry, and a frame for several of its sessions (a
+ * broadcast: the same text, one after the other) goes once, with their list. A process's liveness is a key with a TTL it
  * renews (`<namespace>:alive:<processId>`); its inbox expires with it, and nobody writes to an
  * inbox that is gone (NOMKSTREAM), so a dead process leaves nothing behind for long.
  *
@@ -36,8 +37,11 @@ export type LinkMessage =
 	  }
 	/** The client's socket closed. */
 	| { readonly t: "gone"; readonly s: string }
-	/** The owner's frame number `n` for the client. */
-	| { readonly t: "out"; readonly s: string; readonly n: number; readonly d: string }
+	/**
+	 * The owner's frame `d` for each session of `to`, with that session's frame number: a
+	 * broadcast reaches all of a process's forwarded sessions of the room in one message.
+	 */
+	| { readonly t: "out"; readonly to: [session: string, n: number][]; readonly d: string }
 	/** The owner closed the session. */
 	| { readonly t: "close"; readonly s: string; readonly code: number; readonly reason: string };
 
@@ -93,6 +97,13 @@ export class ClusterLink {
 		if (queue === undefined) {
 			queue = [];
 			this.outgoing.set(to, queue);
+		}
+		// The same frame for the session right after another's: one message for both. Only the
+		// last in line, so that every session's frames stay in their order.
+		const last = queue.at(-1);
+		if (message.t === "out" && last?.t === "out" && last.d === message.d) {
+			last.to.push(...message.to);
+			return;
 		}
 		queue.push(message);
 		if (this.flushScheduled) return;

@@ -276,19 +276,9 @@ export class Cluster {
 			case "gone":
 				this.remoteGone(message.s);
 				return;
-			case "out": {
-				const session = this.forwarded.get(message.s);
-				if (session === undefined) return;
-				if (message.n !== session.received + 1) {
-					this.tally.gaps += 1;
-					this.gone(message.s);
-					session.client.close(CloseCode.RoomMoved, "a forwarded frame was lost; reconnect");
-					return;
-				}
-				session.received = message.n;
-				session.client.send(message.d);
+			case "out":
+				for (const [sessionId, n] of message.to) this.delivered(sessionId, n, message.d);
 				return;
-			}
 			case "close": {
 				const session = this.forwarded.get(message.s);
 				if (session === undefined) return;
@@ -299,17 +289,36 @@ export class Cluster {
 		}
 	}
 
+	/** The owner's frame number `n` for the client of a session this process forwards. */
+	private delivered(sessionId: string, n: number, text: string): void {
+		const session = this.forwarded.get(sessionId);
+		if (session === undefined) return;
+		if (n !== session.received + 1) {
+			this.tally.gaps += 1;
+			this.gone(sessionId);
+			session.client.close(CloseCode.RoomMoved, "a forwarded frame was lost; reconnect");
+			return;
+		}
+		session.received = n;
+		session.client.send(text);
+	}
+
+	/** Tells the process `to` that its session `sessionId` is closed, and how. */
+	private refuse(to: string, sessionId: string, code: CloseCode, reason: string): void {
+		this.link.send(to, { t: "close", s: sessionId, code, reason });
+	}
+
 	/** A session forwarded here: it joins the room, if this process still owns it. */
 	private remoteOpened(sessionId: string, from: string, admitted: Admitted): void {
 		const { roomId } = admitted;
 		const host = this.host;
 		if (host === null || this.closing || !this.leases.holds(roomId)) {
-			this.link.send(from, {
-				t: "close",
-				s: sessionId,
-				code: CloseCode.RoomMoved,
-				reason: "this process does not own the room; reconnect",
-			});
+			this.refuse(
+				from,
+				sessionId,
+				CloseCode.RoomMoved,
+				"this process does not own the room; reconnect",
+			);
 			return;
 		}
 		let room: Room;
@@ -317,12 +326,7 @@ export class Cluster {
 			room = host.openRoom(roomId);
 		} catch (error) {
 			this.options.logger.error("cluster: room could not be opened", { roomId, error });
-			this.link.send(from, {
-				t: "close",
-				s: sessionId,
-				code: CloseCode.RoomUnavailable,
-				reason: "room unavailable",
-			});
+			this.refuse(from, sessionId, CloseCode.RoomUnavailable, "room unavailable");
 			return;
 		} finally {
 			this.opened(roomId);
@@ -350,12 +354,8 @@ export class Cluster {
 		if (session === undefined) {
 			// A session this process does not hold (its room closed here, or the close that said
 			// so was lost): its client reconnects.
-			this.link.send(message.from, {
-				t: "close",
-				s: sessionId,
-				code: CloseCode.RoomMoved,
-				reason: "the session's room is not served here; reconnect",
-			});
+			const reason = "the session's room is not served here; reconnect";
+			this.refuse(message.from, sessionId, CloseCode.RoomMoved, reason);
 			return;
 		}
 		if (n !== session.received + 1) {

@@ -27,7 +27,7 @@ export class RemoteSocket implements WebSocketLike {
 	send(text: string): void {
 		if (this.ended) return;
 		this.sent += 1;
-		this.link.send(this.from, { t: "out", s: this.sessionId, n: this.sent, d: text });
+		this.link.send(this.from, { t: "out", to: [[this.sessionId, this.sent]], d: text });
 	}
 
 	close(code = 1000, reason = ""): void {
