@@ -137,28 +137,27 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 	}
 
 	/** A write of this room through the group commit, checked against its fence. */
-	private async write<T>(write: Write<T>): Promise<T> {
-		await this.owned();
-		return this.db.write(write, [this.roomId]).catch((error: unknown) => this.refused(error));
+	private write<T>(write: Write<T>): Promise<T> {
+		return this.fencedWrite(() => this.db.write(write, [this.roomId]));
 	}
 
 	/**
-	 * Refuses the writes of a fenced room not loaded yet (it does not own the room) or lost to
-	 * another process.
+	 * Runs `write` unless this fenced room is not loaded yet (it does not own the room) or was
+	 * lost to another process, and remembers a refusal by the room's fence: the room is then
+	 * lost, for writes and loads alike. An unfenced room's write runs as it is, with no promise
+	 * added on the ack path.
 	 */
-	private async owned(): Promise<void> {
-		if (this.lost !== undefined) throw this.lost;
-		if (this.fenced && this.token === undefined) {
-			throw new Error(
-				`room ${JSON.stringify(this.roomId)} is fenced: it is written only once loaded`,
-			);
+	private fencedWrite<T>(write: () => Promise<T>): Promise<T> {
+		if (!this.fenced) return write();
+		if (this.lost !== undefined) return Promise.reject(this.lost);
+		if (this.token === undefined) {
+			const room = JSON.stringify(this.roomId);
+			return Promise.reject(new Error(`room ${room} is fenced: it is written only once loaded`));
 		}
-	}
-
-	/** Remembers a refusal by the room's fence: the room is lost, for writes and loads alike. */
-	private refused(error: unknown): never {
-		if (error instanceof FencedError) this.lost = error;
-		throw error;
+		return write().catch((error: unknown) => {
+			if (error instanceof FencedError) this.lost = error;
+			throw error;
+		});
 	}
 
 	/**
@@ -306,9 +305,7 @@ export class SqlRoomStorage implements IncrementalStorage, SyncStorage, Quaranti
 			const live = rowsOfChanges([], liveState);
 			const committed =
 				liveState.length === 0
-					? this.owned()
-							.then(() => this.db.appendJournal(room, rows))
-							.catch((error: unknown) => this.refused(error))
+					? this.fencedWrite(() => this.db.appendJournal(room, rows))
 					: this.write(async (tx) => {
 							await insertJournalRows(this.db, tx, rows);
 							await writeRoomRows(this.db, tx, room, live);
