@@ -6,12 +6,14 @@
  *
  * Usage: bun bench/canvas-store-server.ts <port>. Connect to /?roomId=R&clientId=C&token=T.
  */
+
 import {
 	acceptConnection,
 	type Connection,
 	MemoryStorage,
 	RoomManager,
 } from "@woven-ecs/canvas-store-server";
+import { BASELINE_SOCKET_LIMITS } from "./baseline-socket.ts";
 
 interface Session {
 	url: string;
@@ -32,9 +34,7 @@ const server = Bun.serve({
 	},
 	websocket: {
 		data: {} as Session,
-		maxPayloadLength: 16 * 2 ** 20,
-		backpressureLimit: 64 * 2 ** 20,
-		idleTimeout: 0,
+		...BASELINE_SOCKET_LIMITS,
 		open(ws) {
 			const conn = acceptConnection({
 				socket: ws,

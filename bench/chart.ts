@@ -2,6 +2,7 @@ import type { RunResult, ServerName } from "./run.ts";
 
 const COLORS: Record<ServerName, string> = {
 	"raw-relay": "#888888",
+	"core-relay": "#bcbd22",
 	"canvas-store-server": "#2ca02c",
 	"roomsync-memory": "#1f77b4",
 	"roomsync-memory-bare": "#aec7e8",

@@ -8,6 +8,8 @@
  *
  * Usage: bun bench/raw-relay.ts <port>. Connect to /?roomId=ROOM&clientId=CLIENT.
  */
+import { BASELINE_SOCKET_LIMITS } from "./baseline-socket.ts";
+
 const PREFIX = '{"type":"patch","messageId":';
 const CURSOR_PREFIX = '{"type":"cursor:update",';
 const port = Number(process.argv[2] ?? 0);
@@ -25,9 +27,7 @@ const server = Bun.serve({
 	},
 	websocket: {
 		data: {} as { room: string },
-		maxPayloadLength: 16 * 2 ** 20,
-		backpressureLimit: 64 * 2 ** 20,
-		idleTimeout: 0,
+		...BASELINE_SOCKET_LIMITS,
 		open(ws) {
 			ws.subscribe(ws.data.room);
 		},

@@ -56,6 +56,7 @@ const root = join(import.meta.dir, "..");
 
 export type ServerName =
 	| "raw-relay"
+	| "core-relay"
 	| "canvas-store-server"
 	| "roomsync-memory"
 	| "roomsync-memory-bare"
@@ -66,13 +67,16 @@ export type ServerName =
 	| "roomsync-postgres"
 	| "roomsync-mysql";
 /**
- * Only with `--servers`: roomsync in memory without metrics (-bare), and with token auth on
- * (-auth; metrics on, as by default), to measure what auth and metrics cost; and with the
+ * Only with `--servers`: the floor under roomsync's CPU and memory (core-relay: the reducer on
+ * the raw relay's I/O and nothing else, a baseline like the relay); roomsync in memory without
+ * metrics (-bare), and with token auth on (-auth; metrics on, as by default), to measure what
+ * auth and metrics cost; and with the
  * cursor throttle off (-unthrottled), which the cursor point also runs by default: it relays
  * every cursor, as the raw relay does, so it tells the relay's cost from the throttle's effect.
  * And roomsync on this machine's MySQL (MariaDB), in a database created for the run.
  */
 const EXTRA_SERVERS: readonly ServerName[] = [
+	"core-relay",
 	"roomsync-memory-bare",
 	"roomsync-memory-auth",
 	"roomsync-memory-unthrottled",
@@ -97,7 +101,7 @@ const ALL_SERVERS: readonly ServerName[] = quick
 			"roomsync-sqlite-normal",
 			"roomsync-postgres",
 		];
-const BASELINES: readonly ServerName[] = ["raw-relay", "canvas-store-server"];
+const BASELINES: readonly ServerName[] = ["raw-relay", "core-relay", "canvas-store-server"];
 const SERVERS = [...ALL_SERVERS, ...EXTRA_SERVERS].filter(
 	(server) => serversFlag?.includes(server) ?? ALL_SERVERS.includes(server),
 );
@@ -207,6 +211,7 @@ function serverCommand(
 		...(profileDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", join(profileDir, server)]),
 	];
 	if (server === "raw-relay") return [...bun, join(root, "bench/raw-relay.ts"), String(port)];
+	if (server === "core-relay") return [...bun, join(root, "bench/core-relay.ts"), String(port)];
 	if (server === "canvas-store-server") {
 		return [...bun, join(root, "bench/canvas-store-server.ts"), String(port)];
 	}

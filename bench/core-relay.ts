@@ -1,0 +1,98 @@
+/**
+ * A floor for roomsync's CPU: the raw relay's I/O (`send` for what goes to one session, one Bun
+ * topic per room and protocol for broadcasts) around `reduce` of `@roomsync/core`, and nothing
+ * else: no Room, no commit pipeline, no storage, no rate limits, no metrics, no outboxes. Every
+ * frame is parsed, validated, applied and answered as roomsync does, so what it costs above
+ * the raw relay is the protocol's own work, which no shell around the core can go below.
+ *
+ * Usage: bun bench/core-relay.ts <port>. Connect to /?roomId=ROOM&clientId=CLIENT.
+ */
+
+import {
+	createRoomState,
+	type Outbound,
+	type ProtocolVersion,
+	type RoomState,
+	reduce,
+} from "@roomsync/core";
+import type { ServerWebSocket } from "bun";
+import { BASELINE_SOCKET_LIMITS } from "./baseline-socket.ts";
+
+interface Socket {
+	readonly room: string;
+	readonly clientId: string;
+	readonly sessionId: string;
+}
+
+const VERSIONS = [1, 2] as const satisfies readonly ProtocolVersion[];
+const port = Number(process.argv[2] ?? 0);
+const rooms = new Map<
+	string,
+	{ state: RoomState; sockets: Map<string, ServerWebSocket<Socket>> }
+>();
+let sessions = 0;
+
+function roomOf(id: string) {
+	let room = rooms.get(id);
+	if (room === undefined) {
+		room = { state: createRoomState({ roomId: id }), sockets: new Map() };
+		rooms.set(id, room);
+	}
+	return room;
+}
+
+function perform(ws: ServerWebSocket<Socket>, outbound: readonly Outbound[]): void {
+	const room = roomOf(ws.data.room);
+	for (const effect of outbound) {
+		if (effect.kind === "send") room.sockets.get(effect.sessionId)?.send(effect.text);
+		else if (effect.kind === "subscribe") ws.subscribe(`${ws.data.room}:${effect.channel}`);
+		else if (effect.kind === "broadcast") {
+			// The sender is always the one left out here, as Bun's `publish` from its socket does.
+			for (const version of VERSIONS) {
+				const text = effect.texts[version];
+				if (text !== undefined) ws.publish(`${ws.data.room}:${version}`, text);
+			}
+		}
+	}
+}
+
+const server = Bun.serve({
+	hostname: "127.0.0.1",
+	port,
+	fetch(request, server) {
+		const url = new URL(request.url);
+		if (url.pathname === "/health") return new Response("ok");
+		const data: Socket = {
+			room: url.searchParams.get("roomId") ?? "default",
+			clientId: url.searchParams.get("clientId") ?? `client-${sessions}`,
+			sessionId: `s${sessions++}`,
+		};
+		return server.upgrade(request, { data }) ? undefined : new Response("upgrade", { status: 400 });
+	},
+	websocket: {
+		data: {} as Socket,
+		...BASELINE_SOCKET_LIMITS,
+		open(ws) {
+			const room = roomOf(ws.data.room);
+			room.sockets.set(ws.data.sessionId, ws);
+			const { sessionId, clientId } = ws.data;
+			perform(ws, reduce(room.state, { kind: "connect", sessionId, clientId }).outbound);
+		},
+		message(ws, message) {
+			const room = roomOf(ws.data.room);
+			const frame = typeof message === "string" ? message : message.toString();
+			perform(
+				ws,
+				reduce(room.state, { kind: "frame", sessionId: ws.data.sessionId, frame }).outbound,
+			);
+		},
+		close(ws) {
+			const room = roomOf(ws.data.room);
+			room.sockets.delete(ws.data.sessionId);
+			reduce(room.state, { kind: "disconnect", sessionId: ws.data.sessionId });
+		},
+	},
+});
+console.error(JSON.stringify({ level: "info", msg: "listening", port: server.port }));
+// Exit through the runtime on SIGTERM, so that a `--cpu-prof` profile is written.
+process.on("SIGTERM", () => process.exit(0));
