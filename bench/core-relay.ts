@@ -1,9 +1,11 @@
 /**
  * A floor for roomsync's CPU: the raw relay's I/O (`send` for what goes to one session, one Bun
  * topic per room and protocol for broadcasts) around `reduce` of `@roomsync/core`, and nothing
- * else: no Room, no commit pipeline, no storage, no rate limits, no metrics, no outboxes. Every
- * frame is parsed, validated, applied and answered as roomsync does, so what it costs above
- * the raw relay is the protocol's own work, which no shell around the core can go below.
+ * else: no Room, no commit pipeline, no storage, no rate limits, no metrics, no outboxes, no
+ * timers; an ack leaves at once, and the effects a patch load does not make (closes, collab
+ * relays, persistence) are dropped. Every frame is parsed, validated, applied and answered as
+ * roomsync does, so what it costs above the raw relay is the protocol's own work, which no
+ * shell around the core can go below.
  *
  * Usage: bun bench/core-relay.ts <port>. Connect to /?roomId=ROOM&clientId=CLIENT.
  */
@@ -47,7 +49,9 @@ function perform(ws: ServerWebSocket<Socket>, outbound: readonly Outbound[]): vo
 		if (effect.kind === "send") room.sockets.get(effect.sessionId)?.send(effect.text);
 		else if (effect.kind === "subscribe") ws.subscribe(`${ws.data.room}:${effect.channel}`);
 		else if (effect.kind === "broadcast") {
-			// The sender is always the one left out here, as Bun's `publish` from its socket does.
+			// A broadcast here answers a frame and leaves out its sender, as Bun's `publish` from
+			// the sender's socket does (a server's own broadcasts, which leave out no one, come
+			// from timers and admin calls this floor does not have).
 			for (const version of VERSIONS) {
 				const text = effect.texts[version];
 				if (text !== undefined) ws.publish(`${ws.data.room}:${version}`, text);

@@ -70,9 +70,9 @@ export type ServerName =
  * Only with `--servers`: the floor under roomsync's CPU and memory (core-relay: the reducer on
  * the raw relay's I/O and nothing else, a baseline like the relay); roomsync in memory without
  * metrics (-bare), and with token auth on (-auth; metrics on, as by default), to measure what
- * auth and metrics cost; and with the
- * cursor throttle off (-unthrottled), which the cursor point also runs by default: it relays
- * every cursor, as the raw relay does, so it tells the relay's cost from the throttle's effect.
+ * auth and metrics cost; and with the cursor throttle off (-unthrottled), which the cursor
+ * point also runs by default: it relays every cursor, as the raw relay does, so it tells the
+ * relay's cost from the throttle's effect.
  * And roomsync on this machine's MySQL (MariaDB), in a database created for the run.
  */
 const EXTRA_SERVERS: readonly ServerName[] = [
