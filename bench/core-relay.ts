@@ -12,7 +12,7 @@
 
 import {
 	createRoomState,
-	type Outbound,
+	type Input,
 	type ProtocolVersion,
 	type RoomState,
 	reduce,
@@ -43,9 +43,10 @@ function roomOf(id: string) {
 	return room;
 }
 
-function perform(ws: ServerWebSocket<Socket>, outbound: readonly Outbound[]): void {
+/** Hands `input` to the socket's room and carries out what the reducer answers. */
+function handle(ws: ServerWebSocket<Socket>, input: Input): void {
 	const room = roomOf(ws.data.room);
-	for (const effect of outbound) {
+	for (const effect of reduce(room.state, input).outbound) {
 		if (effect.kind === "send") room.sockets.get(effect.sessionId)?.send(effect.text);
 		else if (effect.kind === "subscribe") ws.subscribe(`${ws.data.room}:${effect.channel}`);
 		else if (effect.kind === "broadcast") {
@@ -77,20 +78,16 @@ const server = Bun.serve({
 		data: {} as Socket,
 		...BASELINE_SOCKET_LIMITS,
 		open(ws) {
-			const room = roomOf(ws.data.room);
-			room.sockets.set(ws.data.sessionId, ws);
 			const { sessionId, clientId } = ws.data;
-			perform(ws, reduce(room.state, { kind: "connect", sessionId, clientId }).outbound);
+			roomOf(ws.data.room).sockets.set(sessionId, ws);
+			handle(ws, { kind: "connect", sessionId, clientId });
 		},
 		message(ws, message) {
-			const room = roomOf(ws.data.room);
 			const frame = typeof message === "string" ? message : message.toString();
-			perform(
-				ws,
-				reduce(room.state, { kind: "frame", sessionId: ws.data.sessionId, frame }).outbound,
-			);
+			handle(ws, { kind: "frame", sessionId: ws.data.sessionId, frame });
 		},
 		close(ws) {
+			// What the departure answers is dropped: the socket it would go out from is closed.
 			const room = roomOf(ws.data.room);
 			room.sockets.delete(ws.data.sessionId);
 			reduce(room.state, { kind: "disconnect", sessionId: ws.data.sessionId });
